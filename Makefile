@@ -1,0 +1,30 @@
+# The README's two commands: `make demo` and `make test`. Both create .venv when missing.
+PYTHON ?= python3
+VENV ?= .venv
+BIN := $(VENV)/bin
+# Shared real datasets live beside the checkout; a user's own copy can be pointed to instead.
+NNJ_DATA_DIR ?= $(abspath ../shared/data)
+export NNJ_DATA_DIR
+
+.PHONY: demo test lint bench clean
+
+# Re-install only when the dependency list changes.
+$(VENV)/.installed: pyproject.toml
+	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check -e '.[dev]'
+	@touch $@
+
+demo: $(VENV)/.installed
+	$(BIN)/nnj run digits-mlp --out runs
+
+test: $(VENV)/.installed
+	$(BIN)/python -m pytest -q
+
+lint: $(VENV)/.installed
+	$(BIN)/ruff check src tests benchmarks
+
+bench: $(VENV)/.installed
+	$(BIN)/python benchmarks/trainer_overhead.py
+
+clean:
+	rm -rf runs .pytest_cache build dist

@@ -1,0 +1,3 @@
+from nnjournal.cli import main
+
+main()

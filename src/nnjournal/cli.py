@@ -1,0 +1,165 @@
+"""The `nnj` command: list, show, run, runs, report, predict.
+
+Every user error is one line on stderr and exit code 2."""
+
+from __future__ import annotations
+
+import functools
+import sys
+from collections.abc import Callable
+from pathlib import Path
+from typing import Annotated, Any, TypeVar
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from nnjournal.errors import NNJError
+
+app = typer.Typer(
+    add_completion=False,
+    no_args_is_help=True,
+    help="nnjournal: run deep-learning recipes and write journal entries.",
+)
+out = Console()
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def user_errors(fn: F) -> F:
+    @functools.wraps(fn)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return fn(*args, **kwargs)
+        except NNJError as err:
+            typer.echo(f"error: {err}", err=True)
+            raise typer.Exit(err.exit_code) from None
+
+    return wrapper  # type: ignore[return-value]
+
+
+@app.command("list")
+@user_errors
+def list_recipes() -> None:
+    """List the built-in recipes."""
+    from nnjournal import recipes
+
+    table = Table("recipe", "what it does")
+    for name in recipes.names():
+        table.add_row(name, recipes.describe(name))
+    out.print(table)
+
+
+@app.command()
+@user_errors
+def show(
+    recipe: Annotated[str, typer.Argument(help="recipe name or .toml path")],
+    set_: Annotated[list[str], typer.Option("--set", help="override KEY=VALUE")] = [],
+) -> None:
+    """Print a recipe with every default filled in."""
+    from nnjournal import recipes
+    from nnjournal.config import to_toml
+
+    cfg = recipes.load(recipe, set_)
+    typer.echo(to_toml(cfg.model_dump(mode="json")), nl=False)
+
+
+@app.command()
+@user_errors
+def run(
+    recipe: Annotated[str | None, typer.Argument(help="recipe name or .toml path")] = None,
+    set_: Annotated[list[str], typer.Option("--set", help="override KEY=VALUE, e.g. training.lr=3e-4")] = [],
+    out_dir: Annotated[Path, typer.Option("--out", help="folder for run directories")] = Path("runs"),
+    seed: Annotated[int | None, typer.Option(help="random seed (overrides the recipe)")] = None,
+    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="no progress bar or summary table")] = False,
+    resume: Annotated[Path | None, typer.Option(help="continue an unfinished run directory")] = None,
+) -> None:
+    """Run a recipe and write its journal entry."""
+    from nnjournal.experiment import run as run_recipe
+
+    if recipe is None and resume is None:
+        raise NNJError("give a recipe name (see `nnj list`) or --resume RUN_DIR")
+    result = run_recipe(recipe or "", set_, out=out_dir, seed=seed, quiet=quiet, resume=resume)
+    if not quiet:
+        _print_results(result.summary)
+    typer.echo(f"report: {result.run_dir / 'report.html'}")
+
+
+def _print_results(summary: dict[str, Any]) -> None:
+    metric = summary["headline"]["metric"]
+    table = Table("model", f"test {metric}", "kind", title=summary.get("title") or summary["recipe"])
+    for name, v in summary["variants"].items():
+        table.add_row(name, f"{v['test'][metric]:.4f}", "model")
+    for name, v in summary["baselines"].items():
+        table.add_row(name, f"{v[metric]:.4f}", "baseline")
+    out.print(table)
+    for line in summary["conclusion"]:
+        out.print(f"- {line}")
+
+
+@app.command()
+@user_errors
+def runs(root: Annotated[Path, typer.Argument(help="folder holding run directories")] = Path("runs")) -> None:
+    """Table of past runs, newest first."""
+    from nnjournal.journal.run_dir import list_runs
+
+    rows = list_runs(root)
+    if not rows:
+        typer.echo(f"no runs under {root}")
+        return
+    table = Table("run", "recipe", "status", "headline")
+    for r in rows:
+        h = r.get("headline") or {}
+        headline = f"{h['metric']} {h['value']:.4f} ({h['variant']})" if h else ""
+        table.add_row(r["run"], r.get("recipe") or "", r["status"], headline)
+    out.print(table)
+
+
+@app.command()
+@user_errors
+def report(run_dir: Annotated[Path, typer.Argument(help="a run directory")]) -> None:
+    """Re-render a run's report.md and report.html from its files."""
+    from nnjournal.journal.report import render_report
+
+    md, page = render_report(run_dir)
+    typer.echo(f"report: {page}")
+
+
+@app.command()
+@user_errors
+def predict(
+    run_dir: Annotated[Path, typer.Argument(help="a finished run directory")],
+    input_file: Annotated[
+        Path, typer.Argument(metavar="INPUT", help="CSV, .npy or .npz (array x) of raw inputs")
+    ],
+    output: Annotated[
+        Path | None, typer.Option("--out", help="predictions CSV (default: INPUT_predictions.csv)")
+    ] = None,
+    variant: Annotated[
+        str | None, typer.Option(help="which model of a multi-model run (default: the best)")
+    ] = None,
+) -> None:
+    """Predict with a saved model; writes predictions (and class probabilities) to CSV."""
+    from nnjournal.journal.run_dir import read_summary
+    from nnjournal.predict_io import read_inputs, write_predictions
+    from nnjournal.saved_model import load_model
+
+    summary = read_summary(run_dir)
+    folder = run_dir
+    if len(summary["variants"]) > 1:
+        name = variant or summary["headline"]["variant"]
+        if name not in summary["variants"]:
+            raise NNJError(f"unknown variant {name!r}; this run has {', '.join(summary['variants'])}")
+        folder = run_dir / "variants" / name
+    trained = load_model(folder)
+    x = read_inputs(input_file, trained.info.feature_names)
+    target = output or input_file.with_name(input_file.stem + "_predictions.csv")
+    n = write_predictions(target, trained, x)
+    typer.echo(f"{n} predictions written to {target}")
+
+
+def main() -> None:
+    app()
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

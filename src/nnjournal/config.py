@@ -1,0 +1,341 @@
+"""A recipe as typed, validated configuration: `RunConfig` = data + model + task + training
++ evaluation + journal.
+
+Recipes are TOML. Unknown keys are errors reported with their dotted path, and
+`--set a.b=value` overrides are type-checked by the same models.
+"""
+
+from __future__ import annotations
+
+import copy
+import sys
+from pathlib import Path
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+
+from nnjournal.errors import NNJError
+
+if sys.version_info >= (3, 11):
+    import tomllib
+else:  # pragma: no cover
+    import tomli as tomllib
+
+
+class Strict(BaseModel):
+    """Base for every config section: unknown keys are errors, assignments are validated."""
+
+    model_config = ConfigDict(extra="forbid", validate_assignment=True)
+
+
+# ---------------------------------------------------------------- data
+class SplitConfig(Strict):
+    val_fraction: float = Field(0.2, ge=0.0, lt=1.0)
+    test_fraction: float = Field(0.2, ge=0.0, lt=1.0)
+
+
+class XorData(SplitConfig):
+    """The four XOR points (train and test) plus a noisy cloud around them (validation)."""
+
+    name: Literal["xor"] = "xor"
+    noise: float = Field(0.1, ge=0.0, description="std of the validation cloud around each corner")
+    cloud_size: int = Field(50, ge=1, description="validation points per corner")
+
+
+class DigitsData(SplitConfig):
+    """scikit-learn's 1,797 real 8x8 handwritten digits."""
+
+    name: Literal["digits"] = "digits"
+    as_images: bool = Field(False, description="1x8x8 images instead of 64-long vectors")
+
+
+class Mnist1dData(SplitConfig):
+    """MNIST-1D generated locally by the `mnist1d` package (4,000 train / 1,000 test)."""
+
+    name: Literal["mnist1d"] = "mnist1d"
+    num_samples: int = Field(5000, ge=100)
+    train_split: float = Field(0.8, gt=0.0, lt=1.0)
+    val_fraction: float = Field(0.1, ge=0.0, lt=1.0)
+
+
+class ArraysData(SplitConfig):
+    """Your own arrays: an `.npz` file holding `x` (n, ...) and `y` (n,) (never unpickled)."""
+
+    name: Literal["arrays"] = "arrays"
+    path: Path
+    standardize: bool = True
+
+
+DataConfig = Annotated[XorData | DigitsData | Mnist1dData | ArraysData, Field(discriminator="name")]
+
+
+# ---------------------------------------------------------------- model
+Activation = Literal["sigmoid", "tanh", "relu", "leaky_relu", "prelu", "elu", "selu"]
+Init = Literal["default", "zeros", "normal", "xavier", "he"]
+
+
+class MLPModel(Strict):
+    """Multilayer perceptron: Linear -> [norm] -> activation -> [norm] -> dropout, repeated."""
+
+    name: Literal["mlp"] = "mlp"
+    hidden: list[Annotated[int, Field(ge=1)]] = Field(default_factory=lambda: [128, 64])
+    activation: Activation = "relu"
+    init: Init = "default"
+    dropout_input: float = Field(0.0, ge=0.0, lt=1.0)
+    dropout_hidden: float = Field(0.0, ge=0.0, lt=1.0)
+    norm: Literal["none", "batch", "layer"] = "none"
+    norm_placement: Literal["before_activation", "after_activation"] = "before_activation"
+
+
+class PerceptronModel(Strict):
+    """A single linear layer: a linear classifier (cannot learn XOR)."""
+
+    name: Literal["perceptron"] = "perceptron"
+    init: Init = "default"
+
+
+ModelConfig = Annotated[MLPModel | PerceptronModel, Field(discriminator="name")]
+
+
+# ---------------------------------------------------------------- task
+class TaskConfig(Strict):
+    name: Literal["classification", "regression"] = "classification"
+
+
+# ---------------------------------------------------------------- training
+class OptimizerConfig(Strict):
+    name: Literal["sgd", "adagrad", "adadelta", "rmsprop", "adam", "adamw"] = "adam"
+    lr: float = Field(1e-3, gt=0.0)
+    momentum: float = Field(0.0, ge=0.0, lt=1.0, description="sgd and rmsprop")
+    nesterov: bool = False
+    betas: tuple[float, float] = (0.9, 0.999)
+    weight_decay: float = Field(
+        0.0,
+        ge=0.0,
+        description="decoupled for adamw; a coupled L2 gradient term for the other optimizers",
+    )
+
+    @model_validator(mode="after")
+    def _nesterov_needs_momentum(self) -> OptimizerConfig:
+        if self.nesterov and (self.name != "sgd" or self.momentum <= 0):
+            raise ValueError("nesterov=true needs name='sgd' and momentum > 0")
+        return self
+
+
+class ScheduleConfig(Strict):
+    name: Literal["none", "step", "exponential", "cosine", "onecycle"] = "none"
+    step_size: int = Field(10, ge=1, description="epochs between decays (step)")
+    gamma: float = Field(0.5, gt=0.0, le=1.0, description="decay factor (step, exponential)")
+    max_lr: float | None = Field(None, gt=0.0, description="peak lr (onecycle); default 10x lr")
+    min_lr: float = Field(0.0, ge=0.0, description="floor (cosine)")
+
+
+class PenaltyConfig(Strict):
+    """Penalties added to the loss on weights (not biases or norm parameters)."""
+
+    l1: float = Field(0.0, ge=0.0, description="lambda * sum |w| (lasso)")
+    l2: float = Field(0.0, ge=0.0, description="lambda * sum w^2 (ridge); elastic net = both")
+
+
+class EarlyStoppingConfig(Strict):
+    patience: int | None = Field(None, ge=1, description="epochs without improvement; None = never stop")
+    monitor: str = "val_loss"
+    mode: Literal["auto", "min", "max"] = "auto"
+    min_delta: float = Field(0.0, ge=0.0)
+    restore_best: bool = Field(True, description="restore the best epoch's weights at the end")
+
+
+class ClipConfig(Strict):
+    norm: float | None = Field(None, gt=0.0, description="clip the global gradient norm")
+    value: float | None = Field(None, gt=0.0, description="clip each gradient element")
+
+
+class TrainingConfig(Strict):
+    epochs: int = Field(30, ge=1)
+    batch_size: int = Field(64, ge=1)
+    regime: Literal["minibatch", "batch", "stochastic"] = Field(
+        "minibatch", description="batch = whole set per step; stochastic = one example per step"
+    )
+    optimizer: OptimizerConfig = Field(default_factory=OptimizerConfig)
+    schedule: ScheduleConfig = Field(default_factory=ScheduleConfig)
+    penalty: PenaltyConfig = Field(default_factory=PenaltyConfig)
+    early_stopping: EarlyStoppingConfig = Field(default_factory=EarlyStoppingConfig)
+    clip: ClipConfig = Field(default_factory=ClipConfig)
+    log_grad_norms: bool = Field(False, description="record each layer's gradient norm per epoch")
+    device: Literal["auto", "cpu", "cuda", "mps"] = "auto"
+    checkpoint_every_s: float = Field(30.0, ge=0.0, description="0 = every epoch")
+
+
+# ---------------------------------------------------------------- evaluation and journal
+class EvaluationConfig(Strict):
+    baselines: list[Literal["dummy", "linear"]] = Field(default_factory=lambda: ["dummy", "linear"])
+
+
+class JournalConfig(Strict):
+    title: str = ""
+    aim: str = ""
+    plots: bool = True
+
+
+class RunConfig(Strict):
+    """One experiment: everything needed to reproduce it."""
+
+    recipe: str = "custom"
+    seed: int = 0
+    data: DataConfig = Field(default_factory=DigitsData)
+    model: ModelConfig = Field(default_factory=MLPModel)
+    task: TaskConfig = Field(default_factory=TaskConfig)
+    training: TrainingConfig = Field(default_factory=TrainingConfig)
+    evaluation: EvaluationConfig = Field(default_factory=EvaluationConfig)
+    journal: JournalConfig = Field(default_factory=JournalConfig)
+    # Named variants trained side by side in one journal entry; each is a partial recipe
+    # deep-merged over this one (e.g. XOR: perceptron vs MLP).
+    variants: dict[str, dict[str, Any]] = Field(default_factory=dict)
+
+    def variant_configs(self) -> dict[str, RunConfig]:
+        """The resolved config of each variant (just this one when there are none)."""
+        if not self.variants:
+            return {self.model.name: self}
+        base = self.model_dump(mode="json", exclude={"variants"})
+        out = {}
+        for name, partial in self.variants.items():
+            merged = deep_merge(base, partial)
+            out[name] = validate_config(merged, where=f"variants.{name}.")
+        return out
+
+
+# ---------------------------------------------------------------- helpers
+_UNION_FIELDS = {"data", "model"}
+
+
+def _dotted(loc: tuple[Any, ...]) -> str:
+    """`('model', 'mlp', 'hidden', 0)` -> `model.hidden[0]`: drop pydantic's union tag."""
+    parts: list[str] = []
+    for i, item in enumerate(loc):
+        if i == 1 and loc[0] in _UNION_FIELDS and isinstance(item, str):
+            continue  # the discriminator tag, e.g. 'mlp'
+        if isinstance(item, int):
+            parts[-1:] = [f"{parts[-1]}[{item}]"] if parts else [f"[{item}]"]
+        else:
+            parts.append(str(item))
+    return ".".join(parts)
+
+
+def format_validation_error(err: ValidationError, where: str = "") -> str:
+    lines = []
+    for e in err.errors():
+        path = where + _dotted(tuple(e["loc"]))
+        msg = e["msg"]
+        if e["type"] == "extra_forbidden":
+            msg = "unknown key (check its spelling; `nnj show RECIPE` lists the valid keys)"
+        elif e["type"] == "union_tag_invalid":
+            msg = e["msg"].replace("Input tag", "name")
+        elif "input" in e and e["type"] not in ("missing",) and not isinstance(e["input"], dict):
+            msg = f"{msg}, got {e['input']!r}"
+        lines.append(f"{path}: {msg}" if path else msg)
+    return "; ".join(lines)
+
+
+def validate_config(raw: dict[str, Any], where: str = "") -> RunConfig:
+    try:
+        return RunConfig.model_validate(raw)
+    except ValidationError as err:
+        raise NNJError(f"invalid recipe: {format_validation_error(err, where)}") from None
+
+
+def deep_merge(base: dict[str, Any], update: dict[str, Any]) -> dict[str, Any]:
+    """A copy of `base` with `update` merged in; a changed `name` replaces the whole table,
+    because the other keys belong to the old kind (an MLP's `hidden` means nothing to a
+    perceptron)."""
+    out = copy.deepcopy(base)
+    for key, value in update.items():
+        if (
+            isinstance(value, dict)
+            and isinstance(out.get(key), dict)
+            and value.get("name", out[key].get("name")) == out[key].get("name")
+        ):
+            out[key] = deep_merge(out[key], value)
+        else:
+            out[key] = copy.deepcopy(value)
+    return out
+
+
+def parse_override(text: str) -> tuple[list[str], Any]:
+    """`training.lr=3e-4` -> (['training', 'lr'], 0.0003). Values are read as TOML, so
+    `[64, 32]`, `true` and `"text"` work; anything TOML cannot read is taken as a string."""
+    if "=" not in text:
+        raise NNJError(f"--set {text!r}: expected KEY=VALUE, e.g. --set training.lr=3e-4")
+    key, _, value = text.partition("=")
+    key = key.strip()
+    if not key or any(not part for part in key.split(".")):
+        raise NNJError(f"--set {text!r}: the key must be a dotted path such as training.epochs")
+    try:
+        parsed = tomllib.loads(f"v = {value}")["v"]
+    except tomllib.TOMLDecodeError:
+        parsed = value
+    return key.split("."), parsed
+
+
+def apply_overrides(raw: dict[str, Any], overrides: list[str]) -> dict[str, Any]:
+    out = copy.deepcopy(raw)
+    for text in overrides:
+        path, value = parse_override(text)
+        node = out
+        for part in path[:-1]:
+            child = node.setdefault(part, {})
+            if not isinstance(child, dict):
+                raise NNJError(f"--set {text!r}: {part!r} is a value, not a table")
+            node = child
+        if path[-1] == "name" and node.get("name") not in (None, value):
+            # Switching kind (e.g. model.name=perceptron): keys of the old kind no longer apply.
+            node.clear()
+        node[path[-1]] = value
+    return out
+
+
+def read_toml(path: Path) -> dict[str, Any]:
+    try:
+        with open(path, "rb") as fh:
+            return tomllib.load(fh)
+    except FileNotFoundError:
+        raise NNJError(f"recipe file not found: {path}") from None
+    except tomllib.TOMLDecodeError as err:
+        raise NNJError(f"{path}: not valid TOML ({err})") from None
+
+
+def to_toml(data: dict[str, Any]) -> str:
+    """Write a plain dict (str/int/float/bool/list/dict, None skipped) as TOML."""
+    lines: list[str] = []
+    _write_table(data, [], lines)
+    return "\n".join(lines).strip() + "\n"
+
+
+def _toml_value(v: Any) -> str:
+    if isinstance(v, bool):
+        return "true" if v else "false"
+    if isinstance(v, (int, float)):
+        return repr(v)
+    if isinstance(v, str):
+        return '"' + v.replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n") + '"'
+    if isinstance(v, (list, tuple)):
+        return "[" + ", ".join(_toml_value(x) for x in v) + "]"
+    if isinstance(v, dict):
+        items = ", ".join(f"{_toml_key(k)} = {_toml_value(x)}" for k, x in v.items() if x is not None)
+        return "{" + items + "}"
+    raise TypeError(f"cannot write {type(v).__name__} to TOML")
+
+
+def _toml_key(k: str) -> str:
+    return k if k.replace("_", "").replace("-", "").isalnum() else _toml_value(k)
+
+
+def _write_table(data: dict[str, Any], path: list[str], lines: list[str]) -> None:
+    scalars = {k: v for k, v in data.items() if not isinstance(v, dict) and v is not None}
+    tables = {k: v for k, v in data.items() if isinstance(v, dict)}
+    if path and (scalars or not tables):
+        lines.append("")
+        lines.append("[" + ".".join(_toml_key(p) for p in path) + "]")
+    for k, v in scalars.items():
+        lines.append(f"{_toml_key(k)} = {_toml_value(v)}")
+    for k, v in tables.items():
+        _write_table(v, [*path, k], lines)

@@ -1,0 +1,33 @@
+"""Data loaders: each turns a data config into a `DataBundle` of in-memory tensors."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from nnjournal.data.arrays import load_arrays
+from nnjournal.data.bundle import DataBundle, DataInfo, Split
+from nnjournal.data.digits import load_digits
+from nnjournal.data.mnist1d import load_mnist1d
+from nnjournal.data.preprocessing import Preprocessing
+from nnjournal.data.synthetic import load_xor
+
+__all__ = ["DataBundle", "DataInfo", "Split", "Preprocessing", "load", "LOADERS"]
+
+# name -> loader(config, seed, task) -> DataBundle
+LOADERS: dict[str, Callable[[Any, int, str], DataBundle]] = {
+    "xor": lambda cfg, seed, task: load_xor(cfg, seed),
+    "digits": lambda cfg, seed, task: load_digits(cfg, seed),
+    "mnist1d": lambda cfg, seed, task: load_mnist1d(cfg, seed),
+    "arrays": lambda cfg, seed, task: load_arrays(cfg, seed, classification=task == "classification"),
+}
+
+
+def load(cfg: Any, seed: int = 0, task: str = "classification") -> DataBundle:
+    """Load a data set from its config section, or by name with default options
+    (`load("digits")`)."""
+    if isinstance(cfg, str):
+        from nnjournal.config import validate_config
+
+        cfg = validate_config({"data": {"name": cfg}}).data
+    return LOADERS[cfg.name](cfg, seed, task)

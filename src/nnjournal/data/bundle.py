@@ -1,0 +1,110 @@
+"""What every loader returns: tensors split into train/val/test, plus what a model needs to
+know about them (`DataInfo`) and how raw inputs become model inputs (`preprocessing`)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import torch
+from sklearn.model_selection import train_test_split
+
+from nnjournal.data.preprocessing import Preprocessing
+
+
+@dataclass
+class Split:
+    """Inputs `x` (n, *input_shape) as float32 and targets `y` (n,) (int64 labels or float32)."""
+
+    x: torch.Tensor
+    y: torch.Tensor
+
+    def __len__(self) -> int:
+        return len(self.x)
+
+    def to(self, device: torch.device | str) -> Split:
+        return Split(self.x.to(device), self.y.to(device))
+
+
+@dataclass
+class DataInfo:
+    name: str
+    input_shape: tuple[int, ...]
+    n_classes: int | None = None  # None for regression
+    class_names: list[str] | None = None
+    feature_names: list[str] | None = None
+    target_name: str = "target"
+    notes: list[str] = field(default_factory=list)  # what a loader did that a reader should know
+
+    @property
+    def n_features(self) -> int:
+        return int(np.prod(self.input_shape))
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "name": self.name,
+            "input_shape": list(self.input_shape),
+            "n_classes": self.n_classes,
+            "class_names": self.class_names,
+            "feature_names": self.feature_names,
+            "target_name": self.target_name,
+        }
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> DataInfo:
+        return cls(
+            name=d["name"],
+            input_shape=tuple(d["input_shape"]),
+            n_classes=d.get("n_classes"),
+            class_names=d.get("class_names"),
+            feature_names=d.get("feature_names"),
+            target_name=d.get("target_name", "target"),
+        )
+
+
+@dataclass
+class DataBundle:
+    train: Split
+    val: Split | None
+    test: Split
+    info: DataInfo
+    preprocessing: Preprocessing
+
+    def to(self, device: torch.device | str) -> DataBundle:
+        return DataBundle(
+            self.train.to(device),
+            self.val.to(device) if self.val is not None else None,
+            self.test.to(device),
+            self.info,
+            self.preprocessing,
+        )
+
+    def describe(self) -> str:
+        val = len(self.val) if self.val is not None else 0
+        return f"{self.info.name}: {len(self.train)} train / {val} val / {len(self.test)} test"
+
+
+def split_indices(
+    y: np.ndarray, fractions: tuple[float, float], seed: int, stratify: bool
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Seeded train/val/test index split; stratified on `y` when it holds class labels."""
+    val_fraction, test_fraction = fractions
+    idx = np.arange(len(y))
+    strat = y if stratify else None
+    rest, test = (idx, idx[:0])
+    if test_fraction > 0:
+        rest, test = train_test_split(idx, test_size=test_fraction, random_state=seed, stratify=strat)
+    val = idx[:0]
+    if val_fraction > 0:
+        strat_rest = y[rest] if stratify else None
+        rel = val_fraction / (1.0 - test_fraction)
+        rest, val = train_test_split(rest, test_size=rel, random_state=seed + 1, stratify=strat_rest)
+    return rest, val, test
+
+
+def as_split(x: np.ndarray, y: np.ndarray, classification: bool) -> Split:
+    return Split(
+        torch.as_tensor(np.ascontiguousarray(x), dtype=torch.float32),
+        torch.as_tensor(y, dtype=torch.int64 if classification else torch.float32),
+    )

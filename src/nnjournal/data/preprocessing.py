@@ -1,0 +1,55 @@
+"""Fitted input transforms saved with a model as JSON (never pickle), so `nnj predict` and
+the Python API turn raw inputs into exactly what the model was trained on."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from nnjournal.errors import NNJError
+
+
+@dataclass
+class Preprocessing:
+    """`x -> (x - shift) / scale`, then reshape to `input_shape`. `shift`/`scale` are scalars
+    or per-feature vectors fitted on the training split only."""
+
+    input_shape: tuple[int, ...]
+    shift: np.ndarray | float = 0.0
+    scale: np.ndarray | float = 1.0
+
+    @classmethod
+    def standardize(cls, x_train: np.ndarray, input_shape: tuple[int, ...]) -> Preprocessing:
+        flat = x_train.reshape(len(x_train), -1)
+        mean = flat.mean(axis=0)
+        std = flat.std(axis=0)
+        std[std < 1e-8] = 1.0  # constant features (e.g. blank digit corners) stay at zero
+        return cls(input_shape, mean.astype(np.float32), std.astype(np.float32))
+
+    def transform(self, x: np.ndarray) -> np.ndarray:
+        x = np.asarray(x, dtype=np.float32)
+        n_features = int(np.prod(self.input_shape))
+        flat = x.reshape(len(x), -1) if x.ndim > 1 else x.reshape(1, -1)
+        if flat.shape[1] != n_features:
+            raise NNJError(f"inputs have {flat.shape[1]} features per row, the model expects {n_features}")
+        if not np.isfinite(flat).all():
+            bad = np.argwhere(~np.isfinite(flat))[0]
+            raise NNJError(f"input row {bad[0]}, feature {bad[1]} is not a finite number")
+        out = (flat - self.shift) / self.scale
+        return out.reshape(len(flat), *self.input_shape).astype(np.float32)
+
+    def to_dict(self) -> dict[str, Any]:
+        def enc(v: np.ndarray | float) -> Any:
+            return np.asarray(v).tolist()
+
+        return {"input_shape": list(self.input_shape), "shift": enc(self.shift), "scale": enc(self.scale)}
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> Preprocessing:
+        return cls(
+            tuple(d["input_shape"]),
+            np.asarray(d["shift"], dtype=np.float32),
+            np.asarray(d["scale"], dtype=np.float32),
+        )

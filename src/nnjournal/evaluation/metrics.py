@@ -1,0 +1,70 @@
+"""Classification and regression metrics, computed with scikit-learn on numpy arrays."""
+
+from __future__ import annotations
+
+import numpy as np
+from sklearn import metrics as skm
+
+
+def classification_metrics(y_true: np.ndarray, proba: np.ndarray) -> dict[str, float]:
+    """`proba` is (n, k) class probabilities. Binary problems report the positive class's
+    precision/recall/F1; every problem also reports macro averages."""
+    y_true = np.asarray(y_true)
+    k = proba.shape[1]
+    y_pred = proba.argmax(axis=1)
+    labels = np.arange(k)
+    out = {
+        "accuracy": skm.accuracy_score(y_true, y_pred),
+        "balanced_accuracy": skm.balanced_accuracy_score(y_true, y_pred),
+        "precision_macro": skm.precision_score(
+            y_true, y_pred, labels=labels, average="macro", zero_division=0
+        ),
+        "recall_macro": skm.recall_score(y_true, y_pred, labels=labels, average="macro", zero_division=0),
+        "f1_macro": skm.f1_score(y_true, y_pred, labels=labels, average="macro", zero_division=0),
+        "log_loss": skm.log_loss(y_true, _renormalize(proba), labels=labels),
+    }
+    if k == 2:
+        out["precision"] = skm.precision_score(y_true, y_pred, zero_division=0)
+        out["recall"] = skm.recall_score(y_true, y_pred, zero_division=0)
+        out["f1"] = skm.f1_score(y_true, y_pred, zero_division=0)
+    present = np.unique(y_true)
+    if len(present) >= 2:
+        if k == 2:
+            out["roc_auc"] = skm.roc_auc_score(y_true, proba[:, 1])
+        elif len(present) == k:
+            out["roc_auc"] = skm.roc_auc_score(y_true, proba, multi_class="ovr", labels=labels)
+    return {name: float(v) for name, v in out.items()}
+
+
+def confusion(y_true: np.ndarray, y_pred: np.ndarray, k: int) -> np.ndarray:
+    return skm.confusion_matrix(y_true, y_pred, labels=np.arange(k))
+
+
+def regression_metrics(y_true: np.ndarray, y_pred: np.ndarray, n_features: int) -> dict[str, float]:
+    """MAE, MSE, RMSE, R^2 and adjusted R^2 (which penalises R^2 for the number of features
+    p: 1 - (1 - R^2)(n - 1)/(n - p - 1); undefined when n <= p + 1)."""
+    y_true, y_pred = np.asarray(y_true, dtype=float), np.asarray(y_pred, dtype=float)
+    n = len(y_true)
+    mse = skm.mean_squared_error(y_true, y_pred)
+    r2 = skm.r2_score(y_true, y_pred) if n > 1 else float("nan")
+    adj = 1 - (1 - r2) * (n - 1) / (n - n_features - 1) if n > n_features + 1 else float("nan")
+    return {
+        "mae": float(skm.mean_absolute_error(y_true, y_pred)),
+        "mse": float(mse),
+        "rmse": float(np.sqrt(mse)),
+        "r2": float(r2),
+        "adjusted_r2": float(adj),
+    }
+
+
+LOWER_IS_BETTER = ("loss", "error", "mae", "mse", "rmse", "log_loss", "gap")
+
+
+def lower_is_better(metric: str) -> bool:
+    return any(metric.endswith(s) for s in LOWER_IS_BETTER)
+
+
+def _renormalize(proba: np.ndarray) -> np.ndarray:
+    # float32 softmax rows can sum to 1 +- 1e-7, which scikit-learn warns about.
+    p = np.clip(proba.astype(np.float64), 1e-12, 1.0)
+    return p / p.sum(axis=1, keepdims=True)

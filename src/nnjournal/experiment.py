@@ -1,0 +1,317 @@
+"""One run of a recipe: data -> model -> task -> fit -> evaluate (+ baselines) -> journal.
+
+Each variant of the recipe (e.g. XOR's perceptron and MLP) is trained with the same seed
+and data, and all of them land in one journal entry."""
+
+from __future__ import annotations
+
+import json
+import platform
+import time
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+
+import nnjournal
+from nnjournal import data as data_mod
+from nnjournal import models, recipes, tasks
+from nnjournal.config import RunConfig, apply_overrides, to_toml, validate_config
+from nnjournal.data.bundle import DataBundle
+from nnjournal.errors import NNJError
+from nnjournal.evaluation.baselines import run_baselines
+from nnjournal.evaluation.metrics import confusion, lower_is_better
+from nnjournal.journal import plots
+from nnjournal.journal.conclusion import write_conclusion
+from nnjournal.journal.files import atomic_write_json, atomic_write_text, read_jsonl
+from nnjournal.journal.report import render_report
+from nnjournal.journal.run_dir import create_run_dir, variant_dir
+from nnjournal.regularization.penalties import WeightPenalty, near_zero_fraction
+from nnjournal.saved_model import save_model
+from nnjournal.training.checkpoint import load_checkpoint
+from nnjournal.training.fit import History, fit, predict_outputs
+from nnjournal.training.optim import describe_weight_decay
+from nnjournal.training.seeding import seed_everything, select_device
+
+
+@dataclass
+class VariantResult:
+    name: str
+    config: RunConfig
+    model: torch.nn.Module
+    task: Any
+    bundle: DataBundle
+    history: History
+    metrics: dict[str, dict[str, float]] = field(default_factory=dict)  # split -> metrics
+
+
+@dataclass
+class RunResult:
+    run_dir: Path
+    config: RunConfig
+    variants: dict[str, VariantResult]
+    summary: dict[str, Any]
+
+    @property
+    def test_metrics(self) -> dict[str, dict[str, float]]:
+        return {name: v.metrics["test"] for name, v in self.variants.items()}
+
+
+def run(
+    recipe: str | Path | RunConfig | dict[str, Any],
+    overrides: list[str] | tuple[str, ...] = (),
+    *,
+    out: Path | str = "runs",
+    seed: int | None = None,
+    quiet: bool = True,
+    resume: Path | str | None = None,
+) -> RunResult:
+    """Run a recipe (built-in name, .toml path, `RunConfig` or dict) and write its journal
+    entry under `out`. `resume` continues an unfinished run directory from its checkpoints."""
+    if resume is not None:
+        run_dir = Path(resume)
+        cfg = recipes.load(run_dir / "config.toml")
+        if (run_dir / "summary.json").exists():
+            raise NNJError(f"{run_dir} already finished; nothing to resume")
+    else:
+        cfg = _resolve(recipe, overrides)
+        if seed is not None:
+            cfg = cfg.model_copy(update={"seed": seed})
+        run_dir = create_run_dir(out, cfg.recipe)
+        atomic_write_text(run_dir / "config.toml", to_toml(cfg.model_dump(mode="json")))
+
+    t0 = time.perf_counter()
+    started = datetime.now(timezone.utc).isoformat(timespec="seconds")
+    variant_cfgs = cfg.variant_configs()
+    bundles: dict[str, DataBundle] = {}
+    results: dict[str, VariantResult] = {}
+    for name, vcfg in variant_cfgs.items():
+        key = json.dumps(vcfg.data.model_dump(mode="json"), sort_keys=True) + f"|{vcfg.seed}|{vcfg.task.name}"
+        if key not in bundles:
+            bundles[key] = data_mod.load(vcfg.data, seed=vcfg.seed, task=vcfg.task.name)
+        folder = variant_dir(run_dir, name, len(variant_cfgs))
+        results[name] = _train_variant(name, vcfg, bundles[key], folder, quiet, resume is not None)
+
+    first = next(iter(results.values()))
+    baselines = run_baselines(first.bundle, cfg.task.name, cfg.evaluation.baselines, cfg.seed)
+    summary = _summary(cfg, results, baselines, started, time.perf_counter() - t0)
+    if cfg.journal.plots:
+        summary["plots"] = _plots(run_dir, results, baselines, summary["headline"]["metric"])
+    summary["conclusion"] = write_conclusion(summary)
+    summary["timings"]["total_s"] = time.perf_counter() - t0
+    atomic_write_json(run_dir / "summary.json", summary)  # marks the run finished
+    render_report(run_dir)
+    for name in results:  # a finished run needs no resume point; model.safetensors holds the result
+        stem = variant_dir(run_dir, name, len(results)) / "checkpoint"
+        stem.with_suffix(".json").unlink(missing_ok=True)
+        stem.with_suffix(".safetensors").unlink(missing_ok=True)
+    return RunResult(run_dir, cfg, results, summary)
+
+
+def _resolve(
+    recipe: str | Path | RunConfig | dict[str, Any], overrides: list[str] | tuple[str, ...]
+) -> RunConfig:
+    if isinstance(recipe, RunConfig):
+        recipe = recipe.model_dump(mode="json")
+    if isinstance(recipe, dict):
+        return validate_config(apply_overrides(recipe, list(overrides)))
+    return recipes.load(recipe, overrides)
+
+
+def _train_variant(
+    name: str, cfg: RunConfig, bundle: DataBundle, folder: Path, quiet: bool, resume: bool
+) -> VariantResult:
+    folder.mkdir(parents=True, exist_ok=True)
+    task = tasks.get(cfg.task.name, bundle.info)
+    seed_everything(cfg.seed)
+    model = models.build(cfg.model, bundle.info, task.out_features)
+    metrics_path = folder / "metrics.jsonl"
+    checkpoint = folder / "checkpoint"
+    if resume and checkpoint.with_suffix(".json").exists():
+        done = load_checkpoint(checkpoint)["history"]["records"]
+        atomic_write_text(metrics_path, "".join(json.dumps(r) + "\n" for r in done))
+    elif not resume or not read_jsonl(metrics_path):
+        metrics_path.write_text("")
+
+    with open(metrics_path, "a", encoding="utf-8") as log:
+
+        def log_epoch(epoch: int, record: dict[str, Any]) -> None:
+            log.write(json.dumps(record) + "\n")
+            log.flush()
+
+        history = fit(
+            model,
+            bundle.train,
+            bundle.val,
+            task=task,
+            config=cfg.training,
+            seed=cfg.seed,
+            quiet=quiet,
+            on_epoch_end=[log_epoch],
+            checkpoint=checkpoint,
+            resume=resume,
+        )
+    result = VariantResult(name, cfg, model, task, bundle, history)
+    for split_name in ("train", "val", "test"):
+        split = getattr(bundle, split_name)
+        if split is not None and len(split):
+            outputs = predict_outputs(model, split.x)
+            result.metrics[split_name] = task.metrics(split.y.cpu().numpy(), outputs)
+    save_model(folder, model, cfg.model, cfg.task.name, bundle.info, bundle.preprocessing)
+    return result
+
+
+def _describe_model(cfg: RunConfig) -> str:
+    m = cfg.model
+    if m.name == "mlp":
+        parts = [f"MLP hidden {m.hidden}", m.activation]
+        if m.init != "default":
+            parts.append(f"{m.init} init")
+        if m.dropout_input or m.dropout_hidden:
+            parts.append(f"dropout {m.dropout_input:g} input / {m.dropout_hidden:g} hidden")
+        if m.norm != "none":
+            parts.append(f"{m.norm} norm {m.norm_placement.replace('_', ' ')}")
+        return ", ".join(parts)
+    return "single-layer perceptron (linear)"
+
+
+def _describe_training(cfg: RunConfig, history: History) -> str:
+    t = cfg.training
+    o = t.optimizer
+    opt = (
+        f"{o.name} lr {o.lr:g}"
+        + (f" momentum {o.momentum:g}" if o.momentum else "")
+        + (" nesterov" if o.nesterov else "")
+    )
+    batch = {
+        "batch": "batch GD (whole set per step)",
+        "stochastic": "stochastic GD (one example per step)",
+    }.get(t.regime, f"mini-batch GD, batch {t.batch_size}")
+    parts = [opt, batch, f"{history.to_dict()['epochs_run']}/{t.epochs} epochs"]
+    if t.schedule.name != "none":
+        parts.append(f"{t.schedule.name} lr schedule")
+    penalty = WeightPenalty(t.penalty.l1, t.penalty.l2)
+    if penalty:
+        parts.append(f"penalty: {penalty.describe()}")
+    if o.weight_decay:
+        parts.append(f"weight decay {describe_weight_decay(o)}")
+    if t.clip.norm or t.clip.value:
+        parts.append(f"gradient clipping (norm {t.clip.norm}, value {t.clip.value})")
+    if t.early_stopping.patience:
+        parts.append(f"early stopping on {t.early_stopping.monitor}, patience {t.early_stopping.patience}")
+    if t.early_stopping.restore_best:
+        parts.append(f"best epoch by {history.monitor} restored")
+    return "; ".join(parts)
+
+
+def _summary(
+    cfg: RunConfig, results: dict[str, VariantResult], baselines: dict[str, Any], started: str, elapsed: float
+) -> dict[str, Any]:
+    first = next(iter(results.values()))
+    metric = first.task.headline
+    variants = {}
+    for name, r in results.items():
+        entry: dict[str, Any] = {
+            "model": _describe_model(r.config),
+            "n_params": models.count_parameters(r.model),
+            "training": _describe_training(r.config, r.history),
+            "history": r.history.to_dict(),
+            "near_zero_weight_fraction": near_zero_fraction(r.model),
+            **r.metrics,
+        }
+        if r.task.name == "classification":
+            y = r.bundle.test.y.cpu().numpy()
+            pred = r.task.predict(predict_outputs(r.model, r.bundle.test.x))
+            entry["confusion"] = confusion(y, pred, r.bundle.info.n_classes).tolist()
+        variants[name] = entry
+    pick = min if lower_is_better(metric) else max
+    best = pick(variants, key=lambda n: variants[n]["test"][metric])
+    info = first.bundle.info
+    return {
+        "recipe": cfg.recipe,
+        "title": cfg.journal.title,
+        "aim": cfg.journal.aim,
+        "seed": cfg.seed,
+        "task": cfg.task.name,
+        "started_at": started,
+        "finished_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        "device": str(select_device(cfg.training.device)),
+        "data": {
+            "description": first.bundle.describe() + f", input shape {list(info.input_shape)}",
+            "notes": info.notes,
+            "class_names": info.class_names,
+        },
+        "headline": {"metric": metric, "variant": best, "value": variants[best]["test"][metric]},
+        "variants": variants,
+        "baselines": baselines,
+        "plots": [],
+        "timings": {
+            "total_s": elapsed,
+            **{f"train_s.{n}": r.history.train_time_s for n, r in results.items()},
+        },
+        "versions": {
+            "nnjournal": nnjournal.__version__,
+            "torch": torch.__version__,
+            "python": platform.python_version(),
+        },
+    }
+
+
+def _plots(
+    run_dir: Path, results: dict[str, VariantResult], baselines: dict[str, Any], metric: str
+) -> list[dict[str, str]]:
+    out = []
+    pdir = run_dir / "plots"
+    histories = {n: r.history.records for n, r in results.items()}
+    best = {n: r.history.best_epoch if r.history.restored_best else None for n, r in results.items()}
+    plots.learning_curves(histories, pdir / "curves.png", best)
+    out.append({"file": "plots/curves.png", "caption": "Learning curves: train vs validation per epoch"})
+    bars = {n: r.metrics["test"][metric] for n, r in results.items()}
+    bars.update({f"baseline: {n}": v[metric] for n, v in baselines.items()})
+    plots.metric_bars(bars, metric, pdir / "comparison.png")
+    out.append({"file": "plots/comparison.png", "caption": f"Test {metric} of each model and baseline"})
+    for name, r in results.items():
+        info = r.bundle.info
+        suffix = f"_{name}" if len(results) > 1 else ""
+        if r.task.name == "classification":
+            y = r.bundle.test.y.cpu().numpy()
+            pred = r.task.predict(predict_outputs(r.model, r.bundle.test.x))
+            cm = confusion(y, pred, info.n_classes)
+            f = f"plots/confusion{suffix}.png"
+            plots.confusion_matrix(
+                cm,
+                info.class_names or [str(i) for i in range(info.n_classes)],
+                f"Confusion matrix on the test split ({name})",
+                run_dir / f,
+            )
+            out.append({"file": f, "caption": f"Confusion matrix, test split: {name}"})
+        if r.history.records and "grad_norm" in r.history.records[0]:
+            f = f"plots/grad_norms{suffix}.png"
+            plots.grad_norms(r.history.records, f"Gradient norm per layer ({name})", run_dir / f)
+            out.append({"file": f, "caption": f"Per-layer gradient norms: {name}"})
+    first = next(iter(results.values()))
+    if (
+        first.bundle.info.input_shape == (2,)
+        and first.task.name == "classification"
+        and first.bundle.info.n_classes == 2
+    ):
+        panels = {n: _proba_fn(r) for n, r in results.items()}
+        x, y = first.bundle.train.x.cpu().numpy(), first.bundle.train.y.cpu().numpy()
+        plots.decision_boundaries(panels, x, y, pdir / "decision_boundary.png")
+        out.append(
+            {
+                "file": "plots/decision_boundary.png",
+                "caption": "Decision boundary of each model over the input plane",
+            }
+        )
+    return out
+
+
+def _proba_fn(r: VariantResult):
+    def fn(grid: np.ndarray) -> np.ndarray:
+        return r.task.proba(predict_outputs(r.model, torch.from_numpy(grid)))[:, 1]
+
+    return fn

@@ -1,0 +1,80 @@
+"""The conclusion of a journal entry, written from the numbers (never from expectations)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from nnjournal.evaluation.metrics import lower_is_better
+
+
+def _fmt(v: float) -> str:
+    return f"{v:.3f}"
+
+
+def write_conclusion(summary: dict[str, Any]) -> list[str]:
+    metric = summary["headline"]["metric"]
+    lower = lower_is_better(metric)
+    variants: dict[str, Any] = summary["variants"]
+    baselines: dict[str, Any] = summary.get("baselines", {})
+    ranked = sorted(variants.items(), key=lambda kv: kv[1]["test"][metric], reverse=not lower)
+    lines: list[str] = []
+
+    best_name, best = ranked[0]
+    if len(ranked) > 1:
+        order = ", ".join(f"{n} {_fmt(v['test'][metric])}" for n, v in ranked)
+        lines.append(f"Test {metric}, best first: {order}. {best_name} is the best model here.")
+    else:
+        lines.append(f"{best_name} reaches a test {metric} of {_fmt(best['test'][metric])}.")
+
+    if baselines:
+        b_name, b = (
+            min(baselines.items(), key=lambda kv: kv[1][metric])
+            if lower
+            else max(baselines.items(), key=lambda kv: kv[1][metric])
+        )
+        margin = best["test"][metric] - b[metric]
+        better = margin < 0 if lower else margin > 0
+        lines.append(
+            f"The best baseline is {b_name} at {_fmt(b[metric])}; {best_name} is "
+            f"{'better' if better else 'not better'} by {abs(margin):.3f}."
+        )
+        floor_name = (
+            "majority class" if "majority class" in baselines else "mean" if "mean" in baselines else None
+        )
+        if floor_name:
+            floor = baselines[floor_name][metric]
+            for name, v in ranked:
+                no_better = v["test"][metric] >= floor if lower else v["test"][metric] <= floor
+                if no_better:
+                    lines.append(
+                        f"{name} does no better than the {floor_name} baseline ({_fmt(floor)}): it has not "
+                        "learned the task with this model and data."
+                    )
+
+    for name, v in ranked:
+        train, test = v.get("train", {}), v["test"]
+        if metric in train:
+            gap = (test[metric] - train[metric]) if lower else (train[metric] - test[metric])
+            if gap > 0.05:
+                lines.append(
+                    f"{name} fits the training split much better than the test split "
+                    f"({metric} {_fmt(train[metric])} vs {_fmt(test[metric])}, gap {gap:.3f}): it overfits; "
+                    "more regularization or data should help."
+                )
+            elif not lower and train[metric] < 0.9 and test[metric] < 0.9:
+                lines.append(
+                    f"{name} is weak on the training split too ({metric} {_fmt(train[metric])}): it underfits; "
+                    "more capacity or training could help."
+                )
+        h = v.get("history", {})
+        if h.get("stopped_early"):
+            lines.append(
+                f"{name} stopped early after {h['epochs_run']} epochs; the best epoch was {h['best_epoch']} "
+                f"by {h['monitor']}{' and its weights were restored' if h.get('restored_best') else ''}."
+            )
+        elif h.get("restored_best"):
+            lines.append(
+                f"{name}'s best epoch by {h['monitor']} was {h['best_epoch']} of {h['epochs_run']}; "
+                "its weights were restored for testing."
+            )
+    return lines

@@ -1,0 +1,170 @@
+"""Render a journal entry (report.md and a self-contained report.html) from the files a run
+wrote: summary.json, config.toml and plots/. `nnj report RUN_DIR` re-renders it."""
+
+from __future__ import annotations
+
+import base64
+import html
+from pathlib import Path
+from typing import Any
+
+from nnjournal.journal.files import atomic_write_text
+from nnjournal.journal.run_dir import read_summary
+
+# A block is ("h2", text) | ("p", text) | ("ul", [text]) | ("table", headers, rows)
+# | ("img", relative_path, caption) | ("pre", text). Markdown and HTML come from the same blocks.
+Block = tuple[Any, ...]
+
+KEY_METRICS = {
+    "classification": [
+        "accuracy",
+        "balanced_accuracy",
+        "f1_macro",
+        "precision_macro",
+        "recall_macro",
+        "roc_auc",
+        "log_loss",
+    ],
+    "regression": ["rmse", "mae", "mse", "r2", "adjusted_r2"],
+}
+
+
+def _num(v: Any) -> str:
+    return f"{v:.4f}" if isinstance(v, float) else str(v)
+
+
+def build_blocks(summary: dict[str, Any], config_text: str) -> list[Block]:
+    task = summary["task"]
+    metrics = [m for m in KEY_METRICS[task] if any(m in v["test"] for v in summary["variants"].values())]
+    b: list[Block] = [("h1", summary.get("title") or f"Journal entry: {summary['recipe']}")]
+    b.append(
+        (
+            "p",
+            f"Recipe `{summary['recipe']}`, seed {summary['seed']}, finished {summary['finished_at']} "
+            f"in {summary['timings']['total_s']:.1f} s on {summary['device']}.",
+        )
+    )
+    b += [("h2", "Aim"), ("p", summary.get("aim") or "Train and evaluate the model(s) below.")]
+
+    b.append(("h2", "What was run"))
+    data = summary["data"]
+    items = [f"Data: {data['description']}"] + list(data.get("notes", []))
+    for name, v in summary["variants"].items():
+        items.append(f"{name}: {v['model']} ({v['n_params']:,} parameters); training: {v['training']}")
+    b.append(("ul", items))
+
+    b.append(("h2", "Results"))
+    rows = []
+    for name, v in summary["variants"].items():
+        rows.append([name, "model"] + [_num(v["test"].get(m, "")) for m in metrics])
+    for name, v in summary.get("baselines", {}).items():
+        rows.append([name, "baseline"] + [_num(v.get(m, "")) for m in metrics])
+    b.append(
+        ("p", "Test-split metrics of each model next to its baselines (same split, same preprocessing).")
+    )
+    b.append(("table", ["model", "kind", *metrics], rows))
+
+    split_rows = []
+    for name, v in summary["variants"].items():
+        for split in ("train", "val", "test"):
+            if split in v:
+                split_rows.append([name, split] + [_num(v[split].get(m, "")) for m in metrics[:3]])
+    b.append(("p", "The same metrics on each split: a large train-test difference is overfitting."))
+    b.append(("table", ["model", "split", *metrics[:3]], split_rows))
+
+    for plot in summary.get("plots", []):
+        b.append(("img", plot["file"], plot["caption"]))
+
+    b += [("h2", "Conclusion"), ("ul", summary.get("conclusion", []))]
+    b += [("h2", "Resolved configuration"), ("pre", config_text)]
+    versions = ", ".join(f"{k} {v}" for k, v in summary.get("versions", {}).items())
+    b.append(("p", f"Versions: {versions}."))
+    return b
+
+
+def to_markdown(blocks: list[Block]) -> str:
+    out: list[str] = []
+    for block in blocks:
+        kind = block[0]
+        if kind in ("h1", "h2"):
+            out.append(("# " if kind == "h1" else "## ") + block[1])
+        elif kind == "p":
+            out.append(block[1])
+        elif kind == "ul":
+            out.append("\n".join(f"- {item}" for item in block[1]))
+        elif kind == "table":
+            headers, rows = block[1], block[2]
+            out.append(
+                "| "
+                + " | ".join(headers)
+                + " |\n|"
+                + "---|" * len(headers)
+                + "\n"
+                + "\n".join("| " + " | ".join(r) + " |" for r in rows)
+            )
+        elif kind == "img":
+            out.append(f"![{block[2]}]({block[1]})\n\n*{block[2]}*")
+        elif kind == "pre":
+            out.append("```toml\n" + block[1].rstrip() + "\n```")
+    return "\n\n".join(out) + "\n"
+
+
+_CSS = """body{font-family:system-ui,-apple-system,Segoe UI,sans-serif;max-width:60rem;margin:auto;
+padding:1rem;line-height:1.5;color:#222}img{max-width:100%;height:auto}table{border-collapse:collapse;
+display:block;overflow-x:auto;font-size:.9rem}td,th{border:1px solid #ccc;padding:.25rem .5rem;text-align:right}
+td:first-child,th:first-child,td:nth-child(2){text-align:left}pre{background:#f6f6f6;padding:.75rem;
+overflow-x:auto;font-size:.8rem}figure{margin:1rem 0}figcaption{font-style:italic;color:#555}code{background:#f0f0f0}"""
+
+
+def _inline(text: str) -> str:
+    # `code` spans are the only inline markup the reports use.
+    parts = html.escape(text).split("`")
+    return "".join(f"<code>{p}</code>" if i % 2 else p for i, p in enumerate(parts))
+
+
+def to_html(blocks: list[Block], run_dir: Path, title: str) -> str:
+    body: list[str] = []
+    for block in blocks:
+        kind = block[0]
+        if kind in ("h1", "h2"):
+            body.append(f"<{kind}>{_inline(block[1])}</{kind}>")
+        elif kind == "p":
+            body.append(f"<p>{_inline(block[1])}</p>")
+        elif kind == "ul":
+            body.append("<ul>" + "".join(f"<li>{_inline(i)}</li>" for i in block[1]) + "</ul>")
+        elif kind == "table":
+            head = "".join(f"<th>{html.escape(h)}</th>" for h in block[1])
+            rows = "".join(
+                "<tr>" + "".join(f"<td>{html.escape(c)}</td>" for c in r) + "</tr>" for r in block[2]
+            )
+            body.append(f"<table><thead><tr>{head}</tr></thead><tbody>{rows}</tbody></table>")
+        elif kind == "img":
+            path = run_dir / block[1]
+            if path.exists():
+                data = base64.b64encode(path.read_bytes()).decode("ascii")
+                body.append(
+                    f'<figure><img alt="{html.escape(block[2])}" src="data:image/png;base64,{data}">'
+                    f"<figcaption>{html.escape(block[2])}</figcaption></figure>"
+                )
+        elif kind == "pre":
+            body.append(f"<pre>{html.escape(block[1])}</pre>")
+    return (
+        '<!doctype html><html lang="en"><head><meta charset="utf-8">'
+        '<meta name="viewport" content="width=device-width, initial-scale=1">'
+        f"<title>{html.escape(title)}</title><style>{_CSS}</style></head><body>"
+        + "\n".join(body)
+        + "</body></html>\n"
+    )
+
+
+def render_report(run_dir: Path | str) -> tuple[Path, Path]:
+    """(Re-)write report.md and report.html of a finished run; returns their paths."""
+    run_dir = Path(run_dir)
+    summary = read_summary(run_dir)
+    config_path = run_dir / "config.toml"
+    config_text = config_path.read_text() if config_path.exists() else "(config.toml missing)"
+    blocks = build_blocks(summary, config_text)
+    md, page = run_dir / "report.md", run_dir / "report.html"
+    atomic_write_text(md, to_markdown(blocks))
+    atomic_write_text(page, to_html(blocks, run_dir, blocks[0][1]))
+    return md, page

@@ -1,0 +1,77 @@
+"""A run directory: `runs/<UTC time>_<recipe>/` holding config, metrics, model, plots and
+the report. `summary.json` is written last, so its presence marks a finished run."""
+
+from __future__ import annotations
+
+import json
+import re
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+
+from nnjournal.errors import NNJError
+from nnjournal.journal.files import read_jsonl
+
+
+def create_run_dir(out: Path | str, recipe: str) -> Path:
+    out = Path(out)
+    stamp = datetime.now(timezone.utc).strftime("%Y-%m-%dT%H-%M-%S")
+    slug = re.sub(r"[^A-Za-z0-9_.-]+", "-", recipe).strip("-") or "run"
+    for i in range(1, 1000):
+        path = out / (f"{stamp}_{slug}" if i == 1 else f"{stamp}_{slug}-{i}")
+        try:
+            path.mkdir(parents=True, exist_ok=False)
+            return path
+        except FileExistsError:
+            continue
+    raise NNJError(f"cannot create a run directory under {out}")
+
+
+def variant_dir(run_dir: Path, variant: str, n_variants: int) -> Path:
+    """Where one model's files go: the run directory itself, or variants/<name>/."""
+    return run_dir if n_variants == 1 else run_dir / "variants" / variant
+
+
+def read_summary(run_dir: Path) -> dict[str, Any]:
+    path = Path(run_dir) / "summary.json"
+    if not Path(run_dir).is_dir():
+        raise NNJError(f"not a run directory: {run_dir}")
+    if not path.exists():
+        raise NNJError(
+            f"{run_dir} has no summary.json: the run did not finish (resume it with `nnj run --resume {run_dir}`)"
+        )
+    try:
+        return json.loads(path.read_text())
+    except json.JSONDecodeError as err:
+        raise NNJError(f"{path} is not valid JSON ({err})") from None
+
+
+def list_runs(root: Path | str) -> list[dict[str, Any]]:
+    """One row per run directory under `root`, newest first; unfinished runs included."""
+    root = Path(root)
+    rows = []
+    if not root.is_dir():
+        return rows
+    for path in sorted(
+        (p for p in root.iterdir() if p.is_dir() and not p.name.startswith(".")), reverse=True
+    ):
+        row: dict[str, Any] = {"run": path.name, "path": str(path), "status": "unfinished"}
+        summary_path = path / "summary.json"
+        if summary_path.exists():
+            try:
+                summary = json.loads(summary_path.read_text())
+            except json.JSONDecodeError:
+                row["status"] = "damaged"
+                rows.append(row)
+                continue
+            row.update(
+                status="done",
+                recipe=summary.get("recipe"),
+                date=summary.get("finished_at"),
+                headline=summary.get("headline"),
+            )
+        else:
+            epochs = len(read_jsonl(path / "metrics.jsonl"))
+            row["status"] = f"unfinished ({epochs} epochs logged)" if epochs else "unfinished"
+        rows.append(row)
+    return rows

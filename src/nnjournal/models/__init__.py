@@ -1,0 +1,39 @@
+"""Model builders: a config section plus the data's info -> an ordinary `nn.Module`."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from torch import nn
+
+from nnjournal.data.bundle import DataInfo
+from nnjournal.models.mlp import MLP, Perceptron, count_parameters, weight_parameters
+
+__all__ = ["MLP", "Perceptron", "build", "count_parameters", "weight_parameters", "BUILDERS"]
+
+
+def _mlp(cfg: Any, in_features: int, out_features: int) -> nn.Module:
+    return MLP(
+        in_features,
+        cfg.hidden,
+        out_features,
+        activation=cfg.activation,
+        init=cfg.init,
+        dropout_input=cfg.dropout_input,
+        dropout_hidden=cfg.dropout_hidden,
+        norm=cfg.norm,
+        norm_placement=cfg.norm_placement,
+    )
+
+
+def _perceptron(cfg: Any, in_features: int, out_features: int) -> nn.Module:
+    return Perceptron(in_features, out_features, init=cfg.init)
+
+
+BUILDERS: dict[str, Callable[[Any, int, int], nn.Module]] = {"mlp": _mlp, "perceptron": _perceptron}
+
+
+def build(cfg: Any, info: DataInfo, out_features: int) -> nn.Module:
+    """Build the model named by `cfg.name` for inputs described by `info`."""
+    return BUILDERS[cfg.name](cfg, info.n_features, out_features)

@@ -1,0 +1,86 @@
+"""A trained model as files a user can share safely: `model.safetensors` (weights, no
+pickle) and `model.json` (model spec, task, data info, fitted preprocessing)."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+from pydantic import TypeAdapter
+from safetensors.torch import load_file, save
+
+from nnjournal import models, tasks
+from nnjournal.config import ModelConfig
+from nnjournal.data.bundle import DataInfo
+from nnjournal.data.preprocessing import Preprocessing
+from nnjournal.errors import NNJError
+from nnjournal.journal.files import atomic_write_bytes, atomic_write_json
+from nnjournal.training.fit import predict_outputs
+
+_MODEL_ADAPTER = TypeAdapter(ModelConfig)
+
+
+@dataclass
+class TrainedModel:
+    """A model ready to predict on raw inputs (preprocessing applied for you)."""
+
+    model: torch.nn.Module
+    task: Any
+    info: DataInfo
+    preprocessing: Preprocessing
+
+    def outputs(self, x_raw: np.ndarray) -> torch.Tensor:
+        x = torch.from_numpy(self.preprocessing.transform(x_raw))
+        return predict_outputs(self.model, x)
+
+    def predict(self, x_raw: np.ndarray) -> np.ndarray:
+        pred = self.task.predict(self.outputs(x_raw))
+        if self.info.class_names is not None:
+            return np.asarray(self.info.class_names, dtype=object)[pred]
+        return pred
+
+    def predict_proba(self, x_raw: np.ndarray) -> np.ndarray:
+        if self.task.name != "classification":
+            raise NNJError("predict_proba needs a classification model")
+        return self.task.proba(self.outputs(x_raw))
+
+
+def save_model(
+    folder: Path,
+    model: torch.nn.Module,
+    model_cfg: Any,
+    task_name: str,
+    info: DataInfo,
+    preprocessing: Preprocessing,
+) -> None:
+    state = {k: v.detach().cpu().contiguous() for k, v in model.state_dict().items()}
+    atomic_write_bytes(folder / "model.safetensors", save(state))
+    atomic_write_json(
+        folder / "model.json",
+        {
+            "format": "nnjournal-model/1",
+            "model": model_cfg.model_dump(mode="json"),
+            "task": task_name,
+            "info": info.to_dict(),
+            "preprocessing": preprocessing.to_dict(),
+        },
+    )
+
+
+def load_model(folder: Path | str) -> TrainedModel:
+    """Load `model.json` + `model.safetensors` from a run (or variant) directory."""
+    folder = Path(folder)
+    meta_path = folder / "model.json"
+    if not meta_path.exists():
+        raise NNJError(f"no model.json in {folder}: not a finished run directory")
+    meta = json.loads(meta_path.read_text())
+    info = DataInfo.from_dict(meta["info"])
+    task = tasks.get(meta["task"], info)
+    model = models.build(_MODEL_ADAPTER.validate_python(meta["model"]), info, task.out_features)
+    model.load_state_dict(load_file(folder / "model.safetensors"))
+    model.eval()
+    return TrainedModel(model, task, info, Preprocessing.from_dict(meta["preprocessing"]))
