@@ -13,9 +13,9 @@ from nnjournal.models.mlp import MLP, Perceptron, count_parameters, weight_param
 __all__ = ["MLP", "Perceptron", "build", "count_parameters", "weight_parameters", "BUILDERS"]
 
 
-def _mlp(cfg: Any, in_features: int, out_features: int) -> nn.Module:
+def _mlp(cfg: Any, info: DataInfo, out_features: int) -> nn.Module:
     return MLP(
-        in_features,
+        info.n_features,
         cfg.hidden,
         out_features,
         activation=cfg.activation,
@@ -27,13 +27,14 @@ def _mlp(cfg: Any, in_features: int, out_features: int) -> nn.Module:
     )
 
 
-def _perceptron(cfg: Any, in_features: int, out_features: int) -> nn.Module:
-    return Perceptron(in_features, out_features, init=cfg.init)
+def _perceptron(cfg: Any, info: DataInfo, out_features: int) -> nn.Module:
+    return Perceptron(info.n_features, out_features, init=cfg.init)
 
 
-BUILDERS: dict[str, Callable[[Any, int, int], nn.Module]] = {"mlp": _mlp, "perceptron": _perceptron}
+# name -> builder(config section, data info, number of outputs)
+BUILDERS: dict[str, Callable[[Any, DataInfo, int], nn.Module]] = {"mlp": _mlp, "perceptron": _perceptron}
 
 
 def build(cfg: Any, info: DataInfo, out_features: int) -> nn.Module:
     """Build the model named by `cfg.name` for inputs described by `info`."""
-    return BUILDERS[cfg.name](cfg, info.n_features, out_features)
+    return BUILDERS[cfg.name](cfg, info, out_features)

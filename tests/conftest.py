@@ -1,0 +1,37 @@
+"""Shared fixtures. Tests that need the shared real data skip with a reason when it is
+absent, and fail instead when NNJ_REQUIRE_DATA=1 (as in CI)."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+import torch
+
+# Two threads match this machine's cores and keep timings stable between runs.
+torch.set_num_threads(min(2, os.cpu_count() or 1))
+
+
+def require_data(relative: str) -> Path:
+    """Path of a file or folder under $NNJ_DATA_DIR, or skip/fail with a clear reason."""
+    root = os.environ.get("NNJ_DATA_DIR")
+    path = Path(root) / relative if root else None
+    if path is not None and path.exists():
+        return path
+    reason = f"needs shared data {relative!r} under NNJ_DATA_DIR (set NNJ_DATA_DIR=../shared/data)"
+    if os.environ.get("NNJ_REQUIRE_DATA") == "1":
+        pytest.fail(f"NNJ_REQUIRE_DATA=1 but missing: {reason}")
+    pytest.skip(reason)
+
+
+@pytest.fixture
+def data_dir() -> Path:
+    """The shared data folder (skip/fail rules as in `require_data`)."""
+    return require_data("")
+
+
+@pytest.fixture(autouse=True)
+def _isolated_cache(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch) -> None:
+    # Generated/decoded data is cached per test session, never in the user's home.
+    monkeypatch.setenv("NNJ_CACHE_DIR", str(tmp_path_factory.getbasetemp() / "cache"))
