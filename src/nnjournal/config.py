@@ -150,6 +150,13 @@ class ClipConfig(Strict):
     value: float | None = Field(None, gt=0.0, description="clip each gradient element")
 
 
+class AugmentConfig(Strict):
+    """Data augmentation on training batches (labels unchanged; off at evaluation)."""
+
+    noise_std: float = Field(0.0, ge=0.0, description="Gaussian noise added to inputs")
+    feature_dropout: float = Field(0.0, ge=0.0, lt=1.0, description="fraction of input features zeroed")
+
+
 class TrainingConfig(Strict):
     epochs: int = Field(30, ge=1)
     batch_size: int = Field(64, ge=1)
@@ -161,6 +168,7 @@ class TrainingConfig(Strict):
     penalty: PenaltyConfig = Field(default_factory=PenaltyConfig)
     early_stopping: EarlyStoppingConfig = Field(default_factory=EarlyStoppingConfig)
     clip: ClipConfig = Field(default_factory=ClipConfig)
+    augment: AugmentConfig = Field(default_factory=AugmentConfig)
     log_grad_norms: bool = Field(False, description="record each layer's gradient norm per epoch")
     device: Literal["auto", "cpu", "cuda", "mps"] = "auto"
     checkpoint_every_s: float = Field(30.0, ge=0.0, description="0 = every epoch")

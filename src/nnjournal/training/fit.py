@@ -21,6 +21,7 @@ from pydantic import ValidationError
 from torch import nn
 
 from nnjournal.config import TrainingConfig, deep_merge, format_validation_error
+from nnjournal.data.augment import build_augment
 from nnjournal.data.bundle import DataInfo, Split
 from nnjournal.errors import NNJError
 from nnjournal.evaluation.metrics import lower_is_better
@@ -78,6 +79,7 @@ def fit(
     on_epoch_end: Sequence[EpochCallback] = (),
     checkpoint: Path | None = None,
     resume: bool = False,
+    augment: Callable[[torch.Tensor], torch.Tensor] | None = None,
     **overrides: Any,
 ) -> History:
     """Train `model` in place and return its `History`.
@@ -87,10 +89,12 @@ def fit(
     split the best epoch (by `early_stopping.monitor`) is remembered and its weights are
     restored at the end (`early_stopping.restore_best`), also when training runs all epochs.
     `checkpoint` is a path stem: state is saved there atomically every
-    `checkpoint_every_s` seconds, and `resume=True` continues from it.
+    `checkpoint_every_s` seconds, and `resume=True` continues from it. `augment` transforms
+    each training batch's inputs (default: built from `config.augment`).
     """
     cfg = _resolve_config(config, overrides)
     train, val = _as_split(train), (_as_split(val) if val is not None else None)
+    augment = augment if augment is not None else build_augment(cfg.augment)
     if isinstance(task, str):
         task = _task_for(task, train)
     device = select_device(cfg.device)
@@ -144,6 +148,8 @@ def fit(
             for start in range(0, n, batch_size):
                 idx = order[start : start + batch_size]
                 xb, yb = x[idx], y[idx]
+                if augment is not None:
+                    xb = augment(xb)
                 outputs = model(xb)
                 data_loss = task.loss(outputs, yb)
                 loss = data_loss
