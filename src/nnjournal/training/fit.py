@@ -56,6 +56,7 @@ class History:
         return [r[key] for r in self.records if key in r]
 
     def to_dict(self) -> dict[str, Any]:
+        """How training ended; deterministic for a seed (the wall time is kept apart)."""
         return {
             "monitor": self.monitor,
             "best_epoch": self.best_epoch,
@@ -63,7 +64,6 @@ class History:
             "stopped_early": self.stopped_early,
             "restored_best": self.restored_best,
             "epochs_run": len(self.records),
-            "train_time_s": self.train_time_s,
         }
 
 

@@ -1,0 +1,81 @@
+from pathlib import Path
+
+import pytest
+
+from nnjournal import recipes
+from nnjournal.config import RunConfig, apply_overrides, parse_override, read_toml, to_toml, validate_config
+from nnjournal.errors import NNJError
+
+
+def test_unknown_key_is_reported_with_its_dotted_path():
+    with pytest.raises(NNJError, match=r"training\.optimizer\.learning_rate: unknown key"):
+        validate_config({"training": {"optimizer": {"learning_rate": 0.1}}})
+
+
+def test_unknown_key_inside_a_model_kind_omits_the_union_tag():
+    with pytest.raises(NNJError, match=r"model\.hiden: unknown key"):
+        validate_config({"model": {"name": "mlp", "hiden": [8]}})
+
+
+def test_wrong_type_in_override_names_key_and_value():
+    raw = apply_overrides({}, ["training.epochs=many"])
+    with pytest.raises(NNJError, match=r"training\.epochs: .*integer.*'many'"):
+        validate_config(raw)
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("training.lr=3e-4", (["training", "lr"], 3e-4)),
+        ("model.hidden=[64, 32]", (["model", "hidden"], [64, 32])),
+        ("model.norm=batch", (["model", "norm"], "batch")),
+        (
+            "training.early_stopping.restore_best=false",
+            (["training", "early_stopping", "restore_best"], False),
+        ),
+    ],
+)
+def test_override_values_are_read_as_toml(text, expected):
+    assert parse_override(text) == expected
+
+
+def test_override_without_equals_sign_is_an_error():
+    with pytest.raises(NNJError, match="expected KEY=VALUE"):
+        parse_override("training.lr")
+
+
+def test_switching_model_kind_drops_keys_of_the_old_kind():
+    cfg = recipes.load("digits-mlp", ["model.name=perceptron"])
+    assert cfg.model.name == "perceptron"
+
+
+def test_variants_are_deep_merged_over_the_base():
+    cfg = recipes.load("xor")
+    variants = cfg.variant_configs()
+    assert set(variants) == {"perceptron", "mlp"}
+    assert variants["mlp"].model.hidden == [4]
+    assert variants["perceptron"].training.epochs == cfg.training.epochs
+
+
+def test_resolved_config_round_trips_through_toml(tmp_path: Path):
+    for name in recipes.names():
+        cfg = recipes.load(name)
+        path = tmp_path / f"{name}.toml"
+        path.write_text(to_toml(cfg.model_dump(mode="json")))
+        assert validate_config(read_toml(path)) == cfg
+
+
+def test_every_builtin_recipe_validates():
+    assert {"xor", "digits-mlp", "mnist1d-mlp"} <= set(recipes.names())
+    for name in recipes.names():
+        assert isinstance(recipes.load(name), RunConfig)
+
+
+def test_unknown_recipe_lists_the_available_ones():
+    with pytest.raises(NNJError, match="unknown recipe 'nope'; built-in recipes: .*digits-mlp"):
+        recipes.load("nope")
+
+
+def test_nesterov_requires_sgd_with_momentum():
+    with pytest.raises(NNJError, match="nesterov"):
+        validate_config({"training": {"optimizer": {"name": "adam", "nesterov": True}}})

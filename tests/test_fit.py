@@ -1,0 +1,173 @@
+import copy
+
+import pytest
+import torch
+from torch import nn
+
+from nnjournal import data, fit
+from nnjournal.config import TrainingConfig
+from nnjournal.training.fit import predict_outputs
+
+
+@pytest.fixture(scope="module")
+def digits():
+    return data.load("digits", seed=0)
+
+
+def _linear_problem(n=32):
+    g = torch.Generator().manual_seed(0)
+    x = torch.randn(n, 3, generator=g)
+    y = x @ torch.tensor([1.0, -2.0, 0.5]) + 0.1 * torch.randn(n, generator=g)
+    return x, y
+
+
+def test_batch_regime_takes_exactly_one_full_batch_gradient_step_per_epoch():
+    x, y = _linear_problem()
+    torch.manual_seed(0)
+    model = nn.Sequential(nn.Linear(3, 1))
+    expected = copy.deepcopy(model)
+    lr = 0.1
+    fit(model, (x, y), task="regression", epochs=1, regime="batch", optimizer={"name": "sgd", "lr": lr})
+    loss = nn.functional.mse_loss(expected(x).squeeze(1), y)
+    loss.backward()
+    with torch.no_grad():
+        for p in expected.parameters():
+            p -= lr * p.grad
+    for got, want in zip(model.parameters(), expected.parameters(), strict=True):
+        torch.testing.assert_close(got, want)
+
+
+def test_stochastic_regime_takes_one_step_per_example():
+    x, y = _linear_problem(n=10)
+    model = nn.Sequential(nn.Linear(3, 1))
+    steps = []
+    model.register_forward_hook(lambda m, i, o: steps.append(len(i[0])) if m.training else None)
+    fit(model, (x, y), task="regression", epochs=2, regime="stochastic")
+    assert steps == [1] * 20
+
+
+@pytest.mark.parametrize("name", ["sgd", "adagrad", "adadelta", "rmsprop", "adam", "adamw"])
+def test_every_optimizer_reduces_the_loss(name, digits):
+    torch.manual_seed(0)
+    model = nn.Sequential(nn.Flatten(), nn.Linear(64, 10))
+    lr = {"adadelta": 1.0, "sgd": 0.1, "adagrad": 0.1}.get(name, 0.01)
+    h = fit(model, digits.train, task="classification", epochs=4, optimizer={"name": name, "lr": lr})
+    losses = h.series("train_loss")
+    assert losses[-1] < 0.7 * losses[0]
+
+
+@pytest.mark.parametrize("schedule", ["step", "exponential", "cosine", "onecycle"])
+def test_lr_schedules_change_the_learning_rate(schedule, digits):
+    model = nn.Sequential(nn.Flatten(), nn.Linear(64, 10))
+    h = fit(
+        model, digits.train, epochs=4, schedule={"name": schedule, "step_size": 1}, optimizer={"lr": 0.01}
+    )
+    lrs = h.series("lr")
+    assert len(set(lrs)) > 1
+
+
+def test_penalty_is_reported_apart_from_the_data_loss(digits):
+    torch.manual_seed(0)
+    model = nn.Sequential(nn.Flatten(), nn.Linear(64, 10))
+    h = fit(model, digits.train, epochs=2, penalty={"l1": 1e-3, "l2": 1e-3})
+    rec = h.records[-1]
+    assert rec["train_penalty"] > 0
+    # The logged data loss is the cross-entropy alone: recompute it from the model.
+    assert "train_loss" in rec and rec["train_loss"] < 2.5
+
+
+def test_l1_drives_more_weights_to_zero_than_l2(digits):
+    from nnjournal.regularization import near_zero_fraction
+
+    fractions = {}
+    for kind in ("l1", "l2"):
+        torch.manual_seed(0)
+        model = nn.Sequential(nn.Flatten(), nn.Linear(64, 32), nn.ReLU(), nn.Linear(32, 10))
+        fit(model, digits.train, epochs=15, penalty={kind: 1e-3}, optimizer={"lr": 0.01})
+        fractions[kind] = near_zero_fraction(model, tol=1e-2)
+    assert fractions["l1"] > fractions["l2"] + 0.2
+
+
+def test_best_weights_are_restored_even_without_early_stop(digits):
+    torch.manual_seed(0)
+    model = nn.Sequential(nn.Flatten(), nn.Linear(64, 256), nn.ReLU(), nn.Linear(256, 10))
+    # A large learning rate makes the validation loss bounce, so the last epoch is not the best.
+    h = fit(model, digits.train, digits.val, epochs=25, optimizer={"name": "sgd", "lr": 0.5})
+    assert not h.stopped_early
+    assert h.best_epoch is not None
+    val_loss = nn.functional.cross_entropy(predict_outputs(model, digits.val.x), digits.val.y)
+    assert float(val_loss) == pytest.approx(h.best_value, rel=1e-5)
+    if h.best_epoch != len(h.records):
+        assert h.restored_best
+
+
+def test_early_stopping_stops_after_patience(digits):
+    torch.manual_seed(0)
+    model = nn.Sequential(nn.Flatten(), nn.Linear(64, 256), nn.ReLU(), nn.Linear(256, 10))
+    h = fit(
+        model, digits.train, digits.val, epochs=300, early_stopping={"patience": 3}, optimizer={"lr": 0.01}
+    )
+    assert h.stopped_early
+    assert len(h.records) == h.best_epoch + 3
+
+
+def test_same_seed_same_numbers(digits):
+    def once():
+        torch.manual_seed(1)
+        model = nn.Sequential(nn.Flatten(), nn.Linear(64, 32), nn.Dropout(0.3), nn.ReLU(), nn.Linear(32, 10))
+        return fit(model, digits.train, digits.val, epochs=3, seed=5).records
+
+    a, b = once(), once()
+    strip = [{k: v for k, v in r.items() if k != "time_s"} for r in a]
+    assert strip == [{k: v for k, v in r.items() if k != "time_s"} for r in b]
+
+
+def test_gradient_norms_are_logged_per_layer(digits):
+    model = nn.Sequential(nn.Flatten(), nn.Linear(64, 16), nn.Sigmoid(), nn.Linear(16, 10))
+    h = fit(model, digits.train, epochs=1, log_grad_norms=True, clip={"norm": 1.0})
+    assert set(h.records[0]["grad_norm"]) == {"1.weight", "3.weight"}
+
+
+def test_invalid_option_is_a_user_error(digits):
+    from nnjournal.errors import NNJError
+
+    with pytest.raises(NNJError, match="optimizer.name"):
+        fit(nn.Linear(64, 10), digits.train, optimizer={"name": "adamax"})
+
+
+class _Killed(Exception):
+    pass
+
+
+def test_resume_after_a_kill_gives_the_same_weights_as_an_uninterrupted_run(tmp_path, digits):
+    cfg = TrainingConfig(epochs=6, checkpoint_every_s=0, schedule={"name": "cosine"})
+
+    def make():
+        torch.manual_seed(0)
+        return nn.Sequential(nn.Flatten(), nn.Linear(64, 32), nn.Dropout(0.2), nn.ReLU(), nn.Linear(32, 10))
+
+    full = make()
+    fit(full, digits.train, digits.val, config=cfg, seed=3)
+
+    def kill_at_epoch_3(epoch, record):
+        if epoch == 2:
+            raise _Killed
+
+    stem = tmp_path / "checkpoint"
+    interrupted = make()
+    with pytest.raises(_Killed):
+        fit(
+            interrupted,
+            digits.train,
+            digits.val,
+            config=cfg,
+            seed=3,
+            checkpoint=stem,
+            on_epoch_end=[kill_at_epoch_3],
+        )
+    assert stem.with_suffix(".safetensors").exists()
+    resumed = make()
+    h = fit(resumed, digits.train, digits.val, config=cfg, seed=3, checkpoint=stem, resume=True)
+    assert len(h.records) == 6
+    for a, b in zip(full.state_dict().values(), resumed.state_dict().values(), strict=True):
+        torch.testing.assert_close(a, b)

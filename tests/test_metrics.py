@@ -1,0 +1,30 @@
+import numpy as np
+import pytest
+
+from nnjournal.evaluation.metrics import classification_metrics, lower_is_better, regression_metrics
+
+
+def test_binary_metrics_match_hand_counts():
+    y = np.array([0, 0, 1, 1, 1])
+    p1 = np.array([0.1, 0.6, 0.7, 0.8, 0.4])  # predictions 0 1 1 1 0
+    m = classification_metrics(y, np.stack([1 - p1, p1], axis=1))
+    assert m["accuracy"] == pytest.approx(3 / 5)
+    assert m["precision"] == pytest.approx(2 / 3)
+    assert m["recall"] == pytest.approx(2 / 3)
+    assert m["roc_auc"] == pytest.approx(5 / 6)
+
+
+def test_regression_metrics_and_adjusted_r2():
+    y = np.array([1.0, 2.0, 3.0, 4.0, 5.0, 6.0])
+    pred = y + np.array([0.5, -0.5, 0.5, -0.5, 0.5, -0.5])
+    m = regression_metrics(y, pred, n_features=2)
+    assert m["mae"] == pytest.approx(0.5)
+    assert m["rmse"] == pytest.approx(0.5)
+    r2 = 1 - 1.5 / 17.5
+    assert m["r2"] == pytest.approx(r2)
+    assert m["adjusted_r2"] == pytest.approx(1 - (1 - r2) * 5 / 3)
+
+
+def test_metric_direction():
+    assert lower_is_better("val_loss") and lower_is_better("rmse")
+    assert not lower_is_better("val_accuracy") and not lower_is_better("roc_auc")
