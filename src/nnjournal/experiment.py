@@ -20,12 +20,15 @@ import nnjournal
 from nnjournal import data as data_mod
 from nnjournal import models, recipes, tasks
 from nnjournal.config import RunConfig, apply_overrides, to_toml, validate_config
+from nnjournal.data.augment import build_augment
 from nnjournal.data.bundle import DataBundle
+from nnjournal.data.corruption import is_corrupting
 from nnjournal.errors import NNJError
 from nnjournal.evaluation.baselines import run_baselines
 from nnjournal.evaluation.metrics import confusion, lower_is_better
-from nnjournal.journal import plots
-from nnjournal.journal.conclusion import write_conclusion
+from nnjournal.evaluation.reconstruction import run_reconstruction_baselines
+from nnjournal.journal import autoencoder_plots, plots
+from nnjournal.journal.conclusion import reconstruction_conclusion, write_conclusion
 from nnjournal.journal.files import atomic_write_json, atomic_write_text, read_jsonl
 from nnjournal.journal.report import render_report
 from nnjournal.journal.run_dir import create_run_dir, variant_dir
@@ -96,11 +99,13 @@ def run(
         results[name] = _train_variant(name, vcfg, bundles[key], folder, quiet, resume is not None)
 
     first = next(iter(results.values()))
-    baselines = run_baselines(first.bundle, cfg.task.name, cfg.evaluation.baselines, cfg.seed)
+    baselines = _baselines(cfg, first)
     summary = _summary(cfg, results, baselines, started, time.perf_counter() - t0)
     if cfg.journal.plots:
         summary["plots"] = _plots(run_dir, results, baselines, summary["headline"]["metric"])
     summary["conclusion"] = write_conclusion(summary)
+    if cfg.task.name in tasks.RECONSTRUCTION_TASKS:
+        summary["conclusion"] += reconstruction_conclusion(summary)
     summary["timings"]["total_s"] = time.perf_counter() - t0
     atomic_write_json(run_dir / "summary.json", summary)  # marks the run finished
     render_report(run_dir)
@@ -125,7 +130,10 @@ def _train_variant(
     name: str, cfg: RunConfig, bundle: DataBundle, folder: Path, quiet: bool, resume: bool
 ) -> VariantResult:
     folder.mkdir(parents=True, exist_ok=True)
-    task = tasks.get(cfg.task.name, bundle.info)
+    task = tasks.get(cfg.task, bundle.info)
+    if hasattr(task, "prepare_data"):  # reconstruction: (input, clean target) pairs
+        corrupt = build_augment(cfg.training.augment) if is_corrupting(cfg.training.augment) else None
+        bundle = task.prepare_data(bundle, corrupt, cfg.seed)
     seed_everything(cfg.seed)
     model = models.build(cfg.model, bundle.info, task.out_features)
     metrics_path = folder / "metrics.jsonl"
@@ -158,14 +166,30 @@ def _train_variant(
     for split_name in ("train", "val", "test"):
         split = getattr(bundle, split_name)
         if split is not None and len(split):
+            if hasattr(task, "evaluate"):  # metrics that need the inputs or the model (PSNR, ELBO)
+                result.metrics[split_name] = task.evaluate(model, split)
+                continue
             outputs = predict_outputs(model, split.x)
             result.metrics[split_name] = task.metrics(split.y.cpu().numpy(), outputs)
     save_model(folder, model, cfg.model, cfg.task.name, bundle.info, bundle.preprocessing)
     return result
 
 
+def _baselines(cfg: RunConfig, first: VariantResult) -> dict[str, Any]:
+    if cfg.task.name in tasks.RECONSTRUCTION_TASKS:
+        m = cfg.model
+        k = cfg.evaluation.pca_components or getattr(m, "code_size", None) or getattr(m, "latent", None)
+        if getattr(m, "kind", "dense") == "conv" and not cfg.evaluation.pca_components:
+            k = None  # a conv code is a feature map, not a size PCA can match; ask for it explicitly
+        anomaly = getattr(first.bundle.test, "anomaly", None)
+        return run_reconstruction_baselines(first.bundle, cfg.evaluation.baselines, k, cfg.seed, anomaly)
+    return run_baselines(first.bundle, cfg.task.name, cfg.evaluation.baselines, cfg.seed)
+
+
 def _describe_model(cfg: RunConfig) -> str:
     m = cfg.model
+    if m.name in ("autoencoder", "vae"):
+        return autoencoder_plots.describe_model(m)
     if m.name == "mlp":
         parts = [f"MLP hidden {m.hidden}", m.activation]
         if m.init != "default":
@@ -273,6 +297,8 @@ def _plots(
     bars.update({f"baseline: {n}": v[metric] for n, v in baselines.items()})
     plots.metric_bars(bars, metric, pdir / "comparison.png")
     out.append({"file": "plots/comparison.png", "caption": f"Test {metric} of each model and baseline"})
+    if next(iter(results.values())).task.name in tasks.RECONSTRUCTION_TASKS:
+        out += autoencoder_plots.plots_for_run(run_dir, results)
     for name, r in results.items():
         info = r.bundle.info
         suffix = f"_{name}" if len(results) > 1 else ""

@@ -10,6 +10,7 @@ from collections.abc import Callable
 import torch
 
 from nnjournal.config import AugmentConfig
+from nnjournal.data.corruption import corruption_steps
 
 Augment = Callable[[torch.Tensor], torch.Tensor]
 
@@ -41,6 +42,7 @@ def build_augment(cfg: AugmentConfig) -> Augment | None:
         steps.append(feature_dropout(cfg.feature_dropout))
     if cfg.noise_std > 0:
         steps.append(gaussian_noise(cfg.noise_std))
+    steps += corruption_steps(cfg)  # denoising corruptions and clipping (data/corruption.py)
     if not steps:
         return None
 

@@ -26,6 +26,17 @@ KEY_METRICS = {
         "log_loss",
     ],
     "regression": ["rmse", "mae", "mse", "r2", "adjusted_r2"],
+    "reconstruction": [
+        "mse",
+        "psnr",
+        "ssim",
+        "input_psnr",
+        "roc_auc",
+        "pr_auc",
+        "code_mean_activation",
+        "code_inactive_fraction",
+    ],
+    "vae": ["mse", "elbo", "nll_is", "active_latent_dims", "psnr"],
 }
 
 
