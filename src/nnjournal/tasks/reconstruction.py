@@ -133,6 +133,20 @@ class Reconstruction:
         from nnjournal.training.fit import predict_outputs
 
         out = predict_outputs(model, split.x)
-        return reconstruction_metrics(
+        metrics = reconstruction_metrics(
             split.x, out.recon, split.y, code=out.code, anomaly=getattr(split, "anomaly", None)
         )
+        metrics["code_sensitivity"] = code_sensitivity(model, split.x, out.code)
+        return metrics
+
+
+def code_sensitivity(model: torch.nn.Module, x: torch.Tensor, code: torch.Tensor, std: float = 0.05) -> float:
+    """How far the code moves per unit of input perturbation, ||f(x + d) - f(x)|| / ||d|| with
+    d ~ N(0, std^2) (seeded): what a contractive penalty shrinks."""
+    from nnjournal.data.corruption import corrupt_fixed
+    from nnjournal.training.fit import predict_outputs
+
+    noisy = corrupt_fixed(x, lambda t: t + std * torch.randn_like(t), seed=12345)
+    moved = predict_outputs(model, noisy).code.cpu() - code.cpu()
+    delta = (noisy - x).flatten(1).norm(dim=1).cpu()
+    return float((moved.flatten(1).norm(dim=1) / delta).mean())
