@@ -120,6 +120,12 @@ def error(model: nn.Module, split: Split, task: Task) -> float:
     return 1.0 - float(correct) / len(split)
 
 
+def loss(model: nn.Module, split: Split, task: Task) -> float:
+    """Mean data loss (cross-entropy for classification) of `model` on `split`, evaluation mode."""
+    outputs = predict_outputs(model, split.x)
+    return float(task.loss(outputs, split.y.to(outputs.device)))
+
+
 def mean_std(values: list[float]) -> tuple[float, float]:
     a = np.asarray(values, dtype=float)
     return float(a.mean()), float(a.std(ddof=1)) if len(a) > 1 else 0.0
