@@ -37,8 +37,11 @@ from nnjournal.training.fit import History, _improved, _resolve_config
 from nnjournal.training.optim import make_optimizer, make_schedule
 from nnjournal.training.seeding import select_device
 
-# Below this many members the one-by-one loop is about as fast (benchmarks/vectorized.py).
+# Where "auto" vectorizes, from benchmarks/vectorized.py on a 2-core CPU (docs/benchmarks.md):
+# tiny MLPs gain 3.4x at K=8 and 7.7x at K=32; 5 MLPs of 9.6k parameters gain 1.7x; 5 of 85k
+# parameters are 0.9x (compute, not overhead, dominates), so larger models train one by one.
 AUTO_MIN_MEMBERS = 4
+AUTO_MAX_PARAMETERS = 50_000
 
 
 def can_vectorize(model: nn.Module) -> bool:
@@ -49,7 +52,8 @@ def can_vectorize(model: nn.Module) -> bool:
 def should_vectorize(setting: bool | str, models: Sequence[nn.Module]) -> bool:
     """Resolve `training.vectorize` (true / false / "auto") for these models."""
     if setting == "auto":
-        return len(models) >= AUTO_MIN_MEMBERS and all(can_vectorize(m) for m in models)
+        small = all(sum(p.numel() for p in m.parameters()) <= AUTO_MAX_PARAMETERS for m in models)
+        return len(models) >= AUTO_MIN_MEMBERS and small and all(can_vectorize(m) for m in models)
     if setting and not all(can_vectorize(m) for m in models):
         raise ValueError("training.vectorize=true cannot train models with batch norm; use false or auto")
     return bool(setting)
