@@ -211,16 +211,13 @@ class TrainingConfig(Strict):
 # ---------------------------------------------------------------- evaluation and journal
 class EvaluationConfig(Strict):
     baselines: list[Literal["dummy", "linear"]] = Field(default_factory=lambda: ["dummy", "linear"])
-    mc_dropout_samples: int = Field(
-        0, ge=0, description="Monte-Carlo dropout: stochastic test passes for an uncertainty figure; 0 = off"
-    )
 
 
 class StudyConfig(Strict):
     """A study: many trainings of the recipe's base model, compared in one journal entry.
     Fields left unset take the profile's value (see `nnjournal.studies`)."""
 
-    name: Literal["regularization", "capacity", "gd-regimes"]
+    name: Literal["regularization", "capacity"]
     profile: Literal["quick", "default"] = "default"
     seeds: int | None = Field(None, ge=1, description="trainings per setting, with seeds 0..seeds-1")
     train_size: int | None = Field(None, ge=10, description="training examples kept (small = overfits)")

@@ -86,6 +86,11 @@ def run(
 
             study_dir, study_summary = run_study(cfg, out, quiet)
             return RunResult(study_dir, cfg, {}, study_summary)
+        if cfg.ensemble.size > 1:
+            raise NNJError(
+                "ensemble.size > 1 is used by studies (e.g. `nnj study regularization`) and the Python API "
+                "(nnjournal.regularization.ensemble.train_ensemble); single runs do not train ensembles yet"
+            )
         run_dir = create_run_dir(out, cfg.recipe)
         atomic_write_text(run_dir / "config.toml", to_toml(cfg.model_dump(mode="json")))
 

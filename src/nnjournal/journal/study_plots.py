@@ -198,25 +198,3 @@ def error_vs_epochs(curves: dict[str, tuple[list[float], list[float]]], path: Pa
     ax.legend(fontsize=7, ncol=2)
     ax.grid(alpha=0.3)
     return save(fig, path)
-
-
-def loss_vs_steps_and_time(runs: dict[str, tuple[list[float], list[float], list[float]]], path: Path) -> Path:
-    """Training loss against optimizer steps (left) and wall time (right), one line per run.
-    `runs[name] = (steps, seconds, loss)`."""
-    fig, (a1, a2) = plt.subplots(1, 2, figsize=(12, 4.5), sharey=True)
-    for name, (steps, secs, loss) in runs.items():
-        a1.plot(steps, loss, label=name, lw=1.3)
-        a2.plot(secs, loss, label=name, lw=1.3)
-    a1.set_xscale("log")
-    a1.set_xlabel("optimizer steps (log scale)")
-    a2.set_xlabel("wall time (s)")
-    a1.set_ylabel("training loss (cross-entropy, end of epoch)")
-    a1.set_yscale("log")
-    a1.set_title("Loss vs steps")
-    a2.set_title("Loss vs wall time")
-    for ax in (a1, a2):
-        ax.grid(alpha=0.3)
-    a2.legend(fontsize=8)
-    fig.suptitle("Gradient-descent regimes and optimizers on the same problem")
-    fig.tight_layout()
-    return save(fig, path)
