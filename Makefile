@@ -14,8 +14,10 @@ $(VENV)/.installed: pyproject.toml
 	$(BIN)/python -m pip install --quiet --disable-pip-version-check -e '.[dev]'
 	@touch $@
 
+# The flagship: the regularization study's quick profile (about a minute on 2 cores), then
+# runs/index.html lists it next to every other run.
 demo: $(VENV)/.installed
-	$(BIN)/nnj run digits-mlp --out runs
+	$(BIN)/nnj study regularization --profile quick --out runs
 
 test: $(VENV)/.installed
 	$(BIN)/python -m pytest -q
@@ -25,6 +27,7 @@ lint: $(VENV)/.installed
 
 bench: $(VENV)/.installed
 	$(BIN)/python benchmarks/trainer_overhead.py
+	$(BIN)/python benchmarks/vectorized.py
 
 clean:
 	rm -rf runs .pytest_cache build dist
