@@ -198,3 +198,25 @@ def error_vs_epochs(curves: dict[str, tuple[list[float], list[float]]], path: Pa
     ax.legend(fontsize=7, ncol=2)
     ax.grid(alpha=0.3)
     return save(fig, path)
+
+
+def loss_vs_steps_and_time(
+    curves: dict[str, tuple[list[int], list[float], list[float]]], title: str, path: Path
+) -> Path:
+    """Training loss against optimizer steps (left) and against wall time (right), one line per
+    setting. `curves` maps a name to (cumulative steps, cumulative seconds, loss) per epoch."""
+    fig, (by_steps, by_time) = plt.subplots(1, 2, figsize=(11, 4.2), sharey=True)
+    for name, (steps, seconds, losses) in curves.items():
+        by_steps.plot(steps, losses, "-o", ms=2.5, lw=1.3, label=name)
+        by_time.plot(seconds, losses, "-o", ms=2.5, lw=1.3, label=name)
+    by_steps.set_xscale("log")
+    by_steps.set_xlabel("optimizer steps (log scale)")
+    by_time.set_xlabel("wall time (s)")
+    by_steps.set_ylabel("training loss (cross-entropy, log scale)")
+    for ax, what in ((by_steps, "steps"), (by_time, "wall time")):
+        ax.set_yscale("log")
+        ax.set_title(f"Training loss vs {what}")
+        ax.grid(alpha=0.3)
+    by_steps.legend(fontsize=7)
+    fig.suptitle(title)
+    return save(fig, path)

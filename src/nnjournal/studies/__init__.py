@@ -24,10 +24,17 @@ def _capacity(cfg: RunConfig, out: Path | str, quiet: bool) -> tuple[Path, dict[
     return run_capacity(cfg, out, quiet)
 
 
+def _gd_regimes(cfg: RunConfig, out: Path | str, quiet: bool) -> tuple[Path, dict[str, Any]]:
+    from nnjournal.studies.gd_regimes import run_gd_regimes
+
+    return run_gd_regimes(cfg, out, quiet)
+
+
 # study name -> runner(config, output folder, quiet) -> (run directory, summary)
 STUDIES: dict[str, Callable[[RunConfig, Path | str, bool], tuple[Path, dict[str, Any]]]] = {
     "regularization": _regularization,
     "capacity": _capacity,
+    "gd-regimes": _gd_regimes,
 }
 
 
