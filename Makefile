@@ -19,8 +19,9 @@ $(VENV)/.installed: pyproject.toml
 demo: $(VENV)/.installed
 	$(BIN)/nnj study regularization --profile quick --out runs
 
+# Two workers (one per core), each test file on one worker so module fixtures are built once.
 test: $(VENV)/.installed
-	$(BIN)/python -m pytest -q
+	$(BIN)/python -m pytest -q -n 2 --dist loadfile
 
 lint: $(VENV)/.installed
 	$(BIN)/ruff check src tests benchmarks
