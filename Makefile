@@ -14,17 +14,21 @@ $(VENV)/.installed: pyproject.toml
 	$(BIN)/python -m pip install --quiet --disable-pip-version-check -e '.[dev]'
 	@touch $@
 
+# The flagship: the regularization study's quick profile (about a minute on 2 cores), then
+# runs/index.html lists it next to every other run.
 demo: $(VENV)/.installed
-	$(BIN)/nnj run digits-mlp --out runs
+	$(BIN)/nnj study regularization --profile quick --out runs
 
+# Two workers (one per core), each test file on one worker so module fixtures are built once.
 test: $(VENV)/.installed
-	$(BIN)/python -m pytest -q
+	$(BIN)/python -m pytest -q -n 2 --dist loadfile
 
 lint: $(VENV)/.installed
 	$(BIN)/ruff check src tests benchmarks
 
 bench: $(VENV)/.installed
 	$(BIN)/python benchmarks/trainer_overhead.py
+	$(BIN)/python benchmarks/vectorized.py
 
 clean:
 	rm -rf runs .pytest_cache build dist

@@ -1,4 +1,4 @@
-"""The `nnj` command: list, show, run, runs, report, predict.
+"""The `nnj` command: list, show, run, study, runs, report, predict.
 
 Every user error is one line on stderr and exit code 2."""
 
@@ -94,6 +94,30 @@ def _print_results(summary: dict[str, Any]) -> None:
     out.print(table)
     for line in summary["conclusion"]:
         out.print(f"- {line}")
+
+
+@app.command()
+@user_errors
+def study(
+    name: Annotated[str, typer.Argument(help="regularization or capacity")],
+    profile: Annotated[str, typer.Option(help="quick (minutes) or default (the full study)")] = "default",
+    set_: Annotated[list[str], typer.Option("--set", help="override KEY=VALUE, e.g. study.seeds=3")] = [],
+    out_dir: Annotated[Path, typer.Option("--out", help="folder for run directories")] = Path("runs"),
+    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="no progress or summary table")] = False,
+) -> None:
+    """Run a study: many trainings compared in one journal entry (the recipe NAME-study)."""
+    from nnjournal.experiment import run as run_recipe
+    from nnjournal.studies import STUDIES, recipe_for
+
+    if name not in STUDIES:
+        raise NNJError(f"unknown study {name!r}; choose from {', '.join(STUDIES)}")
+    if profile not in ("quick", "default"):
+        raise NNJError(f"--profile must be quick or default, got {profile!r}")
+    result = run_recipe(recipe_for(name), [*set_, f"study.profile={profile!r}"], out=out_dir, quiet=quiet)
+    if not quiet:
+        _print_results(result.summary)
+    typer.echo(f"report: {result.run_dir / 'report.html'}")
+    typer.echo(f"index: {result.run_dir.parent / 'index.html'}")
 
 
 @app.command()

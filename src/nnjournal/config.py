@@ -85,6 +85,9 @@ class MLPModel(Strict):
     dropout_hidden: float = Field(0.0, ge=0.0, lt=1.0)
     norm: Literal["none", "batch", "layer"] = "none"
     norm_placement: Literal["before_activation", "after_activation"] = "before_activation"
+    noise_hidden: float = Field(
+        0.0, ge=0.0, description="std of Gaussian noise added to hidden activations while training"
+    )
 
 
 class PerceptronModel(Strict):
@@ -211,6 +214,20 @@ class AugmentConfig(Strict):
     feature_dropout: float = Field(0.0, ge=0.0, lt=1.0, description="fraction of input features zeroed")
 
 
+class EnsembleConfig(Strict):
+    """Several models combined into one prediction (regression: the mean of the outputs)."""
+
+    size: int = Field(1, ge=1, description="members; 1 = a single model")
+    method: Literal["seeds", "bagging", "snapshot"] = Field(
+        "seeds",
+        description="seeds: same data, different initialisation and batch order; bagging: each member "
+        "on its own bootstrap sample; snapshot: one run with cyclic lr, a member per cycle",
+    )
+    combine: Literal["mean_proba", "vote"] = Field(
+        "mean_proba", description="classification: average the probabilities, or majority vote"
+    )
+
+
 class TrainingConfig(Strict):
     epochs: int = Field(30, ge=1)
     batch_size: int = Field(64, ge=1)
@@ -223,6 +240,23 @@ class TrainingConfig(Strict):
     early_stopping: EarlyStoppingConfig = Field(default_factory=EarlyStoppingConfig)
     clip: ClipConfig = Field(default_factory=ClipConfig)
     augment: AugmentConfig = Field(default_factory=AugmentConfig)
+    # Regularization switches beyond penalties, dropout, norm and early stopping (issue 5).
+    label_smoothing: float = Field(
+        0.0,
+        ge=0.0,
+        lt=1.0,
+        description="classification: mix this much of the uniform distribution into targets",
+    )
+    max_norm: float | None = Field(
+        None,
+        gt=0.0,
+        description="cap on the L2 norm of each unit's incoming weights, enforced after every step",
+    )
+    vectorize: bool | Literal["auto"] = Field(
+        "auto",
+        description="train ensemble members / seeds of one architecture together (torch.func); "
+        "auto = where benchmarks/vectorized.py shows it is faster",
+    )
     log_grad_norms: bool = Field(False, description="record each layer's gradient norm per epoch")
     device: Literal["auto", "cpu", "cuda", "mps"] = "auto"
     checkpoint_every_s: float = Field(30.0, ge=0.0, description="0 = every epoch")
@@ -235,6 +269,23 @@ class EvaluationConfig(Strict):
         description="reconstruction tasks: dummy = mean image, pca, filter = median/Gaussian blur",
     )
     pca_components: int | None = Field(None, ge=1, description="PCA baseline; default: the code size")
+
+
+class StudyConfig(Strict):
+    """A study: many trainings of the recipe's base model, compared in one journal entry.
+    Fields left unset take the profile's value (see `nnjournal.studies`)."""
+
+    name: Literal["regularization", "capacity", "gd-regimes"]
+    profile: Literal["quick", "default"] = "default"
+    seeds: int | None = Field(None, ge=1, description="trainings per setting, with seeds 0..seeds-1")
+    train_size: int | None = Field(None, ge=10, description="training examples kept (small = overfits)")
+    epochs: int | None = Field(None, ge=1)
+    techniques: list[str] | None = Field(None, description="regularization: which techniques to compare")
+    target_accuracy: float | None = Field(
+        None, gt=0.0, lt=1.0, description="regularization: validation accuracy for steps-to-target"
+    )
+    widths: list[Annotated[int, Field(ge=1)]] | None = Field(None, description="capacity: hidden widths")
+    l2: list[Annotated[float, Field(ge=0.0)]] | None = Field(None, description="capacity: L2 strengths")
 
 
 class JournalConfig(Strict):
@@ -254,6 +305,8 @@ class RunConfig(Strict):
     training: TrainingConfig = Field(default_factory=TrainingConfig)
     evaluation: EvaluationConfig = Field(default_factory=EvaluationConfig)
     journal: JournalConfig = Field(default_factory=JournalConfig)
+    ensemble: EnsembleConfig = Field(default_factory=EnsembleConfig)
+    study: StudyConfig | None = None
     # Named variants trained side by side in one journal entry; each is a partial recipe
     # deep-merged over this one (e.g. XOR: perceptron vs MLP).
     variants: dict[str, dict[str, Any]] = Field(default_factory=dict)

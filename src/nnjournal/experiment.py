@@ -32,6 +32,7 @@ from nnjournal.journal.conclusion import reconstruction_conclusion, write_conclu
 from nnjournal.journal.files import atomic_write_json, atomic_write_text, read_jsonl
 from nnjournal.journal.report import render_report
 from nnjournal.journal.run_dir import create_run_dir, variant_dir
+from nnjournal.journal.site import write_index
 from nnjournal.regularization.penalties import WeightPenalty, near_zero_fraction
 from nnjournal.saved_model import save_model
 from nnjournal.training.checkpoint import load_checkpoint
@@ -83,6 +84,16 @@ def run(
         cfg = _resolve(recipe, overrides)
         if seed is not None:
             cfg = cfg.model_copy(update={"seed": seed})
+        if cfg.study is not None:  # many trainings in one entry (nnjournal.studies)
+            from nnjournal.studies import run_study
+
+            study_dir, study_summary = run_study(cfg, out, quiet)
+            return RunResult(study_dir, cfg, {}, study_summary)
+        if cfg.ensemble.size > 1:
+            raise NNJError(
+                "ensemble.size > 1 is used by studies (e.g. `nnj study regularization`) and the Python API "
+                "(nnjournal.regularization.ensemble.train_ensemble); single runs do not train ensembles yet"
+            )
         run_dir = create_run_dir(out, cfg.recipe)
         atomic_write_text(run_dir / "config.toml", to_toml(cfg.model_dump(mode="json")))
 
@@ -109,6 +120,7 @@ def run(
     summary["timings"]["total_s"] = time.perf_counter() - t0
     atomic_write_json(run_dir / "summary.json", summary)  # marks the run finished
     render_report(run_dir)
+    write_index(run_dir.parent)
     for name in results:  # a finished run needs no resume point; model.safetensors holds the result
         stem = variant_dir(run_dir, name, len(results)) / "checkpoint"
         stem.with_suffix(".json").unlink(missing_ok=True)

@@ -45,6 +45,8 @@ def _num(v: Any) -> str:
 
 
 def build_blocks(summary: dict[str, Any], config_text: str) -> list[Block]:
+    if "report_blocks" in summary:  # a study lays out its own body (nnjournal.studies)
+        return _study_blocks(summary, config_text)
     task = summary["task"]
     metrics = [m for m in KEY_METRICS[task] if any(m in v["test"] for v in summary["variants"].values())]
     b: list[Block] = [("h1", summary.get("title") or f"Journal entry: {summary['recipe']}")]
@@ -86,6 +88,26 @@ def build_blocks(summary: dict[str, Any], config_text: str) -> list[Block]:
     for plot in summary.get("plots", []):
         b.append(("img", plot["file"], plot["caption"]))
 
+    b += [("h2", "Conclusion"), ("ul", summary.get("conclusion", []))]
+    b += [("h2", "Resolved configuration"), ("pre", config_text)]
+    versions = ", ".join(f"{k} {v}" for k, v in summary.get("versions", {}).items())
+    b.append(("p", f"Versions: {versions}."))
+    return b
+
+
+def _study_blocks(summary: dict[str, Any], config_text: str) -> list[Block]:
+    b: list[Block] = [("h1", summary.get("title") or f"Study: {summary['recipe']}")]
+    b.append(
+        (
+            "p",
+            f"Recipe `{summary['recipe']}` ({summary['study']['profile']} profile), seed {summary['seed']}, "
+            f"finished {summary['finished_at']} in {summary['timings']['total_s']:.1f} s on {summary['device']}.",
+        )
+    )
+    b += [("h2", "Aim"), ("p", summary.get("aim") or "")]
+    b += [tuple(block) for block in summary["report_blocks"]]
+    for plot in summary.get("plots", []):
+        b.append(("img", plot["file"], plot["caption"]))
     b += [("h2", "Conclusion"), ("ul", summary.get("conclusion", []))]
     b += [("h2", "Resolved configuration"), ("pre", config_text)]
     versions = ", ".join(f"{k} {v}" for k, v in summary.get("versions", {}).items())

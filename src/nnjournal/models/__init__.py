@@ -24,6 +24,7 @@ def _mlp(cfg: Any, info: DataInfo, out_features: int) -> nn.Module:
         dropout_hidden=cfg.dropout_hidden,
         norm=cfg.norm,
         norm_placement=cfg.norm_placement,
+        noise_hidden=cfg.noise_hidden,
     )
 
 

@@ -1,6 +1,6 @@
 """Multilayer perceptron and the single-layer perceptron.
 
-One hidden block is `Linear -> [norm] -> activation -> dropout` (norm placed
+One hidden block is `Linear -> [norm] -> activation -> [noise] -> dropout` (norm placed
 `before_activation`, as in the batch-norm paper) or `Linear -> activation -> [norm] ->
 dropout` (`after_activation`, which often wins in practice: the lecture notes say both win
 on different data). Dropout is inverted (scaled by 1/(1-p) while training), so nothing
@@ -15,6 +15,7 @@ import torch
 from torch import nn
 
 from nnjournal.models.init import init_weights
+from nnjournal.regularization.noise import GaussianNoise
 
 ACTIVATIONS: dict[str, type[nn.Module]] = {
     "sigmoid": nn.Sigmoid,
@@ -49,6 +50,7 @@ class MLP(nn.Sequential):
         dropout_hidden: float = 0.0,
         norm: str = "none",
         norm_placement: str = "before_activation",
+        noise_hidden: float = 0.0,
     ) -> None:
         layers: list[nn.Module] = [nn.Flatten()]
         if dropout_input > 0:
@@ -61,6 +63,8 @@ class MLP(nn.Sequential):
                 norm_layer = nn.BatchNorm1d(units) if norm == "batch" else nn.LayerNorm(units)
                 block.insert(0 if norm_placement == "before_activation" else 1, norm_layer)
             layers.extend(block)
+            if noise_hidden > 0:
+                layers.append(GaussianNoise(noise_hidden))
             if dropout_hidden > 0:
                 layers.append(nn.Dropout(dropout_hidden))
             width = units

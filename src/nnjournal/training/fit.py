@@ -1,7 +1,7 @@
 """The training loop.
 
 One step, in order: forward -> data loss (+ weight penalty) -> backward -> clip -> optimizer
-step -> zero grads (-> per-batch lr schedule). Batches are index slices of tensors already
+step -> zero grads (-> max-norm constraint) (-> per-batch lr schedule). Batches are index slices of tensors already
 on the device; per-batch numbers stay on the device and are read once per epoch, so the
 loop costs about what a hand-written PyTorch loop costs (benchmarks/trainer_overhead.py).
 """
@@ -25,6 +25,9 @@ from nnjournal.data.augment import build_augment
 from nnjournal.data.bundle import DataInfo, Split
 from nnjournal.errors import NNJError
 from nnjournal.evaluation.metrics import lower_is_better
+from nnjournal.models.mlp import weight_parameters
+from nnjournal.regularization.label_smoothing import smoothed_loss
+from nnjournal.regularization.max_norm import apply_max_norm
 from nnjournal.regularization.penalties import WeightPenalty
 from nnjournal.tasks import Task
 from nnjournal.tasks import get as get_task
@@ -110,6 +113,8 @@ def fit(
     optimizer = make_optimizer(model.parameters(), cfg.optimizer)
     scheduler, schedule_per_batch = make_schedule(optimizer, cfg.schedule, cfg.epochs, steps_per_epoch)
     penalty = WeightPenalty(cfg.penalty.l1, cfg.penalty.l2)
+    train_loss = smoothed_loss(task, cfg.label_smoothing) if cfg.label_smoothing else task.loss
+    max_norm_weights = weight_parameters(model) if cfg.max_norm is not None else []
     monitor = cfg.early_stopping.monitor if val is not None else "train_loss"
     minimize = (
         lower_is_better(monitor) if cfg.early_stopping.mode == "auto" else cfg.early_stopping.mode == "min"
@@ -151,7 +156,7 @@ def fit(
                 if augment is not None:
                     xb = augment(xb)
                 outputs = model(xb)
-                data_loss = task.loss(outputs, yb)
+                data_loss = train_loss(outputs, yb)
                 loss = data_loss
                 if penalty:
                     pen = penalty(model)
@@ -166,6 +171,8 @@ def fit(
                     nn.utils.clip_grad_norm_(model.parameters(), cfg.clip.norm)
                 optimizer.step()
                 optimizer.zero_grad(set_to_none=True)
+                if max_norm_weights:
+                    apply_max_norm(max_norm_weights, cfg.max_norm)
                 if schedule_per_batch:
                     scheduler.step()
                 loss_sum += data_loss.detach() * len(idx)

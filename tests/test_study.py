@@ -1,0 +1,82 @@
+"""Studies write one journal entry from real trainings; the index lists them."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from typer.testing import CliRunner
+
+from nnjournal.cli import app
+from nnjournal.experiment import run
+
+
+def test_regularization_study_entry(tmp_path):
+    techniques = '["none", "l1", "l2", "dropout", "batchnorm", "ensemble"]'
+    result = run(
+        "regularization-study",
+        ["study.seeds=2", "study.epochs=15", f"study.techniques={techniques}", "study.train_size=100"],
+        out=tmp_path,
+    )
+    summary = json.loads((result.run_dir / "summary.json").read_text())
+    rows = summary["study"]["techniques"]
+    assert list(rows) == ["none", "l1", "l2", "dropout", "batchnorm", "ensemble"]
+    for row in rows.values():
+        assert 0 <= row["train_error"] <= row["test_error"] + 0.05
+        assert row["gap"] == pytest.approx(row["test_error"] - row["train_error"], abs=1e-9)
+    # A base MLP on 100 digits learns them (far better than chance) and overfits them.
+    assert rows["none"]["test_error"] < 0.35 and rows["none"]["gap"] > 0.03
+    # L1's constant pull leaves more weights near zero than L2's shrinkage (measured, not set).
+    assert rows["l1"]["near_zero_fraction"] > rows["l2"]["near_zero_fraction"]
+    files = {p["file"] for p in summary["plots"]}
+    assert {
+        "plots/curves.png",
+        "plots/weights.png",
+        "plots/steps_to_target.png",
+        "plots/ensemble.png",
+        "plots/mc_dropout.png",
+    } <= files
+    assert all((result.run_dir / f).stat().st_size > 5000 for f in files)
+    report = (result.run_dir / "report.html").read_text()
+    assert (
+        "gap (error)" in report
+        and "data:image/png;base64," in report
+        and "http" not in report.split("<body>")[1]
+    )
+    assert len(summary["study"]["ensembles"]["ensemble"]["members"][0]) == 5
+    index = (tmp_path / "index.html").read_text()
+    assert f"{result.run_dir.name}/report.html" in index and "regularization-study" in index
+
+
+def test_capacity_study_via_cli(tmp_path):
+    out = CliRunner().invoke(
+        app,
+        [
+            "study",
+            "capacity",
+            "--profile",
+            "quick",
+            "--out",
+            str(tmp_path),
+            "-q",
+            "--set",
+            "study.widths=[2, 64]",
+            "--set",
+            "study.epochs=20",
+            "--set",
+            "study.l2=[0.0, 0.01]",
+        ],
+    )
+    assert out.exit_code == 0, out.output
+    run_dir = next(p for p in tmp_path.iterdir() if p.is_dir())
+    summary = json.loads((run_dir / "summary.json").read_text())
+    results = summary["study"]["results"]
+    # Width 2 underfits: it cannot even fit its own training set the way width 64 does.
+    assert results["no L2, width 2"]["train_error"] > results["no L2, width 64"]["train_error"] + 0.2
+    assert summary["study"]["minima"]["no L2"][0] in (2, 64)
+    assert (run_dir / "plots" / "capacity.png").exists()
+
+
+def test_unknown_study_is_a_user_error(tmp_path):
+    out = CliRunner().invoke(app, ["study", "nonsense", "--out", str(tmp_path)])
+    assert out.exit_code == 2 and "unknown study" in out.output

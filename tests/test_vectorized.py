@@ -1,0 +1,91 @@
+"""Vectorized training (torch.func) must be the same arithmetic as training one by one."""
+
+from __future__ import annotations
+
+import copy
+
+import pytest
+import torch
+
+from nnjournal import data, models, tasks
+from nnjournal.config import DigitsData, MLPModel
+from nnjournal.data.bundle import Split
+from nnjournal.training.fit import fit
+from nnjournal.training.vectorized import can_vectorize, fit_vectorized, should_vectorize
+
+
+def _nets(k: int, info, out: int, **model) -> list[torch.nn.Module]:
+    nets = []
+    for s in range(k):
+        torch.manual_seed(s)
+        nets.append(models.build(MLPModel(hidden=[24, 16], **model), info, out))
+    return nets
+
+
+@pytest.fixture(scope="module")
+def digits():
+    # 300 training rows keep the test quick; one thread because these models are tiny (see
+    # nnjournal.studies.run_study) and the comparison needs identical arithmetic, not speed.
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    bundle = data.load(DigitsData(val_fraction=0.2, test_fraction=0.2), seed=0, task="classification")
+    bundle.train = Split(bundle.train.x[:300], bundle.train.y[:300])
+    yield bundle, tasks.get("classification", bundle.info)
+    torch.set_num_threads(threads)
+
+
+@pytest.mark.parametrize(
+    "options",
+    [
+        {"optimizer": {"name": "adam", "lr": 1e-3}},
+        {
+            "optimizer": {"name": "sgd", "lr": 0.05, "momentum": 0.9, "nesterov": True},
+            "penalty": {"l1": 1e-4, "l2": 1e-3},
+            "clip": {"norm": 0.5},
+            "max_norm": 2.0,
+            "label_smoothing": 0.1,
+            "early_stopping": {"patience": 1, "restore_best": True},
+        },
+    ],
+    ids=["adam", "sgd-penalties-clip-maxnorm-smoothing-earlystop"],
+)
+def test_members_match_sequential_training(digits, options):
+    bundle, task = digits
+    nets = _nets(4, bundle.info, task.out_features)
+    alone = [copy.deepcopy(n) for n in nets]
+    kw = {"epochs": 4, "batch_size": 64, **options}
+    together = fit_vectorized(nets, bundle.train, bundle.val, task=task, seeds=[0, 1, 2, 3], **kw)
+    for s, (net, ref) in enumerate(zip(nets, alone, strict=True)):
+        history = fit(ref, bundle.train, bundle.val, task=task, seed=s, **kw)
+        for (name, a), b in zip(net.state_dict().items(), ref.state_dict().values(), strict=True):
+            assert torch.allclose(a, b, atol=1e-5, rtol=0), (
+                f"member {s}, {name}: max diff {(a - b).abs().max()}"
+            )
+        assert len(together[s].records) == len(history.records)
+        assert together[s].best_epoch == history.best_epoch
+        assert together[s].records[-1]["val_loss"] == pytest.approx(history.records[-1]["val_loss"], abs=1e-5)
+
+
+def test_bagging_rows_match_training_on_the_bootstrap_sample(digits):
+    bundle, task = digits
+    nets = _nets(3, bundle.info, task.out_features)
+    alone = [copy.deepcopy(n) for n in nets]
+    n = len(bundle.train)
+    rows = [torch.randint(n, (n,), generator=torch.Generator().manual_seed(s)) for s in range(3)]
+    fit_vectorized(nets, bundle.train, None, task=task, seeds=[0, 1, 2], rows=rows, epochs=2)
+    for s, (net, ref) in enumerate(zip(nets, alone, strict=True)):
+        sample = (bundle.train.x[rows[s]], bundle.train.y[rows[s]])
+        fit(ref, sample, None, task=task, seed=s, epochs=2)
+        for a, b in zip(net.state_dict().values(), ref.state_dict().values(), strict=True):
+            assert torch.allclose(a, b, atol=1e-5, rtol=0)
+
+
+def test_batch_norm_is_refused_and_auto_falls_back(digits):
+    bundle, task = digits
+    nets = _nets(4, bundle.info, task.out_features, norm="batch")
+    assert not can_vectorize(nets[0])
+    assert should_vectorize("auto", nets) is False
+    with pytest.raises(ValueError, match="batch norm"):
+        should_vectorize(True, nets)
+    assert should_vectorize("auto", _nets(4, bundle.info, task.out_features)) is True
+    assert should_vectorize("auto", _nets(2, bundle.info, task.out_features)) is False
