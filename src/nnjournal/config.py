@@ -269,6 +269,11 @@ class EvaluationConfig(Strict):
         description="reconstruction tasks: dummy = mean image, pca, filter = median/Gaussian blur",
     )
     pca_components: int | None = Field(None, ge=1, description="PCA baseline; default: the code size")
+    downstream: bool = Field(
+        False,
+        description="reconstruction: fit logistic regression and gradient boosting on the codes "
+        "and on the raw inputs (feature extraction)",
+    )
 
 
 class StudyConfig(Strict):

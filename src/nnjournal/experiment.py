@@ -183,8 +183,24 @@ def _train_variant(
                 continue
             outputs = predict_outputs(model, split.x)
             result.metrics[split_name] = task.metrics(split.y.cpu().numpy(), outputs)
+    if cfg.evaluation.downstream and hasattr(task, "prepare_data"):
+        result.metrics["test"].update(_downstream(model, bundle, cfg.seed))
     save_model(folder, model, cfg.model, cfg.task.name, bundle.info, bundle.preprocessing)
     return result
+
+
+def _downstream(model: torch.nn.Module | None, bundle: DataBundle, seed: int) -> dict[str, float]:
+    """Downstream accuracy of classifiers on the model's codes (or the raw inputs if None)."""
+    from nnjournal.evaluation.reconstruction import downstream_scores
+
+    def features(x: torch.Tensor) -> np.ndarray:
+        f = predict_outputs(model, x).code if model is not None else x
+        return f.float().cpu().reshape(len(x), -1).numpy()
+
+    tr, te = bundle.train, bundle.test
+    return downstream_scores(
+        features(tr.x), tr.labels.cpu().numpy(), features(te.x), te.labels.cpu().numpy(), seed
+    )
 
 
 def _baselines(cfg: RunConfig, first: VariantResult) -> dict[str, Any]:
@@ -194,7 +210,10 @@ def _baselines(cfg: RunConfig, first: VariantResult) -> dict[str, Any]:
         if getattr(m, "kind", "dense") == "conv" and not cfg.evaluation.pca_components:
             k = None  # a conv code is a feature map, not a size PCA can match; ask for it explicitly
         anomaly = getattr(first.bundle.test, "anomaly", None)
-        return run_reconstruction_baselines(first.bundle, cfg.evaluation.baselines, k, cfg.seed, anomaly)
+        out = run_reconstruction_baselines(first.bundle, cfg.evaluation.baselines, k, cfg.seed, anomaly)
+        if cfg.evaluation.downstream:
+            out["raw inputs"] = {"mse": float("nan"), **_downstream(None, first.bundle, cfg.seed)}
+        return out
     return run_baselines(first.bundle, cfg.task.name, cfg.evaluation.baselines, cfg.seed)
 
 

@@ -130,3 +130,30 @@ def run_reconstruction_baselines(
         elif te_x.dim() == 4 and te_x.shape[1] == 1 and te_y.shape[1] == 3:
             out["grey copied to RGB"] = score(te_x.float().cpu().expand_as(te_y.cpu()))
     return out
+
+
+def downstream_scores(
+    train_x: np.ndarray, train_y: np.ndarray, test_x: np.ndarray, test_y: np.ndarray, seed: int
+) -> dict[str, float]:
+    """Test accuracy of logistic regression and gradient boosting (scikit-learn's histogram
+    GBM, an XGBoost-style learner) trained on the given features: how useful the features
+    are, the question the notes' "sparse code fed to XGBoost" asks."""
+    import warnings
+
+    from sklearn.ensemble import HistGradientBoostingClassifier
+    from sklearn.exceptions import ConvergenceWarning
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.pipeline import make_pipeline
+    from sklearn.preprocessing import StandardScaler
+
+    models = {
+        "logreg": make_pipeline(StandardScaler(), LogisticRegression(max_iter=1000)),
+        "gbm": HistGradientBoostingClassifier(max_iter=100, random_state=seed),
+    }
+    out = {}
+    for name, model in models.items():
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", ConvergenceWarning)
+            model.fit(train_x, train_y)
+        out[f"downstream_{name}_accuracy"] = float(skm.accuracy_score(test_y, model.predict(test_x)))
+    return out

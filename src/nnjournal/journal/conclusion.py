@@ -119,6 +119,16 @@ def reconstruction_conclusion(summary: dict[str, Any]) -> list[str]:
             )
             + "."
         )
+    raw = baselines.get("raw inputs", {})
+    for name, v in variants.items():
+        for clf in ("logreg", "gbm"):
+            key = f"downstream_{clf}_accuracy"
+            if key in v["test"] and key in raw:
+                label = {"logreg": "logistic regression", "gbm": "gradient boosting"}[clf]
+                lines.append(
+                    f"{label} on {name}'s codes reaches test accuracy {v['test'][key]:.3f} vs "
+                    f"{raw[key]:.3f} on the raw inputs."
+                )
     filters = {n: b["psnr"] for n, b in baselines.items() if "filter" in n or "blur" in n}
     if filters:
         best_f = max(filters, key=filters.get)

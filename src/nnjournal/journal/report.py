@@ -35,6 +35,8 @@ KEY_METRICS = {
         "pr_auc",
         "code_mean_activation",
         "code_inactive_fraction",
+        "downstream_logreg_accuracy",
+        "downstream_gbm_accuracy",
     ],
     "vae": ["mse", "elbo", "nll_is", "active_latent_dims", "psnr"],
 }
