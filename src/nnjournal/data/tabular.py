@@ -164,11 +164,12 @@ def encoding_notes(prepared: PreparedTable, prep: TabularPreprocessing) -> list[
     for col in prep.columns:
         n_missing = sum(is_missing(v) for v in prepared.features[col.name])
         if n_missing:
-            how = {
-                "numeric": f"the training median {col.fill:.6g}",
-                "boolean": f"the most frequent training value {int(col.fill)}",
-                "categorical": f"the most frequent training category {col.fill!r}",
-            }[col.kind]
+            if col.kind == "numeric":
+                how = f"the training median {float(col.fill):.6g}"
+            elif col.kind == "boolean":
+                how = f"the most frequent training value {int(col.fill)}"
+            else:
+                how = f"the most frequent training category {col.fill!r}"
             extra = " plus a missing-indicator feature" if col.indicator else ""
             notes.append(f"{col.name}: {n_missing} blank value(s) imputed with {how}{extra}.")
         if col.kind == "categorical" and col.categories and col.categories[-1] == "(other)":
