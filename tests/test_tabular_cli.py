@@ -170,3 +170,22 @@ def test_bad_csv_gives_one_clear_message_and_exit_2(case, tmp_path):
     assert len(lines) == 1 and lines[0].startswith("error: "), result.output
     assert message in result.output
     assert _finished_runs(out) == []
+
+
+def test_tabular_regression_and_balanced_weights_run(tmp_path):
+    data = write_mixed_csv(tmp_path / "shop.csv", n=400)
+    fast = [s for s in FAST if s != "--set"]
+    reg = nnjournal.run(
+        "tabular", [f"data.path={data}", "data.target=age", "task.name=regression", *fast], out=tmp_path
+    )
+    s = reg.summary
+    assert s["task"] == "regression" and "boosted trees" in s["baselines"]
+    assert s["variants"]["mlp"]["test"]["rmse"] < s["baselines"]["mean"]["rmse"]
+    assert "24 row(s) with a blank target 'age' were left out." in s["data"]["notes"]
+
+    common = [f"data.path={data}", "data.target=bought", *fast]
+    plain = nnjournal.run("tabular", common, out=tmp_path).summary["variants"]["mlp"]["test"]
+    balanced = nnjournal.run("tabular", [*common, "task.class_weight=balanced"], out=tmp_path)
+    test = balanced.summary["variants"]["mlp"]["test"]
+    # Weighting the rarer class up trades precision for recall on it.
+    assert test["recall"] > plain["recall"]

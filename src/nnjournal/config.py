@@ -215,6 +215,12 @@ class EvaluationConfig(Strict):
     cv: int = Field(0, ge=0, description="k > 1: stratified k-fold CV of the whole pipeline (csv data)")
     permutation_importance: bool = Field(False, description="per-column importance for the network")
 
+    @model_validator(mode="after")
+    def _cv_needs_two_folds(self) -> EvaluationConfig:
+        if self.cv == 1:
+            raise ValueError("cv=1 is not cross-validation; use 0 (off) or k >= 2 folds")
+        return self
+
 
 class JournalConfig(Strict):
     title: str = ""

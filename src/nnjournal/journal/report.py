@@ -199,7 +199,7 @@ def _threshold_blocks(summary: dict[str, Any]) -> list[Block]:
             )
         out.append(("p", text))
         rows = []
-        for label, key in (("0.5", "at_0.5"), ("chosen", "at_threshold")):
+        for label, key in (("default", "at_0.5"), ("chosen", "at_threshold")):
             if key not in b:
                 continue
             res = b[key]
