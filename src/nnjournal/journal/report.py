@@ -232,7 +232,7 @@ def _cross_validation_blocks(summary: dict[str, Any]) -> list[Block]:
         (
             "p",
             f"{kind}{cv['folds']}-fold cross-validation of the whole pipeline (encoding refitted on each fold's "
-            "training rows): mean ± std over the held-out folds.",
+            "training rows): mean ± std over the held-out folds, at the default threshold 0.5.",
         ),
         ("table", ["model", *metrics], rows),
     ]
