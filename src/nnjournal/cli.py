@@ -175,7 +175,7 @@ def predict(
             raise NNJError(f"unknown variant {name!r}; this run has {', '.join(summary['variants'])}")
         folder = run_dir / "variants" / name
     trained = load_model(folder)
-    x = read_inputs(input_file, trained.info.feature_names)
+    x = read_inputs(input_file, trained.info.feature_names, table=trained.preprocessing.kind == "tabular")
     target = output or input_file.with_name(input_file.stem + "_predictions.csv")
     n = write_predictions(target, trained, x)
     typer.echo(f"{n} predictions written to {target}")

@@ -66,7 +66,27 @@ class ArraysData(SplitConfig):
     standardize: bool = True
 
 
-DataConfig = Annotated[XorData | DigitsData | Mnist1dData | ArraysData, Field(discriminator="name")]
+class CsvData(SplitConfig):
+    """Any CSV file with a header row: column kinds are inferred (numeric, boolean-like,
+    categorical), missing values imputed, categoricals one-hot encoded and numerics
+    standardized, all fitted on the training split only and saved with the model."""
+
+    name: Literal["csv"] = "csv"
+    path: Path | None = Field(None, description="the CSV file; default: shared_file under NNJ_DATA_DIR")
+    shared_file: str | None = Field(None, description="a file under $NNJ_DATA_DIR used when path is unset")
+    target: str | None = Field(None, description="the column to predict")
+    positive_label: str | None = Field(None, description="binary targets: the class counted as positive")
+    id_columns: list[str] = Field(default_factory=list, description="identifiers: never used as features")
+    drop: list[str] = Field(default_factory=list, description="other columns to leave out")
+    numeric: list[str] = Field(default_factory=list, description="columns that must hold numbers")
+    categorical: list[str] = Field(default_factory=list, description="columns to one-hot encode")
+    delimiter: str | None = Field(None, description="field separator; None = guess from the file")
+    max_categories: int = Field(30, ge=2, description="rarer categories are merged into '(other)'")
+    missing_indicators: bool = Field(False, description="add a 0/1 column per feature with gaps")
+    oversample: bool = Field(False, description="repeat minority-class training rows up to balance")
+
+
+DataConfig = Annotated[XorData | DigitsData | Mnist1dData | ArraysData | CsvData, Field(discriminator="name")]
 
 
 # ---------------------------------------------------------------- model
@@ -103,6 +123,9 @@ ModelConfig = Annotated[MLPModel | PerceptronModel, Field(discriminator="name")]
 # ---------------------------------------------------------------- task
 class TaskConfig(Strict):
     name: Literal["classification", "regression"] = "classification"
+    class_weight: Literal["none", "balanced"] = Field(
+        "none", description="balanced: weight each class's loss by n / (k * count) on train"
+    )
 
 
 # ---------------------------------------------------------------- training
@@ -209,8 +232,28 @@ class TrainingConfig(Strict):
 
 
 # ---------------------------------------------------------------- evaluation and journal
+class ThresholdConfig(Strict):
+    """Binary classification: the decision threshold chosen on the validation split."""
+
+    objective: Literal["none", "f1", "recall_at_precision"] = Field(
+        "none", description="none = 0.5; f1 = max F1; recall_at_precision = max recall at min_precision"
+    )
+    min_precision: float = Field(0.5, gt=0.0, le=1.0)
+
+
 class EvaluationConfig(Strict):
-    baselines: list[Literal["dummy", "linear"]] = Field(default_factory=lambda: ["dummy", "linear"])
+    baselines: list[Literal["dummy", "linear", "boosted"]] = Field(
+        default_factory=lambda: ["dummy", "linear"]
+    )
+    threshold: ThresholdConfig = Field(default_factory=ThresholdConfig)
+    cv: int = Field(0, ge=0, description="k > 1: stratified k-fold CV of the whole pipeline (csv data)")
+    permutation_importance: bool = Field(False, description="per-column importance for the network")
+
+    @model_validator(mode="after")
+    def _cv_needs_two_folds(self) -> EvaluationConfig:
+        if self.cv == 1:
+            raise ValueError("cv=1 is not cross-validation; use 0 (off) or k >= 2 folds")
+        return self
 
 
 class StudyConfig(Strict):

@@ -22,7 +22,8 @@ from nnjournal import models, recipes, tasks
 from nnjournal.config import RunConfig, apply_overrides, to_toml, validate_config
 from nnjournal.data.bundle import DataBundle
 from nnjournal.errors import NNJError
-from nnjournal.evaluation.baselines import run_baselines
+from nnjournal.evaluation import details
+from nnjournal.evaluation.baselines import baseline_proba, fit_baselines, score_baselines
 from nnjournal.evaluation.metrics import confusion, lower_is_better
 from nnjournal.journal import plots
 from nnjournal.journal.conclusion import write_conclusion
@@ -47,6 +48,8 @@ class VariantResult:
     bundle: DataBundle
     history: History
     metrics: dict[str, dict[str, float]] = field(default_factory=dict)  # split -> metrics
+    threshold: dict[str, Any] | None = None  # binary: the decision threshold chosen on validation
+    importance: dict[str, Any] | None = None  # tabular: permutation importance of raw columns
 
 
 @dataclass
@@ -107,11 +110,20 @@ def run(
         results[name] = _train_variant(name, vcfg, bundles[key], folder, quiet, resume is not None)
 
     first = next(iter(results.values()))
-    baselines = run_baselines(first.bundle, cfg.task.name, cfg.evaluation.baselines, cfg.seed)
+    fitted_baselines = fit_baselines(first.bundle, cfg.task.name, cfg.evaluation.baselines, cfg.seed)
+    baselines = score_baselines(fitted_baselines, first.bundle, cfg.task.name)
     summary = _summary(cfg, results, baselines, started, time.perf_counter() - t0)
+    if cfg.evaluation.cv > 1:
+        from nnjournal.evaluation.cross_validation import cross_validate
+
+        summary["cross_validation"] = cross_validate(
+            first.config, lambda b: details.balanced_class_weights(first.config, b)
+        )
     if cfg.journal.plots:
-        summary["plots"] = _plots(run_dir, results, baselines, summary["headline"]["metric"])
-    summary["conclusion"] = write_conclusion(summary)
+        summary["plots"] = _plots(
+            run_dir, results, baselines, summary["headline"]["metric"], fitted_baselines
+        )
+    summary["conclusion"] = write_conclusion(summary) + details_conclusion(summary)
     summary["timings"]["total_s"] = time.perf_counter() - t0
     atomic_write_json(run_dir / "summary.json", summary)  # marks the run finished
     render_report(run_dir)
@@ -137,7 +149,7 @@ def _train_variant(
     name: str, cfg: RunConfig, bundle: DataBundle, folder: Path, quiet: bool, resume: bool
 ) -> VariantResult:
     folder.mkdir(parents=True, exist_ok=True)
-    task = tasks.get(cfg.task.name, bundle.info)
+    task = tasks.get(cfg.task.name, bundle.info, details.balanced_class_weights(cfg, bundle))
     seed_everything(cfg.seed)
     model = models.build(cfg.model, bundle.info, task.out_features)
     metrics_path = folder / "metrics.jsonl"
@@ -172,7 +184,20 @@ def _train_variant(
         if split is not None and len(split):
             outputs = predict_outputs(model, split.x)
             result.metrics[split_name] = task.metrics(split.y.cpu().numpy(), outputs)
-    save_model(folder, model, cfg.model, cfg.task.name, bundle.info, bundle.preprocessing)
+    result.threshold = details.pick_threshold(cfg, model, task, bundle)
+    if cfg.evaluation.permutation_importance and hasattr(bundle.preprocessing, "feature_groups"):
+        result.importance = details.column_importance(
+            model, task, bundle.test, bundle.preprocessing.feature_groups(), cfg.seed
+        )
+    save_model(
+        folder,
+        model,
+        cfg.model,
+        cfg.task.name,
+        bundle.info,
+        bundle.preprocessing,
+        threshold=result.threshold["value"] if result.threshold else None,
+    )
     return result
 
 
@@ -238,6 +263,10 @@ def _summary(
             y = r.bundle.test.y.cpu().numpy()
             pred = r.task.predict(predict_outputs(r.model, r.bundle.test.x))
             entry["confusion"] = confusion(y, pred, r.bundle.info.n_classes).tolist()
+        if details.is_binary(r.task):
+            entry["binary"] = details.binary_details(r.model, r.task, r.bundle, r.threshold)
+        if r.importance is not None:
+            entry["permutation_importance"] = r.importance
         variants[name] = entry
     pick = min if lower_is_better(metric) else max
     best = pick(variants, key=lambda n: variants[n]["test"][metric])
@@ -273,7 +302,11 @@ def _summary(
 
 
 def _plots(
-    run_dir: Path, results: dict[str, VariantResult], baselines: dict[str, Any], metric: str
+    run_dir: Path,
+    results: dict[str, VariantResult],
+    baselines: dict[str, Any],
+    metric: str,
+    fitted_baselines: dict[str, Any] | None = None,
 ) -> list[dict[str, str]]:
     out = []
     pdir = run_dir / "plots"
@@ -300,6 +333,17 @@ def _plots(
                 run_dir / f,
             )
             out.append({"file": f, "caption": f"Confusion matrix, test split: {name}"})
+        if details.is_binary(r.task):
+            out += _binary_plots(run_dir, name, r, fitted_baselines or {}, suffix)
+        if r.importance is not None:
+            imp = r.importance
+            f = f"plots/importance{suffix}.png"
+            plots.permutation_importance(
+                imp["columns"], imp["metric"], f"Permutation importance ({name})", run_dir / f
+            )
+            out.append(
+                {"file": f, "caption": f"Drop in test {imp['metric']} when each column is shuffled: {name}"}
+            )
         if r.history.records and "grad_norm" in r.history.records[0]:
             f = f"plots/grad_norms{suffix}.png"
             plots.grad_norms(r.history.records, f"Gradient norm per layer ({name})", run_dir / f)
@@ -327,3 +371,90 @@ def _proba_fn(r: VariantResult):
         return r.task.proba(predict_outputs(r.model, torch.from_numpy(grid)))[:, 1]
 
     return fn
+
+
+def _binary_plots(
+    run_dir: Path, name: str, r: VariantResult, fitted_baselines: dict[str, Any], suffix: str
+) -> list[dict[str, str]]:
+    """ROC, precision-recall and reliability curves (network and its probabilistic
+    baselines), the threshold trade-off on validation, and the confusion matrix at the
+    chosen threshold."""
+    out = []
+    y = r.bundle.test.y.cpu().numpy()
+    x_test = r.bundle.test.x.cpu().reshape(len(r.bundle.test), -1).numpy()
+    curves = {name: details.positive_proba(r.model, r.task, r.bundle.test.x)}
+    for b_name, model in fitted_baselines.items():
+        if b_name in ("logistic regression", "boosted trees"):
+            curves[b_name] = baseline_proba(model, x_test, 2)[:, 1]
+    positive = (r.bundle.info.class_names or ["0", "1"])[1]
+    for kind, caption in (
+        ("roc", "ROC curves on the test split, AUC in the legend"),
+        (
+            "pr",
+            f"Precision-recall curves on the test split (positive class {positive!r}), average precision in the legend",
+        ),
+        ("calibration", "Reliability: observed positive rate against predicted probability (test split)"),
+    ):
+        f = f"plots/{kind}{suffix}.png"
+        getattr(plots, f"{kind}_curves")(y, curves, run_dir / f)
+        out.append({"file": f, "caption": caption})
+    split = r.bundle.val if r.bundle.val is not None and len(r.bundle.val) else r.bundle.train
+    chosen = r.threshold["value"] if r.threshold else None
+    f = f"plots/threshold{suffix}.png"
+    plots.threshold_tradeoff(
+        split.y.cpu().numpy(), details.positive_proba(r.model, r.task, split.x), chosen, run_dir / f
+    )
+    out.append(
+        {"file": f, "caption": "Precision, recall and F1 against the decision threshold (validation split)"}
+    )
+    if r.threshold:
+        cm = np.asarray(
+            details.binary_details(r.model, r.task, r.bundle, r.threshold)["at_threshold"]["confusion"]
+        )
+        f = f"plots/confusion_threshold{suffix}.png"
+        plots.confusion_matrix(
+            cm,
+            r.bundle.info.class_names or ["0", "1"],
+            f"Test confusion matrix at threshold {chosen:.3f} ({name})",
+            run_dir / f,
+        )
+        out.append(
+            {
+                "file": f,
+                "caption": f"Confusion matrix at the threshold chosen for {r.threshold['objective']}: {name}",
+            }
+        )
+    return out
+
+
+def details_conclusion(summary: dict[str, Any]) -> list[str]:
+    """Sentences on the decision threshold, column importance and cross-validation, written
+    from the numbers in the summary."""
+    lines = []
+    for name, v in summary["variants"].items():
+        b = v.get("binary")
+        if b and "at_threshold" in b:
+            t, pos = b["threshold"], (summary["data"].get("class_names") or ["0", "1"])[1]
+            at, base = b["at_threshold"]["per_class"][pos], b["at_0.5"]["per_class"][pos]
+            lines.append(
+                f"{name}: the threshold {t['value']:.3f} chosen on the {t['chosen_on']} split for "
+                f"{t['objective'].replace('_', ' ')} gives test recall {at['recall']:.3f} and precision "
+                f"{at['precision']:.3f} for {pos!r} (at 0.5: recall {base['recall']:.3f}, precision {base['precision']:.3f})."
+            )
+        imp = v.get("permutation_importance")
+        if imp:
+            top = [c for c, s in imp["columns"].items() if s["mean"] > 0][:3]
+            if top:
+                lines.append(
+                    f"{name} relies most on {', '.join(top)} (permutation importance by {imp['metric']})."
+                )
+    cv = summary.get("cross_validation")
+    if cv:
+        metric = "roc_auc" if summary["task"] == "classification" else "rmse"
+        parts = [
+            f"{n} {m[metric]['mean']:.3f} ± {m[metric]['std']:.3f}"
+            for n, m in cv["models"].items()
+            if metric in m
+        ]
+        lines.append(f"{cv['folds']}-fold cross-validation, {metric} mean ± std: {'; '.join(parts)}.")
+    return lines

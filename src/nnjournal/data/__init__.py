@@ -11,6 +11,7 @@ from nnjournal.data.digits import load_digits
 from nnjournal.data.mnist1d import load_mnist1d
 from nnjournal.data.preprocessing import Preprocessing
 from nnjournal.data.synthetic import load_xor
+from nnjournal.data.tabular import load_csv
 
 __all__ = ["DataBundle", "DataInfo", "Split", "Preprocessing", "load", "LOADERS"]
 
@@ -20,6 +21,7 @@ LOADERS: dict[str, Callable[[Any, int, str], DataBundle]] = {
     "digits": lambda cfg, seed, task: load_digits(cfg, seed),
     "mnist1d": lambda cfg, seed, task: load_mnist1d(cfg, seed),
     "arrays": lambda cfg, seed, task: load_arrays(cfg, seed, classification=task == "classification"),
+    "csv": load_csv,
 }
 
 

@@ -136,3 +136,96 @@ def grad_norms(records: list[dict[str, Any]], title: str, path: Path) -> Path:
     ax.legend(fontsize=7)
     ax.grid(alpha=0.3)
     return save(fig, path)
+
+
+def roc_curves(y: np.ndarray, probas: dict[str, np.ndarray], path: Path) -> Path:
+    """ROC curve of each model's P(positive), AUC in the legend; the diagonal is chance."""
+    from sklearn.metrics import roc_auc_score, roc_curve
+
+    fig, ax = plt.subplots(figsize=(5.5, 5))
+    for name, p in probas.items():
+        fpr, tpr, _ = roc_curve(y, p)
+        ax.plot(fpr, tpr, label=f"{name} (AUC {roc_auc_score(y, p):.3f})")
+    ax.plot([0, 1], [0, 1], color="grey", ls=":", label="chance (AUC 0.5)")
+    ax.set_xlabel("false positive rate")
+    ax.set_ylabel("true positive rate (recall)")
+    ax.set_title("ROC curves (test split)")
+    ax.grid(alpha=0.3)
+    ax.legend(fontsize=8, loc="lower right")
+    return save(fig, path)
+
+
+def pr_curves(y: np.ndarray, probas: dict[str, np.ndarray], path: Path) -> Path:
+    """Precision against recall of each model; the horizontal line is the positive rate,
+    what a random ranking achieves."""
+    from sklearn.metrics import average_precision_score, precision_recall_curve
+
+    fig, ax = plt.subplots(figsize=(5.5, 5))
+    for name, p in probas.items():
+        precision, recall, _ = precision_recall_curve(y, p)
+        ax.plot(recall, precision, label=f"{name} (AP {average_precision_score(y, p):.3f})")
+    ax.axhline(float(np.mean(y)), color="grey", ls=":", label=f"random ({np.mean(y):.3f})")
+    ax.set_xlabel("recall")
+    ax.set_ylabel("precision")
+    ax.set_ylim(0, 1.02)
+    ax.set_title("Precision-recall curves (test split)")
+    ax.grid(alpha=0.3)
+    ax.legend(fontsize=8, loc="upper right")
+    return save(fig, path)
+
+
+def calibration_curves(y: np.ndarray, probas: dict[str, np.ndarray], path: Path, bins: int = 10) -> Path:
+    """Reliability diagram: in each bin of predicted probability, the observed positive
+    rate. A calibrated model lies on the diagonal."""
+    from sklearn.calibration import calibration_curve
+
+    fig, ax = plt.subplots(figsize=(5.5, 5))
+    for name, p in probas.items():
+        observed, predicted = calibration_curve(y, p, n_bins=bins, strategy="quantile")
+        ax.plot(predicted, observed, marker="o", ms=3, label=name)
+    ax.plot([0, 1], [0, 1], color="grey", ls=":", label="perfectly calibrated")
+    ax.set_xlabel("predicted probability of the positive class")
+    ax.set_ylabel("observed positive rate")
+    ax.set_title(f"Reliability diagram ({bins} quantile bins, test split)")
+    ax.grid(alpha=0.3)
+    ax.legend(fontsize=8, loc="upper left")
+    return save(fig, path)
+
+
+def threshold_tradeoff(y: np.ndarray, p: np.ndarray, chosen: float | None, path: Path) -> Path:
+    """Precision, recall and F1 of the positive class as the decision threshold moves."""
+    from sklearn.metrics import precision_recall_curve
+
+    precision, recall, thresholds = precision_recall_curve(y, p)
+    precision, recall = precision[:-1], recall[:-1]
+    f1 = 2 * precision * recall / np.maximum(precision + recall, 1e-12)
+    fig, ax = plt.subplots(figsize=(6.5, 4))
+    ax.plot(thresholds, precision, label="precision")
+    ax.plot(thresholds, recall, label="recall")
+    ax.plot(thresholds, f1, label="F1")
+    ax.axvline(0.5, color="grey", ls=":", lw=1, label="0.5")
+    if chosen is not None:
+        ax.axvline(chosen, color="black", ls="--", lw=1, label=f"chosen {chosen:.3f}")
+    ax.set_xlabel("decision threshold on P(positive)")
+    ax.set_ylabel("score")
+    ax.set_title("Precision-recall trade-off (validation split)")
+    ax.grid(alpha=0.3)
+    ax.legend(fontsize=8)
+    return save(fig, path)
+
+
+def permutation_importance(columns: dict[str, dict[str, float]], metric: str, title: str, path: Path) -> Path:
+    """Mean drop in the metric when each column is shuffled, with its spread over repeats."""
+    names = list(columns)[:25]
+    fig, ax = plt.subplots(figsize=(7, 0.8 + 0.3 * len(names)))
+    ax.barh(
+        names,
+        [columns[n]["mean"] for n in names],
+        xerr=[columns[n]["std"] for n in names],
+        color="#1f77b4",
+    )
+    ax.invert_yaxis()
+    ax.set_xlabel(f"drop in test {metric} when shuffled")
+    ax.set_title(title)
+    ax.grid(axis="x", alpha=0.3)
+    return save(fig, path)
