@@ -94,20 +94,25 @@ def run(
                 "ensemble.size > 1 is used by studies (e.g. `nnj study regularization`) and the Python API "
                 "(nnjournal.regularization.ensemble.train_ensemble); single runs do not train ensembles yet"
             )
-        run_dir = create_run_dir(out, cfg.recipe)
-        atomic_write_text(run_dir / "config.toml", to_toml(cfg.model_dump(mode="json")))
 
     t0 = time.perf_counter()
     started = datetime.now(timezone.utc).isoformat(timespec="seconds")
     variant_cfgs = cfg.variant_configs()
+    # Load (and so validate) every data set before anything is written: bad input must not
+    # leave a half-made run directory behind.
     bundles: dict[str, DataBundle] = {}
+    for vcfg in variant_cfgs.values():
+        if _data_key(vcfg) not in bundles:
+            bundles[_data_key(vcfg)] = data_mod.load(vcfg.data, seed=vcfg.seed, task=vcfg.task.name)
+    if resume is None:
+        run_dir = create_run_dir(out, cfg.recipe)
+        atomic_write_text(run_dir / "config.toml", to_toml(cfg.model_dump(mode="json")))
     results: dict[str, VariantResult] = {}
     for name, vcfg in variant_cfgs.items():
-        key = json.dumps(vcfg.data.model_dump(mode="json"), sort_keys=True) + f"|{vcfg.seed}|{vcfg.task.name}"
-        if key not in bundles:
-            bundles[key] = data_mod.load(vcfg.data, seed=vcfg.seed, task=vcfg.task.name)
         folder = variant_dir(run_dir, name, len(variant_cfgs))
-        results[name] = _train_variant(name, vcfg, bundles[key], folder, quiet, resume is not None)
+        results[name] = _train_variant(
+            name, vcfg, bundles[_data_key(vcfg)], folder, quiet, resume is not None
+        )
 
     first = next(iter(results.values()))
     fitted_baselines = fit_baselines(first.bundle, cfg.task.name, cfg.evaluation.baselines, cfg.seed)
@@ -133,6 +138,11 @@ def run(
         stem.with_suffix(".json").unlink(missing_ok=True)
         stem.with_suffix(".safetensors").unlink(missing_ok=True)
     return RunResult(run_dir, cfg, results, summary)
+
+
+def _data_key(cfg: RunConfig) -> str:
+    """Variants with the same data section, seed and task share one loaded bundle."""
+    return json.dumps(cfg.data.model_dump(mode="json"), sort_keys=True) + f"|{cfg.seed}|{cfg.task.name}"
 
 
 def _resolve(
