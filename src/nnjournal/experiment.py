@@ -29,6 +29,7 @@ from nnjournal.journal.conclusion import write_conclusion
 from nnjournal.journal.files import atomic_write_json, atomic_write_text, read_jsonl
 from nnjournal.journal.report import render_report
 from nnjournal.journal.run_dir import create_run_dir, variant_dir
+from nnjournal.models.cnn import describe_cnn
 from nnjournal.regularization.penalties import WeightPenalty, near_zero_fraction
 from nnjournal.saved_model import save_model
 from nnjournal.training.checkpoint import load_checkpoint
@@ -175,7 +176,9 @@ def _describe_model(cfg: RunConfig) -> str:
         if m.norm != "none":
             parts.append(f"{m.norm} norm {m.norm_placement.replace('_', ' ')}")
         return ", ".join(parts)
-    return "single-layer perceptron (linear)"
+    if m.name == "perceptron":
+        return "single-layer perceptron (linear)"
+    return describe_cnn(m)
 
 
 def _describe_training(cfg: RunConfig, history: History) -> str:
