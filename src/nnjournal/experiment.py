@@ -291,6 +291,8 @@ def _plots(
                 run_dir / f,
             )
             out.append({"file": f, "caption": f"Confusion matrix, test split: {name}"})
+        if info.is_image and r.task.name == "classification":
+            out += _image_plots(run_dir, name, suffix, r)
         if r.history.records and "grad_norm" in r.history.records[0]:
             f = f"plots/grad_norms{suffix}.png"
             plots.grad_norms(r.history.records, f"Gradient norm per layer ({name})", run_dir / f)
@@ -311,6 +313,14 @@ def _plots(
             }
         )
     return out
+
+
+def _image_plots(run_dir: Path, name: str, suffix: str, r: VariantResult) -> list[dict[str, str]]:
+    """Misclassified test images, per-class accuracy, and for CNNs the first layer's kernels
+    and one test image's feature maps."""
+    from nnjournal.journal import image_plots
+
+    return image_plots.write_all(run_dir, name, suffix, r.model, r.task, r.bundle)
 
 
 def _proba_fn(r: VariantResult):

@@ -31,12 +31,15 @@ CLASS_NAMES = ["airplane", "automobile", "bird", "cat", "deer", "dog", "frog", "
 TRAIN_BATCHES = [f"data_batch_{i}" for i in range(1, 6)]
 
 # The only globals a CIFAR batch needs: how numpy pickles an ndarray and its dtype
-# (`numpy.core` before NumPy 2, `numpy._core` after).
-_ALLOWED = {
-    (module, name)
-    for module in ("numpy.core.multiarray", "numpy._core.multiarray")
-    for name in ("_reconstruct", "scalar")
-} | {("numpy", "ndarray"), ("numpy", "dtype")}
+# (`numpy.core` before NumPy 2, `numpy._core` after; `_frombuffer` for protocol 5), and
+# `_codecs.encode`, which protocol-2 pickles written by Python 3 use to rebuild bytes.
+# Each only builds plain data.
+_ALLOWED = (
+    {(m, "_reconstruct") for m in ("numpy.core.multiarray", "numpy._core.multiarray")}
+    | {(m, "scalar") for m in ("numpy.core.multiarray", "numpy._core.multiarray")}
+    | {(m, "_frombuffer") for m in ("numpy.core.numeric", "numpy._core.numeric")}
+    | {("numpy", "ndarray"), ("numpy", "dtype"), ("_codecs", "encode")}
+)
 
 
 class RestrictedUnpickler(pickle.Unpickler):

@@ -48,12 +48,21 @@ def cached_arrays(kind: str, key: dict[str, Any], decode: Callable[[], Arrays]) 
     return arrays
 
 
+def _strata(y: np.ndarray, smaller_part: float) -> np.ndarray | None:
+    """`y` to stratify on, or None where scikit-learn cannot (a part smaller than the number of
+    classes, or a class with a single example): then the split is merely seeded."""
+    classes, counts = np.unique(y, return_counts=True)
+    if counts.min() < 2 or smaller_part < len(classes):
+        return None
+    return y
+
+
 def stratified_subset(y: np.ndarray, n: int | None, seed: int) -> np.ndarray:
     """Indices of a seeded, stratified subset of `n` examples (all of them when n is None)."""
     idx = np.arange(len(y))
     if n is None or n >= len(y):
         return idx
-    keep, _ = train_test_split(idx, train_size=n, random_state=seed, stratify=y)
+    keep, _ = train_test_split(idx, train_size=n, random_state=seed, stratify=_strata(y, min(n, len(y) - n)))
     return np.sort(keep)
 
 
@@ -62,7 +71,8 @@ def split_test_off(y: np.ndarray, test_fraction: float, seed: int) -> tuple[np.n
     idx = np.arange(len(y))
     if test_fraction <= 0:
         raise NNJError("this image set has no test split of its own; set data.test_fraction > 0")
-    return train_test_split(idx, test_size=test_fraction, random_state=seed, stratify=y)
+    small = min(test_fraction, 1 - test_fraction) * len(y)
+    return train_test_split(idx, test_size=test_fraction, random_state=seed, stratify=_strata(y, small))
 
 
 def image_bundle(
@@ -102,7 +112,10 @@ def image_bundle(
         x_tr, y_tr = np.concatenate([x_tr, val[0]]), np.concatenate([y_tr, val[1]])
         tr, va = np.arange(len(tr)), np.arange(len(tr), len(y_tr))
     elif val_fraction > 0:
-        tr, va = train_test_split(tr, test_size=val_fraction, random_state=seed + 1, stratify=y_tr)
+        small = min(val_fraction, 1 - val_fraction) * len(tr)
+        tr, va = train_test_split(
+            tr, test_size=val_fraction, random_state=seed + 1, stratify=_strata(y_tr, small)
+        )
     # Per-channel statistics over the training images only; computed in float64 chunks so a
     # 50k-image set does not need a float copy of itself.
     channels = x_tr.shape[1]
@@ -128,7 +141,10 @@ def image_bundle(
     )
 
     def split(x: np.ndarray, y: np.ndarray) -> Split:
-        return Split(torch.from_numpy(np.ascontiguousarray(x)), torch.from_numpy(y.astype(np.int64)))
+        # np.require copies only arrays that are read-only (fresh from a file buffer) or strided.
+        return Split(
+            torch.from_numpy(np.require(x, requirements=["C", "W"])), torch.from_numpy(y.astype(np.int64))
+        )
 
     return DataBundle(
         train=split(x_tr[tr], y_tr[tr]),
