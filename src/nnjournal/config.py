@@ -86,7 +86,55 @@ class CsvData(SplitConfig):
     oversample: bool = Field(False, description="repeat minority-class training rows up to balance")
 
 
-DataConfig = Annotated[XorData | DigitsData | Mnist1dData | ArraysData | CsvData, Field(discriminator="name")]
+class IdxImagesData(SplitConfig):
+    """MNIST, Fashion-MNIST or Kuzushiji-MNIST: 28x28 grey images in the IDX format (.gz or
+    not), from `path` (a folder), else `$NNJ_DATA_DIR/<name>`, else the cache, else downloaded
+    from the canonical mirror with checksum verification."""
+
+    name: Literal["mnist", "fashion-mnist", "kmnist"] = "mnist"
+    path: Path | None = Field(None, description="folder holding the IDX files")
+    download: bool = Field(True, description="download missing files into the cache")
+    mirror: str | None = Field(None, description="base URL to download from (default: the canonical one)")
+    val_fraction: float = Field(0.1, ge=0.0, lt=1.0, description="of the training split")
+    test_fraction: float = Field(
+        0.2, ge=0.0, lt=1.0, description="used only when the official test split must be split itself"
+    )
+    max_train: int | None = Field(
+        None, ge=10, description="keep a seeded stratified subset of training images"
+    )
+
+
+class Cifar10Data(SplitConfig):
+    """CIFAR-10 (32x32 colour photos, 10 classes): the canonical python batches (a folder or
+    the .tar.gz, read with a restricted unpickler) or an .npz with x_train/y_train/x_test/y_test."""
+
+    name: Literal["cifar10"] = "cifar10"
+    path: Path | None = Field(None, description="cifar-10-batches-py folder, its .tar.gz, or an .npz")
+    download: bool = Field(True, description="download the canonical archive into the cache if missing")
+    val_fraction: float = Field(0.1, ge=0.0, lt=1.0, description="of the training split")
+    max_train: int | None = Field(
+        None, ge=10, description="keep a seeded stratified subset of training images"
+    )
+
+
+class ImageFolderData(SplitConfig):
+    """Photos in class sub-folders (`root/<class>/*.jpg`), or `root/train/<class>` and
+    `root/test/<class>` for a given test split; resized to `size` x `size`."""
+
+    name: Literal["image-folder"] = "image-folder"
+    path: Path | None = None
+    size: int = Field(64, ge=4, le=1024, description="side of the square images the model sees")
+    resize: Literal["stretch", "crop"] = Field(
+        "stretch", description="stretch the whole photo, or crop the centre square first"
+    )
+    color: Literal["rgb", "grayscale"] = "rgb"
+    val_fraction: float = Field(0.1, ge=0.0, lt=1.0)
+
+
+DataConfig = Annotated[
+    XorData | DigitsData | Mnist1dData | ArraysData | CsvData | IdxImagesData | Cifar10Data | ImageFolderData,
+    Field(discriminator="name"),
+]
 
 
 # ---------------------------------------------------------------- model
@@ -117,7 +165,83 @@ class PerceptronModel(Strict):
     init: Init = "default"
 
 
-ModelConfig = Annotated[MLPModel | PerceptronModel, Field(discriminator="name")]
+Padding = Literal["valid", "same"] | Annotated[int, Field(ge=0)]
+Pool = Literal["none", "max", "avg", "sum"]
+
+
+class ConvBlock(Strict):
+    """One block of a CNN: conv -> [norm] -> activation -> [pool] -> [dropout].
+
+    `kind`: `conv` (ordinary), `transposed` (upsampling), `tiled` (untied weights that repeat
+    every `tile` positions), `residual` (two 3x3 convs with a skip connection)."""
+
+    kind: Literal["conv", "transposed", "tiled", "residual"] = "conv"
+    filters: int = Field(32, ge=1)
+    kernel: int = Field(3, ge=1)
+    stride: int = Field(1, ge=1)
+    padding: Padding = "same"
+    dilation: int = Field(1, ge=1)
+    groups: int = Field(1, ge=1, description="channel groups; groups = in channels is depthwise")
+    tile: int = Field(2, ge=1, description="tiled conv: period of the untied weights")
+    pool: Pool = "none"
+    pool_size: int = Field(2, ge=1)
+    dropout: float = Field(0.0, ge=0.0, lt=1.0, description="channel dropout after the block")
+
+
+Head = Literal["global-avg", "global-max", "flatten"]
+
+
+class CNNModel(Strict):
+    """A configurable convolutional stack, then a head: pool -> [dense layers] -> output."""
+
+    name: Literal["cnn"] = "cnn"
+    blocks: list[ConvBlock] = Field(
+        default_factory=lambda: [ConvBlock(filters=32, pool="max"), ConvBlock(filters=64, pool="max")]
+    )
+    activation: Activation = "relu"
+    norm: Literal["none", "batch"] = "batch"
+    head: Head = "global-avg"
+    hidden: list[Annotated[int, Field(ge=1)]] = Field(default_factory=list)
+    dropout_head: float = Field(0.0, ge=0.0, lt=1.0)
+    init: Init = "default"
+
+
+class LeNet5Model(Strict):
+    """LeNet-5 (LeCun et al. 1998): conv6 5x5 -> pool -> conv16 5x5 -> pool -> 120 -> 84 -> out.
+    Small inputs are padded so the two 5x5 convs still fit."""
+
+    name: Literal["lenet5"] = "lenet5"
+    activation: Activation = "tanh"
+    pool: Literal["avg", "max"] = "avg"
+    dropout_head: float = Field(0.0, ge=0.0, lt=1.0)
+
+
+class VGGSmallModel(Strict):
+    """VGG-style: stages of 3x3 convs (same padding) then a 2x2 max pool; global-pooling head."""
+
+    name: Literal["vgg-small"] = "vgg-small"
+    widths: list[Annotated[int, Field(ge=1)]] = Field(default_factory=lambda: [32, 64, 128])
+    convs_per_stage: int = Field(2, ge=1)
+    norm: Literal["none", "batch"] = "batch"
+    dropout: float = Field(0.0, ge=0.0, lt=1.0, description="channel dropout after each stage")
+    head: Head = "global-avg"
+    dropout_head: float = Field(0.0, ge=0.0, lt=1.0)
+
+
+class ResNetSmallModel(Strict):
+    """A small ResNet: a 3x3 stem, then stages of residual blocks (skip connections); each
+    later stage halves the size with stride 2 and a 1x1 projection shortcut."""
+
+    name: Literal["resnet-small"] = "resnet-small"
+    widths: list[Annotated[int, Field(ge=1)]] = Field(default_factory=lambda: [16, 32, 64])
+    blocks_per_stage: int = Field(1, ge=1)
+    dropout_head: float = Field(0.0, ge=0.0, lt=1.0)
+
+
+ModelConfig = Annotated[
+    MLPModel | PerceptronModel | CNNModel | LeNet5Model | VGGSmallModel | ResNetSmallModel,
+    Field(discriminator="name"),
+]
 
 
 # ---------------------------------------------------------------- task
@@ -181,6 +305,15 @@ class AugmentConfig(Strict):
 
     noise_std: float = Field(0.0, ge=0.0, description="Gaussian noise added to inputs")
     feature_dropout: float = Field(0.0, ge=0.0, lt=1.0, description="fraction of input features zeroed")
+    # Images (n, C, H, W); each example draws its own random parameters.
+    crop_padding: int = Field(0, ge=0, description="random crop after zero-padding this many pixels")
+    hflip: bool = Field(False, description="mirror left-right with probability 1/2")
+    rotation: float = Field(0.0, ge=0.0, le=180.0, description="max rotation in degrees, either way")
+    zoom: float = Field(0.0, ge=0.0, lt=1.0, description="scale by a factor in [1 - zoom, 1 + zoom]")
+    translate: float = Field(0.0, ge=0.0, lt=1.0, description="max shift as a fraction of the size")
+    brightness: float = Field(0.0, ge=0.0, lt=1.0, description="multiply by a factor in [1 - b, 1 + b]")
+    contrast: float = Field(0.0, ge=0.0, lt=1.0, description="scale around the image mean by [1 - c, 1 + c]")
+    cutout: int = Field(0, ge=0, description="side in pixels of a square blanked at a random place")
 
 
 class EnsembleConfig(Strict):

@@ -31,6 +31,7 @@ from nnjournal.journal.files import atomic_write_json, atomic_write_text, read_j
 from nnjournal.journal.report import render_report
 from nnjournal.journal.run_dir import create_run_dir, variant_dir
 from nnjournal.journal.site import write_index
+from nnjournal.models.cnn import describe_cnn
 from nnjournal.regularization.penalties import WeightPenalty, near_zero_fraction
 from nnjournal.saved_model import save_model
 from nnjournal.training.checkpoint import load_checkpoint
@@ -222,7 +223,9 @@ def _describe_model(cfg: RunConfig) -> str:
         if m.norm != "none":
             parts.append(f"{m.norm} norm {m.norm_placement.replace('_', ' ')}")
         return ", ".join(parts)
-    return "single-layer perceptron (linear)"
+    if m.name == "perceptron":
+        return "single-layer perceptron (linear)"
+    return describe_cnn(m)
 
 
 def _describe_training(cfg: RunConfig, history: History) -> str:
@@ -354,6 +357,8 @@ def _plots(
             out.append(
                 {"file": f, "caption": f"Drop in test {imp['metric']} when each column is shuffled: {name}"}
             )
+        if info.is_image and r.task.name == "classification":
+            out += _image_plots(run_dir, name, suffix, r)
         if r.history.records and "grad_norm" in r.history.records[0]:
             f = f"plots/grad_norms{suffix}.png"
             plots.grad_norms(r.history.records, f"Gradient norm per layer ({name})", run_dir / f)
@@ -374,6 +379,14 @@ def _plots(
             }
         )
     return out
+
+
+def _image_plots(run_dir: Path, name: str, suffix: str, r: VariantResult) -> list[dict[str, str]]:
+    """Misclassified test images, per-class accuracy, and for CNNs the first layer's kernels
+    and one test image's feature maps."""
+    from nnjournal.journal import image_plots
+
+    return image_plots.write_all(run_dir, name, suffix, r.model, r.task, r.bundle)
 
 
 def _proba_fn(r: VariantResult):

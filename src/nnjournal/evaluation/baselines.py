@@ -19,7 +19,9 @@ from nnjournal.evaluation.metrics import classification_metrics, regression_metr
 
 
 def _flat(x) -> np.ndarray:
-    return x.detach().cpu().reshape(len(x), -1).numpy()
+    flat = x.detach().cpu().reshape(len(x), -1).numpy()
+    # uint8 pixels to [0, 1]: on raw 0..255 values logistic regression converges slowly and worse.
+    return flat.astype(np.float32) / 255.0 if flat.dtype == np.uint8 else flat
 
 
 def make_baselines(task_name: str, kinds: list[str], seed: int) -> dict[str, Any]:
