@@ -66,7 +66,75 @@ class ArraysData(SplitConfig):
     standardize: bool = True
 
 
-DataConfig = Annotated[XorData | DigitsData | Mnist1dData | ArraysData, Field(discriminator="name")]
+class CsvData(SplitConfig):
+    """Any CSV file with a header row: column kinds are inferred (numeric, boolean-like,
+    categorical), missing values imputed, categoricals one-hot encoded and numerics
+    standardized, all fitted on the training split only and saved with the model."""
+
+    name: Literal["csv"] = "csv"
+    path: Path | None = Field(None, description="the CSV file; default: shared_file under NNJ_DATA_DIR")
+    shared_file: str | None = Field(None, description="a file under $NNJ_DATA_DIR used when path is unset")
+    target: str | None = Field(None, description="the column to predict")
+    positive_label: str | None = Field(None, description="binary targets: the class counted as positive")
+    id_columns: list[str] = Field(default_factory=list, description="identifiers: never used as features")
+    drop: list[str] = Field(default_factory=list, description="other columns to leave out")
+    numeric: list[str] = Field(default_factory=list, description="columns that must hold numbers")
+    categorical: list[str] = Field(default_factory=list, description="columns to one-hot encode")
+    delimiter: str | None = Field(None, description="field separator; None = guess from the file")
+    max_categories: int = Field(30, ge=2, description="rarer categories are merged into '(other)'")
+    missing_indicators: bool = Field(False, description="add a 0/1 column per feature with gaps")
+    oversample: bool = Field(False, description="repeat minority-class training rows up to balance")
+
+
+class IdxImagesData(SplitConfig):
+    """MNIST, Fashion-MNIST or Kuzushiji-MNIST: 28x28 grey images in the IDX format (.gz or
+    not), from `path` (a folder), else `$NNJ_DATA_DIR/<name>`, else the cache, else downloaded
+    from the canonical mirror with checksum verification."""
+
+    name: Literal["mnist", "fashion-mnist", "kmnist"] = "mnist"
+    path: Path | None = Field(None, description="folder holding the IDX files")
+    download: bool = Field(True, description="download missing files into the cache")
+    mirror: str | None = Field(None, description="base URL to download from (default: the canonical one)")
+    val_fraction: float = Field(0.1, ge=0.0, lt=1.0, description="of the training split")
+    test_fraction: float = Field(
+        0.2, ge=0.0, lt=1.0, description="used only when the official test split must be split itself"
+    )
+    max_train: int | None = Field(
+        None, ge=10, description="keep a seeded stratified subset of training images"
+    )
+
+
+class Cifar10Data(SplitConfig):
+    """CIFAR-10 (32x32 colour photos, 10 classes): the canonical python batches (a folder or
+    the .tar.gz, read with a restricted unpickler) or an .npz with x_train/y_train/x_test/y_test."""
+
+    name: Literal["cifar10"] = "cifar10"
+    path: Path | None = Field(None, description="cifar-10-batches-py folder, its .tar.gz, or an .npz")
+    download: bool = Field(True, description="download the canonical archive into the cache if missing")
+    val_fraction: float = Field(0.1, ge=0.0, lt=1.0, description="of the training split")
+    max_train: int | None = Field(
+        None, ge=10, description="keep a seeded stratified subset of training images"
+    )
+
+
+class ImageFolderData(SplitConfig):
+    """Photos in class sub-folders (`root/<class>/*.jpg`), or `root/train/<class>` and
+    `root/test/<class>` for a given test split; resized to `size` x `size`."""
+
+    name: Literal["image-folder"] = "image-folder"
+    path: Path | None = None
+    size: int = Field(64, ge=4, le=1024, description="side of the square images the model sees")
+    resize: Literal["stretch", "crop"] = Field(
+        "stretch", description="stretch the whole photo, or crop the centre square first"
+    )
+    color: Literal["rgb", "grayscale"] = "rgb"
+    val_fraction: float = Field(0.1, ge=0.0, lt=1.0)
+
+
+DataConfig = Annotated[
+    XorData | DigitsData | Mnist1dData | ArraysData | CsvData | IdxImagesData | Cifar10Data | ImageFolderData,
+    Field(discriminator="name"),
+]
 
 
 # ---------------------------------------------------------------- model
@@ -135,12 +203,98 @@ class VAEModel(Strict):
     output_activation: Literal["sigmoid", "linear"] = "sigmoid"
 
 
-ModelConfig = Annotated[MLPModel | PerceptronModel | AutoencoderModel | VAEModel, Field(discriminator="name")]
+Padding = Literal["valid", "same"] | Annotated[int, Field(ge=0)]
+Pool = Literal["none", "max", "avg", "sum"]
+
+
+class ConvBlock(Strict):
+    """One block of a CNN: conv -> [norm] -> activation -> [pool] -> [dropout].
+
+    `kind`: `conv` (ordinary), `transposed` (upsampling), `tiled` (untied weights that repeat
+    every `tile` positions), `residual` (two 3x3 convs with a skip connection)."""
+
+    kind: Literal["conv", "transposed", "tiled", "residual"] = "conv"
+    filters: int = Field(32, ge=1)
+    kernel: int = Field(3, ge=1)
+    stride: int = Field(1, ge=1)
+    padding: Padding = "same"
+    dilation: int = Field(1, ge=1)
+    groups: int = Field(1, ge=1, description="channel groups; groups = in channels is depthwise")
+    tile: int = Field(2, ge=1, description="tiled conv: period of the untied weights")
+    pool: Pool = "none"
+    pool_size: int = Field(2, ge=1)
+    dropout: float = Field(0.0, ge=0.0, lt=1.0, description="channel dropout after the block")
+
+
+Head = Literal["global-avg", "global-max", "flatten"]
+
+
+class CNNModel(Strict):
+    """A configurable convolutional stack, then a head: pool -> [dense layers] -> output."""
+
+    name: Literal["cnn"] = "cnn"
+    blocks: list[ConvBlock] = Field(
+        default_factory=lambda: [ConvBlock(filters=32, pool="max"), ConvBlock(filters=64, pool="max")]
+    )
+    activation: Activation = "relu"
+    norm: Literal["none", "batch"] = "batch"
+    head: Head = "global-avg"
+    hidden: list[Annotated[int, Field(ge=1)]] = Field(default_factory=list)
+    dropout_head: float = Field(0.0, ge=0.0, lt=1.0)
+    init: Init = "default"
+
+
+class LeNet5Model(Strict):
+    """LeNet-5 (LeCun et al. 1998): conv6 5x5 -> pool -> conv16 5x5 -> pool -> 120 -> 84 -> out.
+    Small inputs are padded so the two 5x5 convs still fit."""
+
+    name: Literal["lenet5"] = "lenet5"
+    activation: Activation = "tanh"
+    pool: Literal["avg", "max"] = "avg"
+    dropout_head: float = Field(0.0, ge=0.0, lt=1.0)
+
+
+class VGGSmallModel(Strict):
+    """VGG-style: stages of 3x3 convs (same padding) then a 2x2 max pool; global-pooling head."""
+
+    name: Literal["vgg-small"] = "vgg-small"
+    widths: list[Annotated[int, Field(ge=1)]] = Field(default_factory=lambda: [32, 64, 128])
+    convs_per_stage: int = Field(2, ge=1)
+    norm: Literal["none", "batch"] = "batch"
+    dropout: float = Field(0.0, ge=0.0, lt=1.0, description="channel dropout after each stage")
+    head: Head = "global-avg"
+    dropout_head: float = Field(0.0, ge=0.0, lt=1.0)
+
+
+class ResNetSmallModel(Strict):
+    """A small ResNet: a 3x3 stem, then stages of residual blocks (skip connections); each
+    later stage halves the size with stride 2 and a 1x1 projection shortcut."""
+
+    name: Literal["resnet-small"] = "resnet-small"
+    widths: list[Annotated[int, Field(ge=1)]] = Field(default_factory=lambda: [16, 32, 64])
+    blocks_per_stage: int = Field(1, ge=1)
+    dropout_head: float = Field(0.0, ge=0.0, lt=1.0)
+
+
+ModelConfig = Annotated[
+    MLPModel
+    | PerceptronModel
+    | CNNModel
+    | LeNet5Model
+    | VGGSmallModel
+    | ResNetSmallModel
+    | AutoencoderModel
+    | VAEModel,
+    Field(discriminator="name"),
+]
 
 
 # ---------------------------------------------------------------- task
 class TaskConfig(Strict):
     name: Literal["classification", "regression", "reconstruction", "vae"] = "classification"
+    class_weight: Literal["none", "balanced"] = Field(
+        "none", description="balanced: weight each class's loss by n / (k * count) on train"
+    )
     # reconstruction and vae (tasks/reconstruction.py, tasks/vae.py): targets are the clean inputs
     loss: Literal["mse", "mae", "bce"] = Field("mse", description="reconstruction loss")
     normal_class: int | None = Field(
@@ -212,6 +366,15 @@ class AugmentConfig(Strict):
     clip: tuple[float, float] | None = Field(None, description="clip corrupted inputs to [lo, hi]")
     noise_std: float = Field(0.0, ge=0.0, description="Gaussian noise added to inputs")
     feature_dropout: float = Field(0.0, ge=0.0, lt=1.0, description="fraction of input features zeroed")
+    # Images (n, C, H, W); each example draws its own random parameters.
+    crop_padding: int = Field(0, ge=0, description="random crop after zero-padding this many pixels")
+    hflip: bool = Field(False, description="mirror left-right with probability 1/2")
+    rotation: float = Field(0.0, ge=0.0, le=180.0, description="max rotation in degrees, either way")
+    zoom: float = Field(0.0, ge=0.0, lt=1.0, description="scale by a factor in [1 - zoom, 1 + zoom]")
+    translate: float = Field(0.0, ge=0.0, lt=1.0, description="max shift as a fraction of the size")
+    brightness: float = Field(0.0, ge=0.0, lt=1.0, description="multiply by a factor in [1 - b, 1 + b]")
+    contrast: float = Field(0.0, ge=0.0, lt=1.0, description="scale around the image mean by [1 - c, 1 + c]")
+    cutout: int = Field(0, ge=0, description="side in pixels of a square blanked at a random place")
 
 
 class EnsembleConfig(Strict):
@@ -263,8 +426,17 @@ class TrainingConfig(Strict):
 
 
 # ---------------------------------------------------------------- evaluation and journal
+class ThresholdConfig(Strict):
+    """Binary classification: the decision threshold chosen on the validation split."""
+
+    objective: Literal["none", "f1", "recall_at_precision"] = Field(
+        "none", description="none = 0.5; f1 = max F1; recall_at_precision = max recall at min_precision"
+    )
+    min_precision: float = Field(0.5, gt=0.0, le=1.0)
+
+
 class EvaluationConfig(Strict):
-    baselines: list[Literal["dummy", "linear", "pca", "filter"]] = Field(
+    baselines: list[Literal["dummy", "linear", "boosted", "pca", "filter"]] = Field(
         default_factory=lambda: ["dummy", "linear"],
         description="reconstruction tasks: dummy = mean image, pca, filter = median/Gaussian blur",
     )
@@ -274,6 +446,15 @@ class EvaluationConfig(Strict):
         description="reconstruction: fit logistic regression and gradient boosting on the codes "
         "and on the raw inputs (feature extraction)",
     )
+    threshold: ThresholdConfig = Field(default_factory=ThresholdConfig)
+    cv: int = Field(0, ge=0, description="k > 1: stratified k-fold CV of the whole pipeline (csv data)")
+    permutation_importance: bool = Field(False, description="per-column importance for the network")
+
+    @model_validator(mode="after")
+    def _cv_needs_two_folds(self) -> EvaluationConfig:
+        if self.cv == 1:
+            raise ValueError("cv=1 is not cross-validation; use 0 (off) or k >= 2 folds")
+        return self
 
 
 class StudyConfig(Strict):

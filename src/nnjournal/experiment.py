@@ -24,7 +24,8 @@ from nnjournal.data.augment import build_augment
 from nnjournal.data.bundle import DataBundle
 from nnjournal.data.corruption import is_corrupting
 from nnjournal.errors import NNJError
-from nnjournal.evaluation.baselines import run_baselines
+from nnjournal.evaluation import details
+from nnjournal.evaluation.baselines import baseline_proba, fit_baselines, score_baselines
 from nnjournal.evaluation.metrics import confusion, lower_is_better
 from nnjournal.evaluation.reconstruction import run_reconstruction_baselines
 from nnjournal.journal import autoencoder_plots, plots
@@ -33,6 +34,7 @@ from nnjournal.journal.files import atomic_write_json, atomic_write_text, read_j
 from nnjournal.journal.report import render_report
 from nnjournal.journal.run_dir import create_run_dir, variant_dir
 from nnjournal.journal.site import write_index
+from nnjournal.models.cnn import describe_cnn
 from nnjournal.regularization.penalties import WeightPenalty, near_zero_fraction
 from nnjournal.saved_model import save_model
 from nnjournal.training.checkpoint import load_checkpoint
@@ -50,6 +52,8 @@ class VariantResult:
     bundle: DataBundle
     history: History
     metrics: dict[str, dict[str, float]] = field(default_factory=dict)  # split -> metrics
+    threshold: dict[str, Any] | None = None  # binary: the decision threshold chosen on validation
+    importance: dict[str, Any] | None = None  # tabular: permutation importance of raw columns
 
 
 @dataclass
@@ -94,27 +98,45 @@ def run(
                 "ensemble.size > 1 is used by studies (e.g. `nnj study regularization`) and the Python API "
                 "(nnjournal.regularization.ensemble.train_ensemble); single runs do not train ensembles yet"
             )
-        run_dir = create_run_dir(out, cfg.recipe)
-        atomic_write_text(run_dir / "config.toml", to_toml(cfg.model_dump(mode="json")))
 
     t0 = time.perf_counter()
     started = datetime.now(timezone.utc).isoformat(timespec="seconds")
     variant_cfgs = cfg.variant_configs()
+    # Load (and so validate) every data set before anything is written: bad input must not
+    # leave a half-made run directory behind.
     bundles: dict[str, DataBundle] = {}
+    for vcfg in variant_cfgs.values():
+        if _data_key(vcfg) not in bundles:
+            bundles[_data_key(vcfg)] = data_mod.load(vcfg.data, seed=vcfg.seed, task=vcfg.task.name)
+    if resume is None:
+        run_dir = create_run_dir(out, cfg.recipe)
+        atomic_write_text(run_dir / "config.toml", to_toml(cfg.model_dump(mode="json")))
     results: dict[str, VariantResult] = {}
     for name, vcfg in variant_cfgs.items():
-        key = json.dumps(vcfg.data.model_dump(mode="json"), sort_keys=True) + f"|{vcfg.seed}|{vcfg.task.name}"
-        if key not in bundles:
-            bundles[key] = data_mod.load(vcfg.data, seed=vcfg.seed, task=vcfg.task.name)
         folder = variant_dir(run_dir, name, len(variant_cfgs))
-        results[name] = _train_variant(name, vcfg, bundles[key], folder, quiet, resume is not None)
+        results[name] = _train_variant(
+            name, vcfg, bundles[_data_key(vcfg)], folder, quiet, resume is not None
+        )
 
     first = next(iter(results.values()))
-    baselines = _baselines(cfg, first)
+    if cfg.task.name in tasks.RECONSTRUCTION_TASKS:
+        fitted_baselines: Any = {}
+        baselines = _reconstruction_baselines(cfg, first)
+    else:
+        fitted_baselines = fit_baselines(first.bundle, cfg.task.name, cfg.evaluation.baselines, cfg.seed)
+        baselines = score_baselines(fitted_baselines, first.bundle, cfg.task.name)
     summary = _summary(cfg, results, baselines, started, time.perf_counter() - t0)
+    if cfg.evaluation.cv > 1:
+        from nnjournal.evaluation.cross_validation import cross_validate
+
+        summary["cross_validation"] = cross_validate(
+            first.config, lambda b: details.balanced_class_weights(first.config, b)
+        )
     if cfg.journal.plots:
-        summary["plots"] = _plots(run_dir, results, baselines, summary["headline"]["metric"])
-    summary["conclusion"] = write_conclusion(summary)
+        summary["plots"] = _plots(
+            run_dir, results, baselines, summary["headline"]["metric"], fitted_baselines
+        )
+    summary["conclusion"] = write_conclusion(summary) + details_conclusion(summary)
     if cfg.task.name in tasks.RECONSTRUCTION_TASKS:
         summary["conclusion"] += reconstruction_conclusion(summary)
     summary["timings"]["total_s"] = time.perf_counter() - t0
@@ -126,6 +148,11 @@ def run(
         stem.with_suffix(".json").unlink(missing_ok=True)
         stem.with_suffix(".safetensors").unlink(missing_ok=True)
     return RunResult(run_dir, cfg, results, summary)
+
+
+def _data_key(cfg: RunConfig) -> str:
+    """Variants with the same data section, seed and task share one loaded bundle."""
+    return json.dumps(cfg.data.model_dump(mode="json"), sort_keys=True) + f"|{cfg.seed}|{cfg.task.name}"
 
 
 def _resolve(
@@ -142,10 +169,13 @@ def _train_variant(
     name: str, cfg: RunConfig, bundle: DataBundle, folder: Path, quiet: bool, resume: bool
 ) -> VariantResult:
     folder.mkdir(parents=True, exist_ok=True)
-    task = tasks.get(cfg.task, bundle.info)
-    if hasattr(task, "prepare_data"):  # reconstruction: (input, clean target) pairs
+    if cfg.task.name in tasks.RECONSTRUCTION_TASKS:
+        task = tasks.get(cfg.task, bundle.info)
+        # (input, clean target) pairs; corrupted validation/test inputs for denoisers
         corrupt = build_augment(cfg.training.augment) if is_corrupting(cfg.training.augment) else None
         bundle = task.prepare_data(bundle, corrupt, cfg.seed)
+    else:
+        task = tasks.get(cfg.task.name, bundle.info, details.balanced_class_weights(cfg, bundle))
     seed_everything(cfg.seed)
     model = models.build(cfg.model, bundle.info, task.out_features)
     metrics_path = folder / "metrics.jsonl"
@@ -185,7 +215,20 @@ def _train_variant(
             result.metrics[split_name] = task.metrics(split.y.cpu().numpy(), outputs)
     if cfg.evaluation.downstream and hasattr(task, "prepare_data"):
         result.metrics["test"].update(_downstream(model, bundle, cfg.seed))
-    save_model(folder, model, cfg.model, cfg.task.name, bundle.info, bundle.preprocessing)
+    result.threshold = details.pick_threshold(cfg, model, task, bundle)
+    if cfg.evaluation.permutation_importance and hasattr(bundle.preprocessing, "feature_groups"):
+        result.importance = details.column_importance(
+            model, task, bundle.test, bundle.preprocessing.feature_groups(), cfg.seed
+        )
+    save_model(
+        folder,
+        model,
+        cfg.model,
+        cfg.task.name,
+        bundle.info,
+        bundle.preprocessing,
+        threshold=result.threshold["value"] if result.threshold else None,
+    )
     return result
 
 
@@ -203,18 +246,17 @@ def _downstream(model: torch.nn.Module | None, bundle: DataBundle, seed: int) ->
     )
 
 
-def _baselines(cfg: RunConfig, first: VariantResult) -> dict[str, Any]:
-    if cfg.task.name in tasks.RECONSTRUCTION_TASKS:
-        m = cfg.model
-        k = cfg.evaluation.pca_components or getattr(m, "code_size", None) or getattr(m, "latent", None)
-        if getattr(m, "kind", "dense") == "conv" and not cfg.evaluation.pca_components:
-            k = None  # a conv code is a feature map, not a size PCA can match; ask for it explicitly
-        anomaly = getattr(first.bundle.test, "anomaly", None)
-        out = run_reconstruction_baselines(first.bundle, cfg.evaluation.baselines, k, cfg.seed, anomaly)
-        if cfg.evaluation.downstream:
-            out["raw inputs"] = {"mse": float("nan"), **_downstream(None, first.bundle, cfg.seed)}
-        return out
-    return run_baselines(first.bundle, cfg.task.name, cfg.evaluation.baselines, cfg.seed)
+def _reconstruction_baselines(cfg: RunConfig, first: VariantResult) -> dict[str, Any]:
+    """Mean image, PCA at the code size, classical filters (evaluation/reconstruction.py)."""
+    m = cfg.model
+    k = cfg.evaluation.pca_components or getattr(m, "code_size", None) or getattr(m, "latent", None)
+    if getattr(m, "kind", "dense") == "conv" and not cfg.evaluation.pca_components:
+        k = None  # a conv code is a feature map, not a size PCA can match; ask for it explicitly
+    anomaly = getattr(first.bundle.test, "anomaly", None)
+    out = run_reconstruction_baselines(first.bundle, cfg.evaluation.baselines, k, cfg.seed, anomaly)
+    if cfg.evaluation.downstream:
+        out["raw inputs"] = {"mse": float("nan"), **_downstream(None, first.bundle, cfg.seed)}
+    return out
 
 
 def _describe_model(cfg: RunConfig) -> str:
@@ -230,7 +272,9 @@ def _describe_model(cfg: RunConfig) -> str:
         if m.norm != "none":
             parts.append(f"{m.norm} norm {m.norm_placement.replace('_', ' ')}")
         return ", ".join(parts)
-    return "single-layer perceptron (linear)"
+    if m.name == "perceptron":
+        return "single-layer perceptron (linear)"
+    return describe_cnn(m)
 
 
 def _describe_training(cfg: RunConfig, history: History) -> str:
@@ -281,6 +325,10 @@ def _summary(
             y = r.bundle.test.y.cpu().numpy()
             pred = r.task.predict(predict_outputs(r.model, r.bundle.test.x))
             entry["confusion"] = confusion(y, pred, r.bundle.info.n_classes).tolist()
+        if details.is_binary(r.task):
+            entry["binary"] = details.binary_details(r.model, r.task, r.bundle, r.threshold)
+        if r.importance is not None:
+            entry["permutation_importance"] = r.importance
         variants[name] = entry
     pick = min if lower_is_better(metric) else max
     best = pick(variants, key=lambda n: variants[n]["test"][metric])
@@ -316,7 +364,11 @@ def _summary(
 
 
 def _plots(
-    run_dir: Path, results: dict[str, VariantResult], baselines: dict[str, Any], metric: str
+    run_dir: Path,
+    results: dict[str, VariantResult],
+    baselines: dict[str, Any],
+    metric: str,
+    fitted_baselines: dict[str, Any] | None = None,
 ) -> list[dict[str, str]]:
     out = []
     pdir = run_dir / "plots"
@@ -345,6 +397,19 @@ def _plots(
                 run_dir / f,
             )
             out.append({"file": f, "caption": f"Confusion matrix, test split: {name}"})
+        if details.is_binary(r.task):
+            out += _binary_plots(run_dir, name, r, fitted_baselines or {}, suffix)
+        if r.importance is not None:
+            imp = r.importance
+            f = f"plots/importance{suffix}.png"
+            plots.permutation_importance(
+                imp["columns"], imp["metric"], f"Permutation importance ({name})", run_dir / f
+            )
+            out.append(
+                {"file": f, "caption": f"Drop in test {imp['metric']} when each column is shuffled: {name}"}
+            )
+        if info.is_image and r.task.name == "classification":
+            out += _image_plots(run_dir, name, suffix, r)
         if r.history.records and "grad_norm" in r.history.records[0]:
             f = f"plots/grad_norms{suffix}.png"
             plots.grad_norms(r.history.records, f"Gradient norm per layer ({name})", run_dir / f)
@@ -367,8 +432,103 @@ def _plots(
     return out
 
 
+def _image_plots(run_dir: Path, name: str, suffix: str, r: VariantResult) -> list[dict[str, str]]:
+    """Misclassified test images, per-class accuracy, and for CNNs the first layer's kernels
+    and one test image's feature maps."""
+    from nnjournal.journal import image_plots
+
+    return image_plots.write_all(run_dir, name, suffix, r.model, r.task, r.bundle)
+
+
 def _proba_fn(r: VariantResult):
     def fn(grid: np.ndarray) -> np.ndarray:
         return r.task.proba(predict_outputs(r.model, torch.from_numpy(grid)))[:, 1]
 
     return fn
+
+
+def _binary_plots(
+    run_dir: Path, name: str, r: VariantResult, fitted_baselines: dict[str, Any], suffix: str
+) -> list[dict[str, str]]:
+    """ROC, precision-recall and reliability curves (network and its probabilistic
+    baselines), the threshold trade-off on validation, and the confusion matrix at the
+    chosen threshold."""
+    out = []
+    y = r.bundle.test.y.cpu().numpy()
+    x_test = r.bundle.test.x.cpu().reshape(len(r.bundle.test), -1).numpy()
+    curves = {name: details.positive_proba(r.model, r.task, r.bundle.test.x)}
+    for b_name, model in fitted_baselines.items():
+        if b_name in ("logistic regression", "boosted trees"):
+            curves[b_name] = baseline_proba(model, x_test, 2)[:, 1]
+    positive = (r.bundle.info.class_names or ["0", "1"])[1]
+    for kind, caption in (
+        ("roc", "ROC curves on the test split, AUC in the legend"),
+        (
+            "pr",
+            f"Precision-recall curves on the test split (positive class {positive!r}), average precision in the legend",
+        ),
+        ("calibration", "Reliability: observed positive rate against predicted probability (test split)"),
+    ):
+        f = f"plots/{kind}{suffix}.png"
+        getattr(plots, f"{kind}_curves")(y, curves, run_dir / f)
+        out.append({"file": f, "caption": caption})
+    split = r.bundle.val if r.bundle.val is not None and len(r.bundle.val) else r.bundle.train
+    chosen = r.threshold["value"] if r.threshold else None
+    f = f"plots/threshold{suffix}.png"
+    plots.threshold_tradeoff(
+        split.y.cpu().numpy(), details.positive_proba(r.model, r.task, split.x), chosen, run_dir / f
+    )
+    out.append(
+        {"file": f, "caption": "Precision, recall and F1 against the decision threshold (validation split)"}
+    )
+    if r.threshold:
+        cm = np.asarray(
+            details.binary_details(r.model, r.task, r.bundle, r.threshold)["at_threshold"]["confusion"]
+        )
+        f = f"plots/confusion_threshold{suffix}.png"
+        plots.confusion_matrix(
+            cm,
+            r.bundle.info.class_names or ["0", "1"],
+            f"Test confusion matrix at threshold {chosen:.3f} ({name})",
+            run_dir / f,
+        )
+        out.append(
+            {
+                "file": f,
+                "caption": f"Confusion matrix at the threshold chosen for {r.threshold['objective']}: {name}",
+            }
+        )
+    return out
+
+
+def details_conclusion(summary: dict[str, Any]) -> list[str]:
+    """Sentences on the decision threshold, column importance and cross-validation, written
+    from the numbers in the summary."""
+    lines = []
+    for name, v in summary["variants"].items():
+        b = v.get("binary")
+        if b and "at_threshold" in b:
+            t, pos = b["threshold"], (summary["data"].get("class_names") or ["0", "1"])[1]
+            at, base = b["at_threshold"]["per_class"][pos], b["at_0.5"]["per_class"][pos]
+            lines.append(
+                f"{name}: the threshold {t['value']:.3f} chosen on the {t['chosen_on']} split for "
+                f"{t['objective'].replace('_', ' ')} gives test recall {at['recall']:.3f} and precision "
+                f"{at['precision']:.3f} for {pos!r} (at 0.5: recall {base['recall']:.3f}, precision {base['precision']:.3f})."
+            )
+        imp = v.get("permutation_importance")
+        if imp:
+            top = [c for c, s in imp["columns"].items() if s["mean"] > 0][:3]
+            if top:
+                lines.append(
+                    f"{name} relies most on {', '.join(top)} (permutation importance by {imp['metric']})."
+                )
+    cv = summary.get("cross_validation")
+    if cv:
+        metric = "roc_auc" if summary["task"] == "classification" else "rmse"
+        parts = [
+            f"{n} {m[metric]['mean']:.3f} ± {m[metric]['std']:.3f}"
+            for n, m in cv["models"].items()
+            if metric in m
+        ]
+        lines.append(f"{cv['folds']}-fold cross-validation, {metric} mean ± std: {'; '.join(parts)}.")
+    return lines

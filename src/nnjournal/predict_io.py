@@ -1,5 +1,6 @@
 """Reading inputs for `nnj predict` and writing predictions. CSV (with or without a header
-row) and .npy/.npz arrays; arrays are read with allow_pickle=False."""
+row) and .npy/.npz arrays; arrays are read with allow_pickle=False. Tabular models read a
+CSV as named raw columns, exactly as their training file was read."""
 
 from __future__ import annotations
 
@@ -7,17 +8,27 @@ import csv
 import io
 import zipfile
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
+from nnjournal.data.csv_table import read_table
 from nnjournal.errors import NNJError
 from nnjournal.journal.files import atomic_write_text
 from nnjournal.saved_model import TrainedModel
 
 
-def read_inputs(path: Path, feature_names: list[str] | None) -> np.ndarray:
+def read_inputs(
+    path: Path, feature_names: list[str] | None, *, table: bool = False, delimiter: str | None = None
+) -> Any:
+    """An array of numeric inputs, or with `table=True` the CSV's named raw columns (a
+    `Table`) for a tabular model, which checks the columns it needs itself."""
     if not path.exists():
         raise NNJError(f"input file not found: {path}")
+    if table:
+        if path.suffix.lower() in (".npy", ".npz"):
+            raise NNJError(f"{path}: this model takes a CSV file with named columns, not a numpy array")
+        return read_table(path, delimiter)
     suffix = path.suffix.lower()
     if suffix in (".npy", ".npz"):
         try:
@@ -65,7 +76,7 @@ def _numeric_row(row: list[str]) -> bool:
         return False
 
 
-def write_predictions(path: Path, trained: TrainedModel, x: np.ndarray) -> int:
+def write_predictions(path: Path, trained: TrainedModel, x: Any) -> int:
     pred = trained.predict(x)
     lines = io.StringIO()
     writer = csv.writer(lines)

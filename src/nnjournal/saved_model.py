@@ -16,7 +16,8 @@ from safetensors.torch import load_file, save
 from nnjournal import models, tasks
 from nnjournal.config import ModelConfig
 from nnjournal.data.bundle import DataInfo
-from nnjournal.data.preprocessing import Preprocessing
+from nnjournal.data.preprocessing import Preprocessing, preprocessing_from_dict
+from nnjournal.data.tabular_encoding import TabularPreprocessing
 from nnjournal.errors import NNJError
 from nnjournal.journal.files import atomic_write_bytes, atomic_write_json
 from nnjournal.training.fit import predict_outputs
@@ -31,19 +32,28 @@ class TrainedModel:
     model: torch.nn.Module
     task: Any
     info: DataInfo
-    preprocessing: Preprocessing
+    preprocessing: Preprocessing | TabularPreprocessing
+    # Binary classification: P(positive) >= threshold predicts the positive class. Chosen on
+    # validation data when the recipe asks for it; None means argmax (0.5).
+    threshold: float | None = None
 
-    def outputs(self, x_raw: np.ndarray) -> torch.Tensor:
+    def outputs(self, x_raw: Any) -> torch.Tensor:
+        """Raw model outputs. `x_raw` is an array, or for tabular models named columns (a dict
+        of columns, a list of row dicts or a DataFrame)."""
         x = torch.from_numpy(self.preprocessing.transform(x_raw))
         return predict_outputs(self.model, x)
 
-    def predict(self, x_raw: np.ndarray) -> np.ndarray:
-        pred = self.task.predict(self.outputs(x_raw))
+    def predict(self, x_raw: Any) -> np.ndarray:
+        outputs = self.outputs(x_raw)
+        if self.threshold is not None and self.task.name == "classification" and self.task.binary:
+            pred = (self.task.proba(outputs)[:, 1] >= self.threshold).astype(np.int64)
+        else:
+            pred = self.task.predict(outputs)
         if self.info.class_names is not None:
             return np.asarray(self.info.class_names, dtype=object)[pred]
         return pred
 
-    def predict_proba(self, x_raw: np.ndarray) -> np.ndarray:
+    def predict_proba(self, x_raw: Any) -> np.ndarray:
         if self.task.name != "classification":
             raise NNJError("predict_proba needs a classification model")
         return self.task.proba(self.outputs(x_raw))
@@ -55,7 +65,8 @@ def save_model(
     model_cfg: Any,
     task_name: str,
     info: DataInfo,
-    preprocessing: Preprocessing,
+    preprocessing: Preprocessing | TabularPreprocessing,
+    threshold: float | None = None,
 ) -> None:
     state = {k: v.detach().cpu().contiguous() for k, v in model.state_dict().items()}
     atomic_write_bytes(folder / "model.safetensors", save(state))
@@ -67,6 +78,7 @@ def save_model(
             "task": task_name,
             "info": info.to_dict(),
             "preprocessing": preprocessing.to_dict(),
+            **({"threshold": threshold} if threshold is not None else {}),
         },
     )
 
@@ -83,4 +95,6 @@ def load_model(folder: Path | str) -> TrainedModel:
     model = models.build(_MODEL_ADAPTER.validate_python(meta["model"]), info, task.out_features)
     model.load_state_dict(load_file(folder / "model.safetensors"))
     model.eval()
-    return TrainedModel(model, task, info, Preprocessing.from_dict(meta["preprocessing"]))
+    return TrainedModel(
+        model, task, info, preprocessing_from_dict(meta["preprocessing"]), meta.get("threshold")
+    )

@@ -7,10 +7,14 @@ from typing import Any
 
 from nnjournal.data.arrays import load_arrays
 from nnjournal.data.bundle import DataBundle, DataInfo, Split
+from nnjournal.data.cifar import load_cifar10
 from nnjournal.data.digits import load_digits
+from nnjournal.data.idx import load_idx_images
+from nnjournal.data.image_folder import load_image_folder
 from nnjournal.data.mnist1d import load_mnist1d
 from nnjournal.data.preprocessing import Preprocessing
 from nnjournal.data.synthetic import load_xor
+from nnjournal.data.tabular import load_csv
 
 __all__ = ["DataBundle", "DataInfo", "Split", "Preprocessing", "load", "LOADERS"]
 
@@ -20,6 +24,12 @@ LOADERS: dict[str, Callable[[Any, int, str], DataBundle]] = {
     "digits": lambda cfg, seed, task: load_digits(cfg, seed),
     "mnist1d": lambda cfg, seed, task: load_mnist1d(cfg, seed),
     "arrays": lambda cfg, seed, task: load_arrays(cfg, seed, classification=task == "classification"),
+    "csv": load_csv,
+    "mnist": lambda cfg, seed, task: load_idx_images(cfg, seed),
+    "fashion-mnist": lambda cfg, seed, task: load_idx_images(cfg, seed),
+    "kmnist": lambda cfg, seed, task: load_idx_images(cfg, seed),
+    "cifar10": lambda cfg, seed, task: load_cifar10(cfg, seed),
+    "image-folder": lambda cfg, seed, task: load_image_folder(cfg, seed),
 }
 
 

@@ -8,6 +8,7 @@ from typing import Any
 
 import numpy as np
 
+from nnjournal.data.tabular_encoding import TabularPreprocessing
 from nnjournal.errors import NNJError
 
 
@@ -19,6 +20,7 @@ class Preprocessing:
     input_shape: tuple[int, ...]
     shift: np.ndarray | float = 0.0
     scale: np.ndarray | float = 1.0
+    kind = "affine"  # the tag in model.json (class attribute, not a field)
 
     @classmethod
     def standardize(cls, x_train: np.ndarray, input_shape: tuple[int, ...]) -> Preprocessing:
@@ -44,7 +46,12 @@ class Preprocessing:
         def enc(v: np.ndarray | float) -> Any:
             return np.asarray(v).tolist()
 
-        return {"input_shape": list(self.input_shape), "shift": enc(self.shift), "scale": enc(self.scale)}
+        return {
+            "kind": self.kind,
+            "input_shape": list(self.input_shape),
+            "shift": enc(self.shift),
+            "scale": enc(self.scale),
+        }
 
     @classmethod
     def from_dict(cls, d: dict[str, Any]) -> Preprocessing:
@@ -53,3 +60,15 @@ class Preprocessing:
             np.asarray(d["shift"], dtype=np.float32),
             np.asarray(d["scale"], dtype=np.float32),
         )
+
+
+# The `kind` tag in model.json -> the class that replays it. Files written before the tag
+# existed hold an affine transform.
+KINDS: dict[str, Any] = {"affine": Preprocessing, "tabular": TabularPreprocessing}
+
+
+def preprocessing_from_dict(d: dict[str, Any]) -> Preprocessing | TabularPreprocessing:
+    kind = d.get("kind", "affine")
+    if kind not in KINDS:
+        raise NNJError(f"model.json: unknown preprocessing kind {kind!r} (a newer nnjournal wrote it?)")
+    return KINDS[kind].from_dict(d)

@@ -136,3 +136,212 @@ def grad_norms(records: list[dict[str, Any]], title: str, path: Path) -> Path:
     ax.legend(fontsize=7)
     ax.grid(alpha=0.3)
     return save(fig, path)
+
+
+def roc_curves(y: np.ndarray, probas: dict[str, np.ndarray], path: Path) -> Path:
+    """ROC curve of each model's P(positive), AUC in the legend; the diagonal is chance."""
+    from sklearn.metrics import roc_auc_score, roc_curve
+
+    fig, ax = plt.subplots(figsize=(5.5, 5))
+    for name, p in probas.items():
+        fpr, tpr, _ = roc_curve(y, p)
+        ax.plot(fpr, tpr, label=f"{name} (AUC {roc_auc_score(y, p):.3f})")
+    ax.plot([0, 1], [0, 1], color="grey", ls=":", label="chance (AUC 0.5)")
+    ax.set_xlabel("false positive rate")
+    ax.set_ylabel("true positive rate (recall)")
+    ax.set_title("ROC curves (test split)")
+    ax.grid(alpha=0.3)
+    ax.legend(fontsize=8, loc="lower right")
+    return save(fig, path)
+
+
+def pr_curves(y: np.ndarray, probas: dict[str, np.ndarray], path: Path) -> Path:
+    """Precision against recall of each model; the horizontal line is the positive rate,
+    what a random ranking achieves."""
+    from sklearn.metrics import average_precision_score, precision_recall_curve
+
+    fig, ax = plt.subplots(figsize=(5.5, 5))
+    for name, p in probas.items():
+        precision, recall, _ = precision_recall_curve(y, p)
+        ax.plot(recall, precision, label=f"{name} (AP {average_precision_score(y, p):.3f})")
+    ax.axhline(float(np.mean(y)), color="grey", ls=":", label=f"random ({np.mean(y):.3f})")
+    ax.set_xlabel("recall")
+    ax.set_ylabel("precision")
+    ax.set_ylim(0, 1.02)
+    ax.set_title("Precision-recall curves (test split)")
+    ax.grid(alpha=0.3)
+    ax.legend(fontsize=8, loc="upper right")
+    return save(fig, path)
+
+
+def calibration_curves(y: np.ndarray, probas: dict[str, np.ndarray], path: Path, bins: int = 10) -> Path:
+    """Reliability diagram: in each bin of predicted probability, the observed positive
+    rate. A calibrated model lies on the diagonal."""
+    from sklearn.calibration import calibration_curve
+
+    fig, ax = plt.subplots(figsize=(5.5, 5))
+    for name, p in probas.items():
+        observed, predicted = calibration_curve(y, p, n_bins=bins, strategy="quantile")
+        ax.plot(predicted, observed, marker="o", ms=3, label=name)
+    ax.plot([0, 1], [0, 1], color="grey", ls=":", label="perfectly calibrated")
+    ax.set_xlabel("predicted probability of the positive class")
+    ax.set_ylabel("observed positive rate")
+    ax.set_title(f"Reliability diagram ({bins} quantile bins, test split)")
+    ax.grid(alpha=0.3)
+    ax.legend(fontsize=8, loc="upper left")
+    return save(fig, path)
+
+
+def threshold_tradeoff(y: np.ndarray, p: np.ndarray, chosen: float | None, path: Path) -> Path:
+    """Precision, recall and F1 of the positive class as the decision threshold moves."""
+    from sklearn.metrics import precision_recall_curve
+
+    precision, recall, thresholds = precision_recall_curve(y, p)
+    precision, recall = precision[:-1], recall[:-1]
+    f1 = 2 * precision * recall / np.maximum(precision + recall, 1e-12)
+    fig, ax = plt.subplots(figsize=(6.5, 4))
+    ax.plot(thresholds, precision, label="precision")
+    ax.plot(thresholds, recall, label="recall")
+    ax.plot(thresholds, f1, label="F1")
+    ax.axvline(0.5, color="grey", ls=":", lw=1, label="0.5")
+    if chosen is not None:
+        ax.axvline(chosen, color="black", ls="--", lw=1, label=f"chosen {chosen:.3f}")
+    ax.set_xlabel("decision threshold on P(positive)")
+    ax.set_ylabel("score")
+    ax.set_title("Precision-recall trade-off (validation split)")
+    ax.grid(alpha=0.3)
+    ax.legend(fontsize=8)
+    return save(fig, path)
+
+
+def permutation_importance(columns: dict[str, dict[str, float]], metric: str, title: str, path: Path) -> Path:
+    """Mean drop in the metric when each column is shuffled, with its spread over repeats."""
+    names = list(columns)[:25]
+    fig, ax = plt.subplots(figsize=(7, 0.8 + 0.3 * len(names)))
+    ax.barh(
+        names,
+        [columns[n]["mean"] for n in names],
+        xerr=[columns[n]["std"] for n in names],
+        color="#1f77b4",
+    )
+    ax.invert_yaxis()
+    ax.set_xlabel(f"drop in test {metric} when shuffled")
+    ax.set_title(title)
+    ax.grid(axis="x", alpha=0.3)
+
+
+# ---------------------------------------------------------------- images
+def _show(ax: Any, image: np.ndarray) -> None:
+    """One (C, H, W) uint8 image (or (H, W) grey) on an axis, without ticks."""
+    img = np.asarray(image)
+    if img.ndim == 3:
+        img = img[0] if img.shape[0] == 1 else img.transpose(1, 2, 0)
+    ax.imshow(img, cmap="gray" if img.ndim == 2 else None, vmin=0, vmax=255, interpolation="nearest")
+    ax.set_xticks([])
+    ax.set_yticks([])
+
+
+def filter_gallery(
+    outputs: dict[str, np.ndarray], kernels: dict[str, np.ndarray], title: str, path: Path
+) -> Path:
+    """Each filtered image side by side, titled with its kernel's name and values."""
+    cols = 4
+    rows = -(-len(outputs) // cols)
+    fig, axes = plt.subplots(rows, cols, figsize=(4 * cols, 4.4 * rows), squeeze=False)
+    for ax, (name, image) in zip(axes.flat, outputs.items(), strict=False):
+        _show(ax, image)
+        k = kernels[name]
+        values = "\n".join(" ".join(f"{v:.3g}" for v in row) for row in k)
+        ax.set_title(name if k.shape[0] > 3 else f"{name}\n{values}", fontsize=8)
+        ax.set_xlabel("x (pixels)", fontsize=7)
+        ax.set_ylabel("y (pixels)", fontsize=7)
+    for ax in list(axes.flat)[len(outputs) :]:
+        ax.axis("off")
+    fig.suptitle(title)
+    return save(fig, path)
+
+
+def misclassified_grid(
+    images: np.ndarray, true: np.ndarray, pred: np.ndarray, class_names: list[str], title: str, path: Path
+) -> Path:
+    """Up to 25 misclassified test images, each titled `true -> predicted`."""
+    n = min(len(images), 25)
+    cols = min(n, 5) or 1
+    rows = max(-(-n // cols), 1)
+    fig, axes = plt.subplots(rows, cols, figsize=(2.1 * cols, 2.3 * rows), squeeze=False)
+    for i, ax in enumerate(axes.flat):
+        if i >= n:
+            ax.axis("off")
+            continue
+        _show(ax, images[i])
+        ax.set_title(f"true {class_names[true[i]]}\npred {class_names[pred[i]]}", fontsize=8, color="crimson")
+    if n == 0:
+        axes[0, 0].text(0.5, 0.5, "no misclassified test images", ha="center", va="center")
+    fig.suptitle(title)
+    return save(fig, path)
+
+
+def per_class_accuracy(cm: np.ndarray, class_names: list[str], title: str, path: Path) -> Path:
+    """Accuracy within each true class (the confusion matrix's diagonal over its row sums)."""
+    totals = cm.sum(axis=1)
+    acc = np.divide(np.diag(cm), totals, out=np.zeros(len(cm)), where=totals > 0)
+    fig, ax = plt.subplots(figsize=(max(5, 0.6 * len(acc) + 2), 3.8))
+    bars = ax.bar(range(len(acc)), acc, color="tab:blue")
+    for bar, value in zip(bars, acc, strict=True):
+        ax.text(
+            bar.get_x() + bar.get_width() / 2, value, f"{value:.2f}", ha="center", va="bottom", fontsize=7
+        )
+    ax.set_xticks(range(len(acc)), class_names, rotation=45 if len(acc) > 10 else 0, fontsize=8)
+    ax.set_ylim(0, 1.08)
+    ax.set_xlabel("true class")
+    ax.set_ylabel("accuracy on the test split")
+    ax.set_title(title)
+    ax.grid(axis="y", alpha=0.3)
+    return save(fig, path)
+
+
+def conv_filters(weights: np.ndarray, title: str, path: Path) -> Path:
+    """First-layer kernels (out, in, k, k): colour when the input is RGB, else each kernel's
+    channel-mean in grey; each kernel stretched to its own range."""
+    n = min(len(weights), 64)
+    cols = min(n, 8)
+    rows = -(-n // cols)
+    fig, axes = plt.subplots(rows, cols, figsize=(1.2 * cols, 1.3 * rows + 0.6), squeeze=False)
+    for i, ax in enumerate(axes.flat):
+        ax.set_xticks([])
+        ax.set_yticks([])
+        if i >= n:
+            ax.axis("off")
+            continue
+        w = weights[i]
+        w = (w - w.min()) / max(float(w.max() - w.min()), 1e-12)
+        if w.shape[0] == 3:
+            ax.imshow(w.transpose(1, 2, 0), interpolation="nearest")
+        else:
+            ax.imshow(w.mean(axis=0), cmap="gray", interpolation="nearest")
+        ax.set_title(str(i), fontsize=6)
+    fig.suptitle(title)
+    return save(fig, path)
+
+
+def feature_maps(
+    image: np.ndarray, maps: dict[str, np.ndarray], title: str, path: Path, per_layer: int = 8
+) -> Path:
+    """The input and the first `per_layer` channels of each listed layer's output for it."""
+    rows = len(maps) + 1
+    fig, axes = plt.subplots(rows, per_layer, figsize=(1.4 * per_layer, 1.5 * rows + 0.5), squeeze=False)
+    for ax in axes.flat:
+        ax.axis("off")
+    _show(axes[0, 0], image)
+    axes[0, 0].axis("on")
+    axes[0, 0].set_title("input", fontsize=7)
+    for r, (name, fmap) in enumerate(maps.items(), start=1):
+        for c in range(min(per_layer, len(fmap))):
+            ax = axes[r, c]
+            ax.axis("on")
+            ax.imshow(fmap[c], cmap="viridis", interpolation="nearest")
+            ax.set_xticks([])
+            ax.set_yticks([])
+            ax.set_title(f"{name} ch {c} ({fmap.shape[1]}x{fmap.shape[2]})", fontsize=5)
+    fig.suptitle(title)
+    return save(fig, path)

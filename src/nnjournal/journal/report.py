@@ -87,6 +87,8 @@ def build_blocks(summary: dict[str, Any], config_text: str) -> list[Block]:
     b.append(("p", "The same metrics on each split: a large train-test difference is overfitting."))
     b.append(("table", ["model", "split", *metrics[:3]], split_rows))
 
+    b += _threshold_blocks(summary) + _cross_validation_blocks(summary)
+
     for plot in summary.get("plots", []):
         b.append(("img", plot["file"], plot["caption"]))
 
@@ -203,3 +205,69 @@ def render_report(run_dir: Path | str) -> tuple[Path, Path]:
     atomic_write_text(md, to_markdown(blocks))
     atomic_write_text(page, to_html(blocks, run_dir, blocks[0][1]))
     return md, page
+
+
+def _threshold_blocks(summary: dict[str, Any]) -> list[Block]:
+    """Binary classifiers: ranking metrics, and per-class results at 0.5 and at the
+    threshold chosen on validation (the precision-recall trade-off in numbers)."""
+    out: list[Block] = []
+    for name, v in summary["variants"].items():
+        b = v.get("binary")
+        if not b:
+            continue
+        r = b["ranking"]
+        out.append(("h2", f"Decision threshold and per-class results: {name}"))
+        text = (
+            f"Test ROC-AUC {r['roc_auc']:.4f}; PR-AUC (average precision) {r['pr_auc']:.4f} against "
+            f"{r['positive_rate']:.4f} for a random ranking."
+        )
+        if "threshold" in b:
+            t = b["threshold"]
+            goal = t["objective"].replace("_", " ")
+            if t["objective"] == "recall_at_precision":
+                goal += f" {t['min_precision']:g}" + (
+                    "" if t.get("met") else " (not reachable: highest precision used)"
+                )
+            text += (
+                f" Threshold {t['value']:.4f} chosen on the {t['chosen_on']} split for {goal} (there: precision "
+                f"{t['precision']:.3f}, recall {t['recall']:.3f}, F1 {t['f1']:.3f})."
+            )
+        out.append(("p", text))
+        rows = []
+        for label, key in (("default", "at_0.5"), ("chosen", "at_threshold")):
+            if key not in b:
+                continue
+            res = b[key]
+            for cls, m in res["per_class"].items():
+                rows.append(
+                    [f"{label} ({res['threshold']:.3f})", cls]
+                    + [f"{m[k]:.4f}" for k in ("precision", "recall", "f1")]
+                    + [str(m["support"]), f"{res['accuracy']:.4f}"]
+                )
+        out.append(
+            ("table", ["threshold", "class", "precision", "recall", "f1", "support", "accuracy"], rows)
+        )
+    return out
+
+
+def _cross_validation_blocks(summary: dict[str, Any]) -> list[Block]:
+    cv = summary.get("cross_validation")
+    if not cv:
+        return []
+    metrics = sorted(
+        {m for v in cv["models"].values() for m in v}, key=["accuracy", "roc_auc", "f1", "rmse", "r2"].index
+    )
+    rows = [
+        [name] + [f"{v[m]['mean']:.4f} ± {v[m]['std']:.4f}" if m in v else "" for m in metrics]
+        for name, v in cv["models"].items()
+    ]
+    kind = "stratified " if cv["stratified"] else ""
+    return [
+        ("h2", "Cross-validation"),
+        (
+            "p",
+            f"{kind}{cv['folds']}-fold cross-validation of the whole pipeline (encoding refitted on each fold's "
+            "training rows): mean ± std over the held-out folds, at the default threshold 0.5.",
+        ),
+        ("table", ["model", *metrics], rows),
+    ]

@@ -8,7 +8,9 @@ from typing import Any
 from torch import nn
 
 from nnjournal.data.bundle import DataInfo
+from nnjournal.models.cnn import CNN_BUILDERS
 from nnjournal.models.mlp import MLP, Perceptron, count_parameters, weight_parameters
+from nnjournal.models.pixels import ImageModel, PixelStandardize
 
 __all__ = ["MLP", "Perceptron", "build", "count_parameters", "weight_parameters", "BUILDERS"]
 
@@ -33,12 +35,21 @@ def _perceptron(cfg: Any, info: DataInfo, out_features: int) -> nn.Module:
 
 
 # name -> builder(config section, data info, number of outputs)
-BUILDERS: dict[str, Callable[[Any, DataInfo, int], nn.Module]] = {"mlp": _mlp, "perceptron": _perceptron}
+BUILDERS: dict[str, Callable[[Any, DataInfo, int], nn.Module]] = {
+    "mlp": _mlp,
+    "perceptron": _perceptron,
+    **CNN_BUILDERS,
+}
 
 
 def build(cfg: Any, info: DataInfo, out_features: int) -> nn.Module:
-    """Build the model named by `cfg.name` for inputs described by `info`."""
-    return BUILDERS[cfg.name](cfg, info, out_features)
+    """Build the model named by `cfg.name` for inputs described by `info`. On uint8 images
+    (`info.pixel_mean` set) it is wrapped as `ImageModel(pixels, net)`, whose first layer
+    standardizes each batch."""
+    net = BUILDERS[cfg.name](cfg, info, out_features)
+    if info.pixel_mean is not None:
+        return ImageModel(PixelStandardize(info.pixel_mean, info.pixel_std), net)
+    return net
 
 
 def _autoencoder(cfg: Any, info: DataInfo, out_features: int) -> nn.Module:

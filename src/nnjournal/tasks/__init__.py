@@ -17,8 +17,9 @@ __all__ = ["Task", "Classification", "Regression", "Reconstruction", "VAETask", 
 RECONSTRUCTION_TASKS = ("reconstruction", "vae")
 
 
-def get(name: str | Any, info: DataInfo) -> Task:
-    """A task by name, or from a `TaskConfig` (whose options the reconstruction tasks read)."""
+def get(name: str | Any, info: DataInfo, class_weights: list[float] | None = None) -> Task:
+    """The task `name` (or a `TaskConfig`, whose options the reconstruction tasks read) for
+    data described by `info`; `class_weights` weight the classification loss per class."""
     opts = name if not isinstance(name, str) else None
     name = name if isinstance(name, str) else name.name
     if name == "reconstruction":
@@ -34,7 +35,7 @@ def get(name: str | Any, info: DataInfo) -> Task:
             from nnjournal.errors import NNJError
 
             raise NNJError(f"data set {info.name!r} has no class labels; use task.name='regression'")
-        return Classification(info.n_classes)
+        return Classification(info.n_classes, class_weights)
     if name == "regression":
         return Regression(info.n_features)
     raise ValueError(f"unknown task {name!r}")

@@ -126,7 +126,10 @@ class Reconstruction:
             # Without a transform or corruption the inputs *are* the targets: no copy.
             splits[name] = LabelledSplit(inputs, x, labels=labels, anomaly=anomaly)
         assert splits["train"] is not None and splits["test"] is not None
-        info = replace(bundle.info, input_shape=tuple(splits["train"].x.shape[1:]))
+        # Inputs are now 0..1 floats, so no model-side pixel standardization (ImageModel).
+        info = replace(
+            bundle.info, input_shape=tuple(splits["train"].x.shape[1:]), pixel_mean=None, pixel_std=None
+        )
         return replace(bundle, train=splits["train"], val=splits["val"], test=splits["test"], info=info)
 
     def evaluate(self, model: torch.nn.Module, split: Split) -> dict[str, float]:

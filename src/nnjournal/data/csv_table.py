@@ -1,0 +1,102 @@
+"""Reading a CSV file into named columns of strings, with one clear error for each way a
+file can be unusable (empty, binary, wrong delimiter, ragged rows, duplicate headers).
+
+Everything stays a string here; deciding what a column *is* happens in
+`tabular_encoding.py`, so training and `nnj predict` read files the same way."""
+
+from __future__ import annotations
+
+import csv
+import io
+from dataclasses import dataclass
+from pathlib import Path
+
+from nnjournal.errors import NNJError
+
+CANDIDATE_DELIMITERS = ",;\t|"
+_SAMPLE_CHARS = 64_000
+
+
+@dataclass
+class Table:
+    """Columns of raw string values in file order; `rows` is the number of data rows."""
+
+    path: Path
+    columns: dict[str, list[str]]
+    delimiter: str
+
+    @property
+    def rows(self) -> int:
+        return len(next(iter(self.columns.values()))) if self.columns else 0
+
+
+def _decode(path: Path) -> str:
+    raw = path.read_bytes()
+    if b"\x00" in raw[:_SAMPLE_CHARS]:
+        raise NNJError(f"{path}: not a CSV file (it holds binary data); export it as comma-separated text")
+    try:
+        return raw.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        # Spreadsheet exports on Windows are often cp1252/latin-1; every byte decodes there.
+        return raw.decode("latin-1")
+
+
+def _spell(delimiter: str) -> str:
+    return {"\t": "tab ('\\t')"}.get(delimiter, repr(delimiter))
+
+
+def _guess_delimiter(text: str) -> str:
+    sample = text[:_SAMPLE_CHARS]
+    try:
+        return csv.Sniffer().sniff(sample, delimiters=CANDIDATE_DELIMITERS).delimiter
+    except csv.Error:
+        # The sniffer gives up on e.g. one-column files; count candidates on the header line.
+        header = sample.splitlines()[0] if sample.splitlines() else ""
+        counts = {d: header.count(d) for d in CANDIDATE_DELIMITERS}
+        best = max(counts, key=lambda d: counts[d])
+        return best if counts[best] else ","
+
+
+def read_table(path: Path, delimiter: str | None = None) -> Table:
+    """Read `path` (header row first). `delimiter=None` guesses it from the file."""
+    if not path.exists():
+        raise NNJError(f"CSV file not found: {path}")
+    if path.is_dir():
+        raise NNJError(f"{path} is a folder, not a CSV file")
+    text = _decode(path)
+    if not text.strip():
+        raise NNJError(f"{path}: the file is empty")
+    guessed = delimiter is None
+    delim = _guess_delimiter(text) if guessed else delimiter
+    how = "guessed" if guessed else "set by data.delimiter"
+    try:
+        rows = [r for r in csv.reader(io.StringIO(text), delimiter=delim) if any(v.strip() for v in r)]
+    except csv.Error as err:
+        raise NNJError(f"{path}: not readable as CSV ({err})") from None
+    header = [h.strip() for h in rows[0]]
+    body = rows[1:]
+
+    if len(header) == 1:
+        others = [d for d in CANDIDATE_DELIMITERS if d != delim and d in header[0]]
+        if others:
+            raise NNJError(
+                f"{path}: read as a single column with delimiter {_spell(delim)} ({how}), but the header "
+                f"contains {_spell(others[0])}; set data.delimiter to the file's separator"
+            )
+    if not body:
+        raise NNJError(f"{path}: has a header row but no data rows")
+    for i, row in enumerate(body):
+        if len(row) != len(header):
+            raise NNJError(
+                f"{path}: line {i + 2} has {len(row)} fields but the header has {len(header)}; the delimiter "
+                f"{_spell(delim)} ({how}) may be wrong (set data.delimiter) or a value needs quoting"
+            )
+    seen: set[str] = set()
+    for i, name in enumerate(header):
+        if not name:
+            raise NNJError(f"{path}: header column {i + 1} has no name")
+        if name in seen:
+            raise NNJError(f"{path}: column name {name!r} appears twice in the header")
+        seen.add(name)
+    columns = {name: [row[j].strip() for row in body] for j, name in enumerate(header)}
+    return Table(path, columns, delim)

@@ -1,0 +1,118 @@
+"""Your own photos: one sub-folder per class (`root/<class>/*.jpg|png`), or
+`root/train/<class>/...` and `root/test/<class>/...` when the test photos are fixed.
+
+Every photo is decoded once, resized to `size` x `size` and cached as uint8; files that
+cannot be decoded are skipped with a warning that names them (also in the report)."""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+
+import numpy as np
+from PIL import Image, UnidentifiedImageError
+
+from nnjournal.config import ImageFolderData
+from nnjournal.data.bundle import DataBundle
+from nnjournal.data.images import cached_arrays, image_bundle, split_test_off
+from nnjournal.errors import NNJError
+
+log = logging.getLogger(__name__)
+
+EXTENSIONS = {".jpg", ".jpeg", ".png"}
+
+
+def list_images(root: Path, class_names: list[str] | None = None) -> tuple[list[Path], list[int], list[str]]:
+    """Image files under `root/<class>/` (sorted), their class indices, and the class names
+    (the sub-folder names, sorted, unless given)."""
+    if not root.is_dir():
+        raise NNJError(f"image folder {root} does not exist or is not a folder")
+    if class_names is None:
+        class_names = sorted(p.name for p in root.iterdir() if p.is_dir() and not p.name.startswith("."))
+    if len(class_names) < 2:
+        raise NNJError(f"{root}: needs one sub-folder per class (at least two), found {class_names}")
+    files, labels = [], []
+    for k, name in enumerate(class_names):
+        folder = root / name
+        if not folder.is_dir():
+            raise NNJError(f"{root}: class folder {name!r} is missing (the training split has it)")
+        found = sorted(p for p in folder.rglob("*") if p.suffix.lower() in EXTENSIONS and p.is_file())
+        files += found
+        labels += [k] * len(found)
+    if not files:
+        raise NNJError(f"{root}: no .jpg/.jpeg/.png images in its class folders")
+    return files, labels, class_names
+
+
+def decode_image(path: Path, size: int, resize: str = "stretch", color: str = "rgb") -> np.ndarray:
+    """One photo as uint8 (C, size, size); raises OSError/ValueError if it cannot be decoded."""
+    with Image.open(path) as img:
+        img.draft(
+            "RGB" if color == "rgb" else "L", (size, size)
+        )  # JPEG: decode at reduced scale, much faster
+        img = img.convert("RGB" if color == "rgb" else "L")
+        if resize == "crop":
+            side = min(img.size)
+            left, top = (img.width - side) // 2, (img.height - side) // 2
+            img = img.crop((left, top, left + side, top + side))
+        img = img.resize((size, size), Image.Resampling.BILINEAR, reducing_gap=2.0)
+        arr = np.asarray(img, dtype=np.uint8)
+    return arr[None] if arr.ndim == 2 else arr.transpose(2, 0, 1)
+
+
+def _decode_all(files: list[Path], labels: list[int], cfg: ImageFolderData) -> dict[str, np.ndarray]:
+    images, kept, skipped = [], [], []
+    for path, label in zip(files, labels, strict=True):
+        try:
+            images.append(decode_image(path, cfg.size, cfg.resize, cfg.color))
+            kept.append(label)
+        except (OSError, ValueError, UnidentifiedImageError, Image.DecompressionBombError) as err:
+            log.warning("skipping unreadable image %s (%s)", path, err)
+            skipped.append(str(path))
+    channels = 3 if cfg.color == "rgb" else 1
+    x = np.stack(images) if images else np.zeros((0, channels, cfg.size, cfg.size), np.uint8)
+    return {"x": x, "y": np.asarray(kept, dtype=np.int64), "skipped": np.asarray(skipped, dtype=str)}
+
+
+def _load_split(root: Path, cfg: ImageFolderData, class_names: list[str] | None):
+    files, labels, class_names = list_images(root, class_names)
+    key = {
+        "files": [(str(f), f.stat().st_size, f.stat().st_mtime_ns) for f in files],
+        "options": [cfg.size, cfg.resize, cfg.color],
+    }
+    arrays = cached_arrays("image-folder", key, lambda: _decode_all(files, labels, cfg))
+    skipped = [str(s) for s in arrays["skipped"]]
+    if skipped:  # also on a cached load, so the user hears about them every time
+        log.warning("skipped %d unreadable image(s): %s", len(skipped), ", ".join(skipped))
+    if len(arrays["y"]) == 0:
+        raise NNJError(f"{root}: none of the {len(files)} image files could be decoded")
+    return arrays["x"], arrays["y"], class_names, skipped
+
+
+def load_image_folder(cfg: ImageFolderData, seed: int) -> DataBundle:
+    if cfg.path is None:
+        raise NNJError("image-folder needs data.path=FOLDER (class sub-folders of photos)")
+    root = Path(cfg.path).expanduser()
+    notes = []
+    if (root / "train").is_dir() and (root / "test").is_dir():
+        x_tr, y_tr, class_names, skipped = _load_split(root / "train", cfg, None)
+        x_te, y_te, _, skipped_te = _load_split(root / "test", cfg, class_names)
+        skipped += skipped_te
+        notes.append(f"Test photos from {root / 'test'}; training photos from {root / 'train'}.")
+    else:
+        x, y, class_names, skipped = _load_split(root, cfg, None)
+        tr, te = split_test_off(y, cfg.test_fraction, seed)
+        x_tr, y_tr, x_te, y_te = x[tr], y[tr], x[te], y[te]
+    notes.append(f"Photos resized to {cfg.size}x{cfg.size} ({cfg.resize}, {cfg.color}).")
+    if skipped:
+        shown = ", ".join(Path(s).name for s in skipped[:10]) + (" ..." if len(skipped) > 10 else "")
+        notes.append(f"Skipped {len(skipped)} unreadable image file(s): {shown}.")
+    return image_bundle(
+        root.name,
+        (x_tr, y_tr),
+        (x_te, y_te),
+        class_names=class_names,
+        val_fraction=cfg.val_fraction,
+        seed=seed,
+        notes=notes,
+    )

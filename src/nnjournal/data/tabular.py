@@ -1,0 +1,235 @@
+"""The `csv` data loader: any CSV with a header row and a target column.
+
+`read_prepared` turns the file into feature columns (strings), kinds and targets once;
+`bundle_from_indices` fits the encoding on the training rows and builds tensors. Keeping
+them apart lets cross-validation refit the whole preprocessing on every fold."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from nnjournal.config import CsvData
+from nnjournal.data.bundle import DataBundle, DataInfo, as_split, split_indices
+from nnjournal.data.csv_table import read_table
+from nnjournal.data.paths import data_file
+from nnjournal.data.tabular_encoding import (
+    TabularPreprocessing,
+    infer_kinds,
+    is_missing,
+    parse_boolean,
+    parse_number,
+)
+from nnjournal.errors import NNJError
+
+MAX_CLASSES = 50  # more distinct labels than this is almost always a numeric target
+
+
+@dataclass
+class PreparedTable:
+    """A CSV read and checked: feature columns as strings, their kinds, encoded targets."""
+
+    name: str
+    features: dict[str, list[str]]
+    kinds: dict[str, str]
+    y: np.ndarray  # int64 class indices or float32 values
+    target: str
+    class_names: list[str] | None
+    notes: list[str] = field(default_factory=list)
+
+    @property
+    def classification(self) -> bool:
+        return self.class_names is not None
+
+
+def csv_path(cfg: CsvData):
+    if cfg.path is None and cfg.shared_file is None:
+        raise NNJError("the csv data set needs a file: --set data.path=FILE.csv")
+    return data_file(cfg.shared_file or "", cfg.path)
+
+
+def read_prepared(cfg: CsvData, task: str) -> PreparedTable:
+    path = csv_path(cfg)
+    table = read_table(path, cfg.delimiter)
+    cols = table.columns
+    names = list(cols)
+    if cfg.target is None:
+        raise NNJError(
+            f"{path}: say which column to predict with --set data.target=COLUMN (columns: {names})"
+        )
+    if cfg.target not in cols:
+        raise NNJError(f"{path}: target column {cfg.target!r} not found; the columns are {names}")
+    for key in ("id_columns", "drop", "numeric", "categorical"):
+        unknown = [c for c in getattr(cfg, key) if c not in cols]
+        if unknown:
+            raise NNJError(f"{path}: data.{key} names column(s) not in the file: {unknown}")
+    notes: list[str] = []
+
+    target_values = cols[cfg.target]
+    keep = np.array([not is_missing(v) for v in target_values])
+    if not keep.all():
+        notes.append(f"{int((~keep).sum())} row(s) with a blank target {cfg.target!r} were left out.")
+    rows = np.flatnonzero(keep)
+    if len(rows) == 0:
+        raise NNJError(f"{path}: the target column {cfg.target!r} is blank in every row")
+    target = [target_values[i] for i in rows]
+
+    left_out = set(cfg.id_columns) | set(cfg.drop) | {cfg.target}
+    if cfg.id_columns:
+        notes.append(f"Identifier column(s) {cfg.id_columns} are not used as features.")
+    if cfg.drop:
+        notes.append(f"Column(s) {cfg.drop} were dropped as asked (data.drop).")
+    features = {n: [v[i] for i in rows] for n, v in cols.items() if n not in left_out}
+    kinds = infer_kinds(features, cfg.numeric, cfg.categorical)
+    for name in list(features):
+        why = _why_not_a_feature(features[name], kinds[name])
+        if why and name not in cfg.numeric and name not in cfg.categorical:
+            notes.append(f"{name!r} {why}; left out (declare it in data.numeric/categorical to keep it).")
+            del features[name], kinds[name]
+    if not features:
+        raise NNJError(f"{path}: no feature columns left besides the target {cfg.target!r}")
+
+    if task == "classification":
+        y, class_names = _encode_classes(path, cfg, target)
+    else:
+        values = [parse_number(v) for v in target]
+        bad = [v for v in values if v is None]
+        if bad:
+            raise NNJError(
+                f"{path}: regression target {cfg.target!r} holds non-numbers such as {target[values.index(None)]!r}"
+            )
+        y, class_names = np.asarray(values, dtype=np.float32), None
+    counts = ", ".join(
+        f"{k} {sum(1 for v in kinds.values() if v == k)}" for k in ("numeric", "boolean", "categorical")
+    )
+    notes.insert(0, f"{len(rows):,} rows, {len(features)} feature columns ({counts}); target {cfg.target!r}.")
+    return PreparedTable(path.stem, features, kinds, y, cfg.target, class_names, notes)
+
+
+def _why_not_a_feature(values: list[str], kind: str) -> str | None:
+    present = [v for v in values if not is_missing(v)]
+    if len(set(present)) <= 1:
+        return "holds a single value"
+    if len(present) > 20 and len(set(present)) == len(present):
+        if kind == "categorical":
+            return "looks like an identifier (every value distinct)"
+        nums = [parse_number(v) for v in present]
+        if all(x is not None and x == int(x) for x in nums) and all(
+            b > a for a, b in zip(nums, nums[1:], strict=False)
+        ):
+            return "looks like a row number (distinct increasing integers)"
+    return None
+
+
+def _encode_classes(path, cfg: CsvData, target: list[str]) -> tuple[np.ndarray, list[str]]:
+    classes = sorted(set(target))
+    if len(classes) < 2:
+        raise NNJError(
+            f"{path}: the target {cfg.target!r} has a single class {classes[0]!r}; classification needs two or more"
+        )
+    if len(classes) > MAX_CLASSES:
+        raise NNJError(
+            f"{path}: the target {cfg.target!r} has {len(classes)} distinct values; for a numeric target use "
+            "--set task.name=regression"
+        )
+    if cfg.positive_label is not None:
+        if cfg.positive_label not in classes:
+            raise NNJError(
+                f"data.positive_label {cfg.positive_label!r} is not a class of {cfg.target!r}: {classes}"
+            )
+        if len(classes) != 2:
+            raise NNJError(
+                f"data.positive_label needs a binary target; {cfg.target!r} has {len(classes)} classes"
+            )
+        classes = [c for c in classes if c != cfg.positive_label] + [cfg.positive_label]
+    elif len(classes) == 2 and all(parse_boolean(c) is not None for c in classes):
+        classes.sort(key=lambda c: parse_boolean(c))  # No/Yes, False/True, 0/1: positive second
+    index = {c: i for i, c in enumerate(classes)}
+    return np.array([index[v] for v in target], dtype=np.int64), classes
+
+
+def fit_encoding(prepared: PreparedTable, cfg: CsvData, train: np.ndarray) -> TabularPreprocessing:
+    return TabularPreprocessing.fit(
+        {n: [v[i] for i in train] for n, v in prepared.features.items()},
+        prepared.kinds,
+        max_categories=cfg.max_categories,
+        missing_indicators=cfg.missing_indicators,
+    )
+
+
+def encoding_notes(prepared: PreparedTable, prep: TabularPreprocessing) -> list[str]:
+    """What the report should say about gaps and merged categories, computed from the data."""
+    notes = []
+    for col in prep.columns:
+        n_missing = sum(is_missing(v) for v in prepared.features[col.name])
+        if n_missing:
+            if col.kind == "numeric":
+                how = f"the training median {float(col.fill):.6g}"
+            elif col.kind == "boolean":
+                how = f"the most frequent training value {int(col.fill)}"
+            else:
+                how = f"the most frequent training category {col.fill!r}"
+            extra = " plus a missing-indicator feature" if col.indicator else ""
+            notes.append(f"{col.name}: {n_missing} blank value(s) imputed with {how}{extra}.")
+        if col.kind == "categorical" and col.categories and col.categories[-1] == "(other)":
+            notes.append(
+                f"{col.name}: {len(col.categories) - 1} most frequent categories kept, the rest merged "
+                "into '(other)' (data.max_categories)."
+            )
+    return notes
+
+
+def _oversample(x: np.ndarray, y: np.ndarray, seed: int) -> tuple[np.ndarray, np.ndarray, str]:
+    """Repeat randomly drawn rows of each smaller class until every class matches the largest."""
+    rng = np.random.default_rng(seed)
+    counts = np.bincount(y)
+    extra = [rng.choice(np.flatnonzero(y == c), counts.max() - n) for c, n in enumerate(counts) if n]
+    idx = np.concatenate([np.arange(len(y)), *extra])
+    note = f"Oversampling: {len(idx) - len(y):,} training rows repeated so each class has {counts.max():,}."
+    return x[idx], y[idx], note
+
+
+def bundle_from_indices(
+    prepared: PreparedTable,
+    cfg: CsvData,
+    train: np.ndarray,
+    val: np.ndarray,
+    test: np.ndarray,
+    seed: int,
+) -> DataBundle:
+    """Fit the encoding on `train` rows only, then encode every split with it."""
+    prep = fit_encoding(prepared, cfg, train)
+    x = prep.transform(prepared.features)
+    y, cls = prepared.y, prepared.classification
+    notes = prepared.notes + encoding_notes(prepared, prep)
+    x_tr, y_tr = x[train], y[train]
+    if cfg.oversample:
+        if not cls:
+            raise NNJError("data.oversample needs a classification task")
+        x_tr, y_tr, note = _oversample(x_tr, y_tr, seed)
+        notes.append(note)
+    info = DataInfo(
+        prepared.name,
+        prep.input_shape,
+        n_classes=len(prepared.class_names) if cls else None,
+        class_names=prepared.class_names,
+        feature_names=prep.feature_names,
+        target_name=prepared.target,
+        notes=notes,
+    )
+    return DataBundle(
+        train=as_split(x_tr, y_tr, cls),
+        val=as_split(x[val], y[val], cls) if len(val) else None,
+        test=as_split(x[test], y[test], cls),
+        info=info,
+        preprocessing=prep,
+    )
+
+
+def load_csv(cfg: CsvData, seed: int, task: str) -> DataBundle:
+    prepared = read_prepared(cfg, task)
+    tr, va, te = split_indices(
+        prepared.y, (cfg.val_fraction, cfg.test_fraction), seed, stratify=prepared.classification
+    )
+    return bundle_from_indices(prepared, cfg, tr, va, te, seed)

@@ -1,0 +1,243 @@
+"""From raw table columns to a float matrix: what each column is (numeric, boolean-like,
+categorical), and the fitted encoding (imputation, optional missing indicators, one-hot,
+standard scaling) saved as JSON with the model so `nnj predict` replays it exactly.
+
+Statistics (medians, means, most frequent values, the category lists) are fitted on the
+training rows only; the kind of a column is read from the whole file, since it describes
+the schema rather than the data's distribution."""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Mapping, Sequence
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+import numpy as np
+
+from nnjournal.errors import NNJError
+
+# Common spellings of "no value" in exported spreadsheets (compared lower-cased, stripped).
+MISSING_TOKENS = frozenset({"", "na", "n/a", "nan", "null", "none", "?"})
+TRUE_TOKENS = frozenset({"yes", "true", "y", "t"})
+FALSE_TOKENS = frozenset({"no", "false", "n", "f"})
+OTHER = "(other)"
+
+
+def is_missing(value: str) -> bool:
+    return value.strip().lower() in MISSING_TOKENS
+
+
+def parse_number(value: str) -> float | None:
+    try:
+        x = float(value)
+    except ValueError:
+        return None
+    return x if np.isfinite(x) else None
+
+
+def parse_boolean(value: str) -> float | None:
+    low = value.strip().lower()
+    if low in TRUE_TOKENS:
+        return 1.0
+    if low in FALSE_TOKENS:
+        return 0.0
+    x = parse_number(value)
+    return x if x in (0.0, 1.0) else None
+
+
+def infer_kinds(
+    columns: Mapping[str, list[str]], numeric: Sequence[str] = (), categorical: Sequence[str] = ()
+) -> dict[str, str]:
+    """`{column: "numeric" | "boolean" | "categorical"}`. Declared numeric columns must hold
+    only numbers (or blanks); a column that is almost all numbers with a stray word is an
+    error too, because silently one-hot encoding it would hide a data problem."""
+    kinds = {}
+    for name, values in columns.items():
+        present = [(i, v) for i, v in enumerate(values) if not is_missing(v)]
+        if name in categorical:
+            kinds[name] = "categorical"
+            continue
+        bad = [(i, v) for i, v in present if parse_number(v) is None]
+        if name in numeric:
+            if bad:
+                i, v = bad[0]
+                raise NNJError(
+                    f"column {name!r} is declared numeric but data row {i + 1} holds {v!r} "
+                    f"({len(bad)} non-numeric value(s)); fix or blank them, or remove it from data.numeric"
+                )
+            kinds[name] = "numeric"
+        elif present and all(parse_boolean(v) is not None for _, v in present):
+            kinds[name] = "boolean"
+        elif present and not bad:
+            kinds[name] = "numeric"
+        elif present and len(bad) <= 0.02 * len(present) and len({v for _, v in bad}) <= 2:
+            i, v = bad[0]
+            raise NNJError(
+                f"column {name!r} holds numbers except {len(bad)} value(s) such as {v!r} (data row {i + 1}); "
+                "fix or blank them, or list the column in data.categorical"
+            )
+        else:
+            kinds[name] = "categorical"
+    return kinds
+
+
+@dataclass
+class ColumnEncoding:
+    """How one raw column becomes one or more features."""
+
+    name: str
+    kind: str  # numeric | boolean | categorical
+    fill: float | str  # imputed for missing values (train median / most frequent)
+    mean: float = 0.0  # numeric: standard scaling
+    std: float = 1.0
+    categories: list[str] = field(default_factory=list)  # categorical: one-hot order
+    indicator: bool = False  # add a 0/1 "missing" feature
+
+    def feature_names(self) -> list[str]:
+        names = [f"{self.name}={c}" for c in self.categories] if self.kind == "categorical" else [self.name]
+        return names + ([f"{self.name} (missing)"] if self.indicator else [])
+
+    def encode(self, values: list[str]) -> np.ndarray:
+        """(n, width) float32 features for this column's raw values."""
+        missing = np.array([is_missing(v) for v in values], dtype=bool)
+        if self.kind == "categorical":
+            index = {c: j for j, c in enumerate(self.categories)}
+            other = index.get(OTHER)
+            out = np.zeros((len(values), len(self.categories)), dtype=np.float32)
+            for i, v in enumerate(values):
+                j = index.get(str(self.fill) if missing[i] else v, other)
+                if j is not None:  # an unseen category with no "(other)" bucket: all zeros
+                    out[i, j] = 1.0
+        else:
+            parse = parse_number if self.kind == "numeric" else parse_boolean
+            col = np.empty(len(values), dtype=np.float64)
+            for i, v in enumerate(values):
+                x = float(self.fill) if missing[i] else parse(v)
+                if x is None:
+                    expected = "a number" if self.kind == "numeric" else "yes/no, true/false or 0/1"
+                    raise NNJError(f"column {self.name!r}, data row {i + 1}: expected {expected}, got {v!r}")
+                col[i] = x
+            out = ((col - self.mean) / self.std).astype(np.float32)[:, None]
+        if self.indicator:
+            out = np.concatenate([out, missing.astype(np.float32)[:, None]], axis=1)
+        return out
+
+
+def fit_column(
+    name: str, kind: str, values: list[str], max_categories: int, missing_indicator: bool
+) -> ColumnEncoding:
+    """Fit one column's encoding on its training values."""
+    present = [v for v in values if not is_missing(v)]
+    indicator = missing_indicator and len(present) < len(values)
+    if kind == "categorical":
+        counts = Counter(present)
+        ranked = sorted(counts, key=lambda c: (-counts[c], c))
+        fill = ranked[0] if ranked else OTHER
+        if len(ranked) > max_categories:
+            categories = sorted(ranked[: max_categories - 1]) + [OTHER]
+        else:
+            categories = sorted(ranked) or [OTHER]
+        return ColumnEncoding(name, kind, fill, categories=categories, indicator=indicator)
+    parse = parse_number if kind == "numeric" else parse_boolean
+    nums = np.array([parse(v) for v in present], dtype=np.float64)
+    if kind == "boolean":
+        # Most frequent of 0/1; booleans stay 0/1 (not scaled) so they read as yes/no.
+        fill = float(nums.mean() > 0.5) if len(nums) else 0.0
+        return ColumnEncoding(name, kind, fill, indicator=indicator)
+    fill = float(np.median(nums)) if len(nums) else 0.0
+    imputed = np.concatenate([nums, np.full(len(values) - len(nums), fill)])
+    std = float(imputed.std())
+    return ColumnEncoding(
+        name, kind, fill, mean=float(imputed.mean()), std=std if std > 1e-12 else 1.0, indicator=indicator
+    )
+
+
+def as_columns(data: Any) -> dict[str, list[str]]:
+    """Raw rows as `{column: [str]}` from a mapping of columns, a list of row dicts, a
+    `Table`, or anything with `.columns` and `[name]` (a pandas DataFrame)."""
+    if hasattr(data, "columns") and isinstance(data.columns, Mapping):  # csv_table.Table
+        data = data.columns
+    elif hasattr(data, "columns") and not isinstance(data, Mapping):  # DataFrame-like
+        data = {str(c): list(data[c]) for c in data.columns}
+    if isinstance(data, Sequence) and not isinstance(data, str) and data and isinstance(data[0], Mapping):
+        names = list(dict.fromkeys(k for row in data for k in row))
+        data = {k: [row.get(k) for row in data] for k in names}
+    if not isinstance(data, Mapping):
+        raise NNJError(
+            "tabular models take named columns: a dict of columns, a list of row dicts, a DataFrame, "
+            f"or a CSV path via `nnj predict`; got {type(data).__name__}"
+        )
+    return {str(k): [_as_text(v) for v in vals] for k, vals in data.items()}
+
+
+def _as_text(v: Any) -> str:
+    if v is None or (isinstance(v, float) and not np.isfinite(v)):
+        return ""
+    if isinstance(v, (bool, np.bool_)):
+        return "true" if v else "false"
+    return str(v).strip()
+
+
+@dataclass
+class TabularPreprocessing:
+    """Raw named columns -> (n, n_features) float32, replaying the fitted encodings."""
+
+    columns: list[ColumnEncoding]
+    kind: str = "tabular"
+
+    @classmethod
+    def fit(
+        cls,
+        train_columns: Mapping[str, list[str]],
+        kinds: Mapping[str, str],
+        *,
+        max_categories: int = 30,
+        missing_indicators: bool = False,
+    ) -> TabularPreprocessing:
+        return cls(
+            [
+                fit_column(name, kinds[name], train_columns[name], max_categories, missing_indicators)
+                for name in kinds
+            ]
+        )
+
+    @property
+    def required_columns(self) -> list[str]:
+        return [c.name for c in self.columns]
+
+    @property
+    def feature_names(self) -> list[str]:
+        return [n for c in self.columns for n in c.feature_names()]
+
+    @property
+    def input_shape(self) -> tuple[int, ...]:
+        return (len(self.feature_names),)
+
+    def feature_groups(self) -> dict[str, list[int]]:
+        """Which encoded feature indices came from each raw column (for permutation importance)."""
+        groups, start = {}, 0
+        for c in self.columns:
+            width = len(c.feature_names())
+            groups[c.name] = list(range(start, start + width))
+            start += width
+        return groups
+
+    def transform(self, data: Any) -> np.ndarray:
+        cols = as_columns(data)
+        missing = [c for c in self.required_columns if c not in cols]
+        if missing:
+            shown = ", ".join(missing[:10]) + (f" ... ({len(missing)} in all)" if len(missing) > 10 else "")
+            raise NNJError(f"missing required column(s): {shown}")
+        n = len(cols[self.columns[0].name]) if self.columns else 0
+        if n == 0:
+            raise NNJError("no rows to predict")
+        parts = [c.encode(cols[c.name]) for c in self.columns]
+        return np.concatenate(parts, axis=1).astype(np.float32)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"kind": self.kind, "columns": [asdict(c) for c in self.columns]}
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> TabularPreprocessing:
+        return cls([ColumnEncoding(**c) for c in d["columns"]])

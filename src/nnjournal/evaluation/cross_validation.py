@@ -1,0 +1,67 @@
+"""Stratified k-fold cross-validation of the whole tabular pipeline: on every fold the
+encoding (imputation, one-hot, scaling) is refitted on that fold's training rows, a fresh
+network is trained (with a validation part carved from the training rows for early
+stopping), and the network and its baselines are scored on the held-out fold."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+from sklearn.model_selection import KFold, StratifiedKFold, train_test_split
+
+from nnjournal import models, tasks
+from nnjournal.config import RunConfig
+from nnjournal.data.tabular import bundle_from_indices, read_prepared
+from nnjournal.errors import NNJError
+from nnjournal.evaluation.baselines import fit_baselines, score_baselines
+from nnjournal.training.fit import fit, predict_outputs
+from nnjournal.training.seeding import seed_everything
+
+SHOWN = ("accuracy", "roc_auc", "f1", "rmse", "r2")
+
+
+def cross_validate(cfg: RunConfig, class_weights_for: Any = None) -> dict[str, Any]:
+    """Mean and std over `cfg.evaluation.cv` folds of each model's test metrics.
+    `class_weights_for(bundle)` gives the loss's class weights for a fold (or None)."""
+    k = cfg.evaluation.cv
+    if cfg.data.name != "csv":
+        raise NNJError(
+            f"evaluation.cv needs data.name='csv' (got {cfg.data.name!r}); other loaders split once"
+        )
+    prepared = read_prepared(cfg.data, cfg.task.name)
+    y = prepared.y
+    strat = prepared.classification
+    splitter = (
+        StratifiedKFold(k, shuffle=True, random_state=cfg.seed)
+        if strat
+        else KFold(k, shuffle=True, random_state=cfg.seed)
+    )
+    per_model: dict[str, list[dict[str, float]]] = {}
+    val_part = cfg.data.val_fraction / max(1e-9, 1.0 - cfg.data.test_fraction)
+    for fold, (rest, test) in enumerate(splitter.split(np.zeros(len(y)), y if strat else None)):
+        train, val = rest, rest[:0]
+        if val_part > 0:
+            train, val = train_test_split(
+                rest, test_size=val_part, random_state=cfg.seed + fold, stratify=y[rest] if strat else None
+            )
+        bundle = bundle_from_indices(prepared, cfg.data, train, val, test, cfg.seed + fold)
+        task = tasks.get(cfg.task.name, bundle.info, class_weights_for(bundle) if class_weights_for else None)
+        seed_everything(cfg.seed + fold)
+        model = models.build(cfg.model, bundle.info, task.out_features)
+        fit(model, bundle.train, bundle.val, task=task, config=cfg.training, seed=cfg.seed + fold)
+        scores = {"network": task.metrics(bundle.test.y.cpu().numpy(), predict_outputs(model, bundle.test.x))}
+        kinds = [b for b in cfg.evaluation.baselines if b != "dummy"]
+        scores.update(
+            score_baselines(fit_baselines(bundle, cfg.task.name, kinds, cfg.seed), bundle, cfg.task.name)
+        )
+        for name, metrics in scores.items():
+            per_model.setdefault(name, []).append(metrics)
+    summary = {}
+    for name, folds in per_model.items():
+        summary[name] = {
+            m: {"mean": float(np.mean([f[m] for f in folds])), "std": float(np.std([f[m] for f in folds]))}
+            for m in SHOWN
+            if all(m in f for f in folds)
+        }
+    return {"folds": k, "stratified": strat, "models": summary}

@@ -1,0 +1,196 @@
+"""`nnj run tabular` on a CSV it has never seen, the `nnj predict` round trip, and one clear
+message with exit code 2 for each kind of unusable CSV."""
+
+from __future__ import annotations
+
+import csv
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+from tabular_files import feature_rows, write_mixed_csv
+from typer.testing import CliRunner
+
+import nnjournal
+from nnjournal.cli import app
+
+runner = CliRunner()
+
+
+@pytest.fixture(autouse=True, scope="module")
+def _one_thread():
+    # Small MLPs: a second intra-op thread only adds contention on a busy 2-core machine.
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(before)
+
+
+FAST = ["--set", "training.epochs=40", "--set", "training.optimizer.lr=0.01", "--set", "model.hidden=[16]"]
+
+
+def _run(args: list[str]):
+    return runner.invoke(app, args, catch_exceptions=False)
+
+
+def _finished_runs(out: Path) -> list[Path]:
+    return [p.parent for p in out.glob("*/summary.json")]
+
+
+@pytest.fixture(scope="module")
+def tabular_run(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
+    root = tmp_path_factory.mktemp("tabular")
+    data = write_mixed_csv(root / "shop.csv")
+    result = _run(
+        ["run", "tabular", "-q", "--out", str(root / "runs"), "--set", f"data.path={data}"]
+        + ["--set", "data.target=bought", "--set", "data.missing_indicators=true"]
+        + ["--set", "evaluation.threshold.objective=f1", "--set", "evaluation.permutation_importance=true"]
+        + FAST
+    )
+    assert result.exit_code == 0, result.output
+    (run_dir,) = _finished_runs(root / "runs")
+    return run_dir, data
+
+
+def test_tabular_recipe_learns_a_never_seen_mixed_csv(tabular_run):
+    run_dir, _ = tabular_run
+    s = json.loads((run_dir / "summary.json").read_text())
+    test = s["variants"]["mlp"]["test"]
+    assert test["roc_auc"] > 0.75
+    assert test["accuracy"] > s["baselines"]["majority class"]["accuracy"]
+    assert {"logistic regression", "boosted trees"} <= set(s["baselines"])
+    notes = " ".join(s["data"]["notes"])
+    # Gaps are reported with the fitted fill value, and the id column is recognised.
+    assert "age: 36 blank value(s) imputed with the training median" in notes
+    assert "city: 21 blank value(s) imputed with the most frequent training category 'Oslo'" in notes
+    assert "'customer_id' looks like an identifier" in notes
+    assert "customer_id" not in s["variants"]["mlp"]["permutation_importance"]["columns"]
+    plots = {p["file"] for p in s["plots"]}
+    assert {"plots/roc.png", "plots/pr.png", "plots/calibration.png", "plots/importance.png"} <= plots
+    assert {"plots/threshold.png", "plots/confusion_threshold.png"} <= plots
+    report = (run_dir / "report.md").read_text()
+    assert "Decision threshold and per-class results" in report and "PR-AUC" in report
+
+
+def test_predict_round_trip_equals_in_process_predictions(tabular_run, tmp_path):
+    run_dir, data = tabular_run
+    rows = feature_rows(data)[:80]
+    for row in rows:
+        del row["bought"]  # new data has no target; column order shuffled on purpose
+    rows[0]["city"] = "Atlantis"  # an unseen category
+    new = tmp_path / "new.csv"
+    with open(new, "w", newline="") as fh:
+        w = csv.DictWriter(fh, fieldnames=list(reversed(list(rows[0]))))
+        w.writeheader()
+        w.writerows(rows)
+    out = tmp_path / "pred.csv"
+    result = _run(["predict", str(run_dir), str(new), "--out", str(out)])
+    assert result.exit_code == 0, result.output
+    with open(out, newline="") as fh:
+        written = list(csv.DictReader(fh))
+
+    trained = nnjournal.load_model(run_dir)
+    assert trained.threshold is not None  # chosen on validation and saved with the model
+    expected = trained.predict(rows)
+    proba = trained.predict_proba(rows)
+    assert [r["prediction"] for r in written] == list(expected)
+    np.testing.assert_allclose([float(r["proba_yes"]) for r in written], proba[:, 1], atol=1e-6)
+    assert set(expected) <= {"no", "yes"}
+
+
+def test_predict_names_missing_columns(tabular_run, tmp_path):
+    run_dir, _ = tabular_run
+    new = tmp_path / "partial.csv"
+    new.write_text("age,member\n41,Yes\n")
+    result = runner.invoke(app, ["predict", str(run_dir), str(new)])
+    assert result.exit_code == 2
+    assert "missing required column(s): income, newsletter, city" in result.output
+
+
+def _bad_files(tmp: Path) -> dict[str, tuple[Path, list[str], str]]:
+    good = write_mixed_csv(tmp / "good.csv", n=60)
+    text = good.read_text()
+    cases = {}
+    cases["missing target"] = (good, ["--set", "data.target=churned"], "target column 'churned' not found")
+    (tmp / "empty.csv").write_text("")
+    cases["empty"] = (tmp / "empty.csv", [], "the file is empty")
+    one = tmp / "one_class.csv"
+    one.write_text("x,label\n1,a\n2,a\n3,a\n")
+    cases["single class"] = (one, ["--set", "data.target=label"], "has a single class 'a'")
+    word = tmp / "word.csv"
+    word.write_text(text.replace("\n", "\nC99999,forty,1000,Yes,1,Oslo,no\n", 1))
+    cases["non-numeric"] = (
+        word,
+        ["--set", "data.numeric=['age']"],
+        "'age' is declared numeric but data row 1 holds 'forty'",
+    )
+    binary = tmp / "photo.csv"
+    binary.write_bytes(b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR" + bytes(range(256)) * 4)
+    cases["not csv"] = (binary, [], "not a CSV file (it holds binary data)")
+    semi = tmp / "semicolons.csv"
+    semi.write_text(text.replace(",", ";"))
+    cases["wrong delimiter set"] = (
+        semi,
+        ["--set", "data.delimiter=','"],
+        "read as a single column with delimiter ',' (set by data.delimiter), but the header contains ';'",
+    )
+    ragged = tmp / "decimal_commas.csv"
+    ragged.write_text("age,income,bought\n41,2,5,yes\n30,1,no\n")
+    cases["wrong delimiter guessed"] = (
+        ragged,
+        [],
+        "line 2 has 4 fields but the header has 3; the delimiter ',' (guessed) may be wrong",
+    )
+    return cases
+
+
+@pytest.mark.parametrize(
+    "case",
+    [
+        "missing target",
+        "empty",
+        "single class",
+        "non-numeric",
+        "not csv",
+        "wrong delimiter set",
+        "wrong delimiter guessed",
+    ],
+)
+def test_bad_csv_gives_one_clear_message_and_exit_2(case, tmp_path):
+    path, extra, message = _bad_files(tmp_path)[case]
+    out = tmp_path / "runs"
+    args = ["run", "tabular", "-q", "--out", str(out), "--set", f"data.path={path}"]
+    if not any(a.startswith("data.target") for a in extra):
+        args += ["--set", "data.target=bought"]
+    result = runner.invoke(app, args + extra)
+    assert result.exit_code == 2, result.output
+    lines = [ln for ln in result.output.splitlines() if ln.strip()]
+    assert len(lines) == 1 and lines[0].startswith("error: "), result.output
+    assert message in result.output
+    assert not out.exists() or list(out.iterdir()) == []  # nothing half-written
+
+
+def test_tabular_regression_and_balanced_weights_run(tmp_path):
+    data = write_mixed_csv(tmp_path / "shop.csv", n=400)
+    fast = [s for s in FAST if s != "--set"] + ["journal.plots=false"]
+    reg = nnjournal.run(
+        "tabular", [f"data.path={data}", "data.target=age", "task.name=regression", *fast], out=tmp_path
+    )
+    s = reg.summary
+    assert s["task"] == "regression" and "boosted trees" in s["baselines"]
+    assert s["variants"]["mlp"]["test"]["rmse"] < s["baselines"]["mean"]["rmse"]
+    assert "24 row(s) with a blank target 'age' were left out." in s["data"]["notes"]
+
+    common = [f"data.path={data}", "data.target=bought", *fast]
+    plain = nnjournal.run("tabular", common, out=tmp_path)
+    balanced = nnjournal.run("tabular", [*common, "task.class_weight=balanced"], out=tmp_path)
+    info = plain.variants["mlp"].bundle.info
+    minority = info.class_names[int(np.argmin(np.bincount(plain.variants["mlp"].bundle.train.y.numpy())))]
+
+    def minority_recall(result) -> float:
+        return result.summary["variants"]["mlp"]["binary"]["at_0.5"]["per_class"][minority]["recall"]
+
+    # Weighting the rarer class up finds more of it (at the cost of precision).
+    assert minority_recall(balanced) > minority_recall(plain)
