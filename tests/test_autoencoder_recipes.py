@@ -6,38 +6,44 @@ profiles and their numbers are in benchmarks/autoencoders.py and docs/benchmarks
 
 import time
 
+import pytest
+from conftest import require_data
+
 import nnjournal as nnj
 from nnjournal import recipes
 
 QUICK = {
-    "ae-vs-pca": [
-        "model.code_size=8",
-        "training.epochs=60",
-        "training.batch_size=32",
-        "data.val_fraction=0.1",
-    ],
-    "sparse-ae": ["training.epochs=30"],
-    "denoising-ae": ["training.epochs=25", "training.batch_size=32"],
-    "contractive-ae": ["training.epochs=30"],
-    "vae": ["training.epochs=40", "training.batch_size=64"],
-    "anomaly-ae": ["training.epochs=60"],
-    "inpainting-ae": ["training.epochs=20", "training.batch_size=32"],
-    "features-ae": ["training.epochs=20"],
+    "ae-vs-pca": ["training.epochs=15"],
+    "sparse-ae": ["training.epochs=10"],
+    "denoising-ae": ["data.max_train=2000", "training.epochs=5", "training.batch_size=32"],
+    "contractive-ae": ["data.max_train=3000", "training.epochs=10"],
+    "vae": ["data.max_train=3000", "training.epochs=15"],
+    "anomaly-ae": ["training.epochs=40"],
+    "inpainting-ae": ["data.max_train=2000", "training.epochs=5", "training.batch_size=32"],
+    "features-ae": ["data.max_train=3000", "training.epochs=10"],
+    "colorization-ae": ["training.epochs=8"],
+    "superres-ae": ["training.epochs=8"],
 }
+PHOTOS = {"colorization-ae", "superres-ae"}  # the cats-dogs photo folder, not MNIST
 ONLY = {"denoising-ae": "gaussian"}  # the acceptance variant; the others run in the benchmark
 
 
 def run_quick(name, tmp_path):
     raw = recipes.load_raw(name)
+    if name in PHOTOS:
+        raw["data"]["path"] = str(require_data("images/cats-dogs"))
+    else:
+        require_data("mnist")
     if name in ONLY:
         raw["variants"] = {ONLY[name]: raw["variants"][ONLY[name]]}
     cfg = recipes.validate_config(recipes.apply_overrides(raw, QUICK[name]))
-    start = time.perf_counter()
+    start, cpu_start = time.perf_counter(), time.process_time()
     result = nnj.run(cfg, out=tmp_path)
-    elapsed = time.perf_counter() - start
+    elapsed, cpu = time.perf_counter() - start, time.process_time() - cpu_start
     assert (result.run_dir / "report.md").exists()
-    # 60 s on a quiet machine; doubled because CI shares two cores with other jobs.
-    assert elapsed < 120, f"{name} quick profile took {elapsed:.0f} s"
+    # 60 s on a quiet machine. The CPU time of this process (both torch threads) is the
+    # load-independent measure: on the shared 2-core CI box wall time is several times it.
+    assert cpu < 120, f"{name} quick profile used {cpu:.0f} s of CPU ({elapsed:.0f} s wall)"
     return result, elapsed
 
 
@@ -115,3 +121,18 @@ def test_features_ae_codes_feed_downstream_classifiers(tmp_path):
     raw = result.summary["baselines"]["raw inputs"]
     assert m["downstream_logreg_accuracy"] > 0.85 and raw["downstream_logreg_accuracy"] > 0.85
     assert m["downstream_gbm_accuracy"] > 0.8
+
+
+@pytest.mark.parametrize("name", sorted(PHOTOS))
+def test_photo_recipes_beat_their_classical_baseline(name, tmp_path):
+    result, _ = run_quick(name, tmp_path)
+    m = result.test_metrics["autoencoder"]
+    baseline = {"colorization-ae": "grey copied to RGB", "superres-ae": "bilinear upsampling"}[name]
+    b = result.summary["baselines"][baseline]
+    if name == "superres-ae":
+        assert m["psnr"] > b["psnr"]  # sub-pixel convolution beats interpolation
+    else:
+        # Colour from grey is ambiguous; the model must at least not lose to the grey image
+        # and must beat the mean image by a clear margin.
+        assert m["mse"] <= b["mse"] * 1.02 and m["mse"] < 0.8 * result.summary["baselines"]["mean"]["mse"]
+    assert (result.run_dir / "plots" / "reconstructions.png").exists()
