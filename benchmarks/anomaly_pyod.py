@@ -30,7 +30,7 @@ def main() -> None:
     ap.add_argument("--epochs", type=int, default=None, help="both models' epochs (default: the recipe's)")
     ap.add_argument("--no-doc", action="store_true")
     args = ap.parse_args()
-    torch.set_num_threads(2)
+    torch.set_num_threads(1)  # 2 threads stall on a loaded 2-core machine
 
     overrides = [f"data.name={args.data}"]
     if args.epochs:

@@ -151,3 +151,23 @@ def test_anomaly_detector_follows_pyod_conventions():
 
     assert roc_auc_score(b.test.y.numpy() != 1, scores) > 0.9  # higher = more anomalous
     assert set(np.unique(det.predict(b.test.x.numpy()))) <= {0, 1}
+
+
+def test_a_saved_autoencoder_reloads_and_reconstructs_raw_inputs(tmp_path):
+    from sklearn.datasets import load_digits
+
+    cfg = {
+        "data": {"name": "digits"},
+        "model": {"name": "autoencoder", "hidden": [32], "code_size": 8},
+        "task": {"name": "reconstruction"},
+        "training": {"epochs": 3},
+        "evaluation": {"baselines": ["dummy", "pca"]},
+    }
+    result = nnj.run(cfg, out=tmp_path)
+    trained = nnj.load_model(result.run_dir)
+    raw = load_digits().data[:5]  # pixel values 0..16, as a user has them
+    recon = trained.predict(raw)
+    assert recon.shape == (5, 64) and recon.min() >= 0 and recon.max() <= 1
+    direct = predict_outputs(result.variants["autoencoder"].model, torch.from_numpy(raw / 16).float())
+    assert np.allclose(recon, direct.recon.numpy(), atol=1e-5)
+    assert "PCA 8 components" in result.summary["baselines"]

@@ -107,7 +107,10 @@ def run(
     bundles: dict[str, DataBundle] = {}
     for vcfg in variant_cfgs.values():
         if _data_key(vcfg) not in bundles:
-            bundles[_data_key(vcfg)] = data_mod.load(vcfg.data, seed=vcfg.seed, task=vcfg.task.name)
+            # Autoencoders keep the class labels (plots, anomaly and downstream metrics), so
+            # loaders read the target column as classes for them.
+            as_task = "classification" if vcfg.task.name in tasks.RECONSTRUCTION_TASKS else vcfg.task.name
+            bundles[_data_key(vcfg)] = data_mod.load(vcfg.data, seed=vcfg.seed, task=as_task)
     if resume is None:
         run_dir = create_run_dir(out, cfg.recipe)
         atomic_write_text(run_dir / "config.toml", to_toml(cfg.model_dump(mode="json")))

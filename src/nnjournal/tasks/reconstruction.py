@@ -19,6 +19,7 @@ import torch
 import torch.nn.functional as F
 
 from nnjournal.data.bundle import DataBundle, DataInfo, Split
+from nnjournal.data.preprocessing import Preprocessing
 from nnjournal.evaluation.reconstruction import reconstruction_metrics
 
 
@@ -80,8 +81,9 @@ class Reconstruction:
             return F.mse_loss(recon, target)
         if self.loss_name == "mae":
             return F.l1_loss(recon, target)
-        # Sigmoid outputs: clamp so log(0) cannot occur (Keras does the same).
-        return F.binary_cross_entropy(recon.clamp(1e-7, 1 - 1e-7), target)
+        # No clamp: it would zero the gradient of saturated outputs. PyTorch's BCE already
+        # bounds log(0) at -100, and through a sigmoid its gradient is simply (p - y).
+        return F.binary_cross_entropy(recon, target)
 
     def loss(self, outputs: Any, targets: torch.Tensor) -> torch.Tensor:
         return self.reconstruction_loss(outputs.recon, targets) + outputs.penalty.mean()
@@ -126,11 +128,26 @@ class Reconstruction:
             # Without a transform or corruption the inputs *are* the targets: no copy.
             splits[name] = LabelledSplit(inputs, x, labels=labels, anomaly=anomaly)
         assert splits["train"] is not None and splits["test"] is not None
-        # Inputs are now 0..1 floats, so no model-side pixel standardization (ImageModel).
+        # Inputs are now 0..1 floats, so no model-side pixel standardization (ImageModel), and
+        # outputs are images, not classes (a saved model must not map them to class names).
         info = replace(
-            bundle.info, input_shape=tuple(splits["train"].x.shape[1:]), pixel_mean=None, pixel_std=None
+            bundle.info,
+            input_shape=tuple(splits["train"].x.shape[1:]),
+            pixel_mean=None,
+            pixel_std=None,
+            class_names=None,
         )
-        return replace(bundle, train=splits["train"], val=splits["val"], test=splits["test"], info=info)
+        prep = bundle.preprocessing
+        if bundle.train.x.dtype == torch.uint8 and self.input_transform == "identity":
+            prep = Preprocessing(info.input_shape, 0.0, 255.0)  # raw pixels -> 0..1, as trained
+        return replace(
+            bundle,
+            train=splits["train"],
+            val=splits["val"],
+            test=splits["test"],
+            info=info,
+            preprocessing=prep,
+        )
 
     def evaluate(self, model: torch.nn.Module, split: Split) -> dict[str, float]:
         from nnjournal.training.fit import predict_outputs
