@@ -46,9 +46,10 @@ def run_quick(name, tmp_path):
     result = nnj.run(cfg, out=tmp_path)
     elapsed, cpu = time.perf_counter() - start, time.process_time() - cpu_start
     assert (result.run_dir / "report.md").exists()
-    # 60 s on a quiet machine. The CPU time of this process (both torch threads) is the
-    # load-independent measure: on the shared 2-core CI box wall time is several times it.
-    assert cpu < 120, f"{name} quick profile used {cpu:.0f} s of CPU ({elapsed:.0f} s wall)"
+    # Target: 60 s wall on a quiet machine. Wall time here depends on other jobs sharing the
+    # two cores, so the bound is on this process's CPU time, with room for the slowdown that
+    # contention causes even in CPU time (docs/benchmarks.md lists measured values and load).
+    assert cpu < 240, f"{name} quick profile used {cpu:.0f} s of CPU ({elapsed:.0f} s wall)"
     return result, elapsed
 
 
