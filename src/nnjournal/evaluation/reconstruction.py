@@ -55,6 +55,11 @@ def reconstruction_metrics(
     inputs = inputs.float().cpu()
     if inputs.shape == target.shape and not torch.equal(inputs, target):
         out["input_mse"] = float(per_example_error(inputs, target).mean())
+        # Error on the corrupted values only (masked holes, flipped pixels): what inpainting
+        # must fill in, undiluted by the untouched background.
+        hit = inputs != target
+        out["corrupted_mse"] = float((recon - target)[hit].pow(2).mean())
+        out["input_corrupted_mse"] = float((inputs - target)[hit].pow(2).mean())
         if images:
             out["input_psnr"] = float(psnr(target, inputs.clamp(0, 1)).mean())
             out["input_ssim"] = float(ssim(target, inputs.clamp(0, 1)).mean())

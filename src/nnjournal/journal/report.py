@@ -31,6 +31,7 @@ KEY_METRICS = {
         "psnr",
         "ssim",
         "input_psnr",
+        "corrupted_mse",
         "roc_auc",
         "pr_auc",
         "code_mean_activation",
