@@ -79,7 +79,7 @@ def digits_run(tmp_path_factory) -> Path:
     out = tmp_path_factory.mktemp("runs")
     result = nnj("run", "digits-mlp", "--set", "training.epochs=5", "--out", str(out), "--quiet")
     assert result.exit_code == 0, result.stderr
-    return next(out.iterdir())
+    return next(p for p in out.iterdir() if p.is_dir())
 
 
 def test_run_directory_layout(digits_run):
@@ -157,7 +157,7 @@ def test_a_killed_run_leaves_files_that_runs_and_report_handle_and_it_resumes(tm
     run_dir = None
     deadline = time.time() + 60
     while time.time() < deadline:  # kill it once a few epochs are on disk
-        dirs = list(tmp_path.iterdir())
+        dirs = [p for p in tmp_path.iterdir() if p.is_dir()]
         if (
             dirs
             and (dirs[0] / "metrics.jsonl").exists()

@@ -171,3 +171,14 @@ def test_resume_after_a_kill_gives_the_same_weights_as_an_uninterrupted_run(tmp_
     assert len(h.records) == 6
     for a, b in zip(full.state_dict().values(), resumed.state_dict().values(), strict=True):
         torch.testing.assert_close(a, b)
+
+
+def test_augment_accepts_the_config_section_as_a_keyword(digits):
+    seen = []
+    model = nn.Sequential(nn.Flatten(), nn.Linear(64, 10))
+    model.register_forward_pre_hook(lambda m, args: seen.append(args[0].clone()) if m.training else None)
+    fit(model, digits.train, epochs=1, regime="batch", augment={"noise_std": 0.5})
+    # The training batch is the (shuffled) training set plus noise: no row equals a clean row.
+    clean = digits.train.x.reshape(len(digits.train), -1)
+    noisy = seen[0].reshape(len(clean), -1)
+    assert not any(torch.equal(noisy[0], row) for row in clean)

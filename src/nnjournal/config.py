@@ -104,7 +104,7 @@ class IdxImagesData(SplitConfig):
     )
 
 
-class Cifar10Data(SplitConfig):
+class Cifar10Data(Strict):
     """CIFAR-10 (32x32 colour photos, 10 classes): the canonical python batches (a folder or
     the .tar.gz, read with a restricted unpickler) or an .npz with x_train/y_train/x_test/y_test."""
 

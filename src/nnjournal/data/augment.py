@@ -123,9 +123,9 @@ def cutout(size: int) -> Augment:
         cx = torch.randint(0, w, (n, 1, 1), device=x.device)
         rows = torch.arange(h, device=x.device)[None, :, None]
         cols = torch.arange(w, device=x.device)[None, None, :]
-        half = size // 2
-        hole = ((rows - cy).abs() <= half - (size % 2 == 0)) & ((cols - cx).abs() <= half - (size % 2 == 0))
-        hole = hole[:, None]  # (n, 1, H, W)
+        lo, hi = -(size // 2), size - size // 2  # offsets lo..hi-1 from the centre: `size` pixels
+        dy, dx = rows - cy, cols - cx
+        hole = ((dy >= lo) & (dy < hi) & (dx >= lo) & (dx < hi))[:, None]  # (n, 1, H, W)
         return torch.where(hole, x.mean(dim=(0, 2, 3), keepdim=True), x)
 
     return apply

@@ -90,14 +90,7 @@ def build_blocks(summary: dict[str, Any], config_text: str) -> list[Block]:
 
     b += _threshold_blocks(summary) + _cross_validation_blocks(summary)
 
-    for plot in summary.get("plots", []):
-        b.append(("img", plot["file"], plot["caption"]))
-
-    b += [("h2", "Conclusion"), ("ul", summary.get("conclusion", []))]
-    b += [("h2", "Resolved configuration"), ("pre", config_text)]
-    versions = ", ".join(f"{k} {v}" for k, v in summary.get("versions", {}).items())
-    b.append(("p", f"Versions: {versions}."))
-    return b
+    return b + _footer_blocks(summary, config_text)
 
 
 def _study_blocks(summary: dict[str, Any], config_text: str) -> list[Block]:
@@ -111,8 +104,12 @@ def _study_blocks(summary: dict[str, Any], config_text: str) -> list[Block]:
     )
     b += [("h2", "Aim"), ("p", summary.get("aim") or "")]
     b += [tuple(block) for block in summary["report_blocks"]]
-    for plot in summary.get("plots", []):
-        b.append(("img", plot["file"], plot["caption"]))
+    return b + _footer_blocks(summary, config_text)
+
+
+def _footer_blocks(summary: dict[str, Any], config_text: str) -> list[Block]:
+    """Plots, conclusion, resolved configuration and versions: the end of every entry."""
+    b: list[Block] = [("img", plot["file"], plot["caption"]) for plot in summary.get("plots", [])]
     b += [("h2", "Conclusion"), ("ul", summary.get("conclusion", []))]
     b += [("h2", "Resolved configuration"), ("pre", config_text)]
     versions = ", ".join(f"{k} {v}" for k, v in summary.get("versions", {}).items())

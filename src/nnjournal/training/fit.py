@@ -82,7 +82,7 @@ def fit(
     on_epoch_end: Sequence[EpochCallback] = (),
     checkpoint: Path | None = None,
     resume: bool = False,
-    augment: Callable[[torch.Tensor], torch.Tensor] | None = None,
+    augment: Callable[[torch.Tensor], torch.Tensor] | dict[str, Any] | None = None,
     **overrides: Any,
 ) -> History:
     """Train `model` in place and return its `History`.
@@ -93,8 +93,11 @@ def fit(
     restored at the end (`early_stopping.restore_best`), also when training runs all epochs.
     `checkpoint` is a path stem: state is saved there atomically every
     `checkpoint_every_s` seconds, and `resume=True` continues from it. `augment` transforms
-    each training batch's inputs (default: built from `config.augment`).
+    each training batch's inputs: a function, or the `augment` config section as a dict
+    (default: built from `config.augment`).
     """
+    if isinstance(augment, dict):  # `augment={...}` is the config section, like every other keyword
+        overrides["augment"], augment = augment, None
     cfg = _resolve_config(config, overrides)
     train, val = _as_split(train), (_as_split(val) if val is not None else None)
     augment = augment if augment is not None else build_augment(cfg.augment)
