@@ -36,7 +36,7 @@ COLUMNS = {
     "contractive-ae": ["mse", "code_sensitivity"],
     "vae": ["mse", "elbo", "nll_is", "active_latent_dims"],
     "anomaly-ae": ["roc_auc", "pr_auc"],
-    "inpainting-ae": ["input_psnr", "psnr", "ssim"],
+    "inpainting-ae": ["input_corrupted_mse", "corrupted_mse", "psnr", "ssim"],
     "features-ae": ["mse", "downstream_logreg_accuracy", "downstream_gbm_accuracy"],
 }
 NOTES = {
