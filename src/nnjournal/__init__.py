@@ -7,6 +7,7 @@ print(result.test_metrics, result.run_dir)
 
 __version__ = "0.1.0"
 
+from nnjournal.autoencoder import Autoencoder, AutoencoderAnomalyDetector  # noqa: E402
 from nnjournal.config import RunConfig  # noqa: E402
 from nnjournal.data import DataBundle, Split, load  # noqa: E402
 from nnjournal.errors import NNJError  # noqa: E402
@@ -16,6 +17,8 @@ from nnjournal.saved_model import TrainedModel, load_model  # noqa: E402
 from nnjournal.training import History, fit, predict_outputs  # noqa: E402
 
 __all__ = [
+    "Autoencoder",
+    "AutoencoderAnomalyDetector",
     "DataBundle",
     "History",
     "MLP",

@@ -165,6 +165,44 @@ class PerceptronModel(Strict):
     init: Init = "default"
 
 
+CodeActivation = Literal["linear", "sigmoid", "tanh", "relu", "leaky_relu", "elu"]
+
+
+class AutoencoderModel(Strict):
+    """Encoder -> code -> decoder (models/autoencoders.py). Dense: `hidden` layers then a
+    `code_size` code (several hidden layers = a stacked/deep autoencoder; `code_size` larger
+    than the input = overcomplete, which needs `sparsity` or `contractive`). Conv: the notes'
+    conv + max-pool encoder and conv + upsample decoder with `channels` per stage."""
+
+    name: Literal["autoencoder"] = "autoencoder"
+    kind: Literal["dense", "conv"] = "dense"
+    hidden: list[Annotated[int, Field(ge=1)]] = Field(default_factory=list, description="dense only")
+    code_size: int = Field(32, ge=1, description="dense only")
+    channels: list[Annotated[int, Field(ge=1)]] = Field(
+        default_factory=lambda: [32, 32], description="conv only: one conv + pool stage each"
+    )
+    activation: Literal["linear", "sigmoid", "tanh", "relu", "leaky_relu", "elu"] = "relu"
+    code_activation: CodeActivation = "relu"
+    output_activation: Literal["sigmoid", "linear"] = "sigmoid"
+    tied: bool = Field(False, description="dense only: decoder weights = encoder weights transposed")
+    upscale: int = Field(1, ge=1, le=8, description="conv only: sub-pixel convolution output upscaling")
+    sparsity: Literal["none", "l1", "kl"] = "none"
+    sparsity_weight: float = Field(0.0, ge=0.0, description="L1 activity or KL-sparsity weight")
+    sparsity_target: float = Field(0.05, gt=0.0, lt=1.0, description="target mean activation rho (kl)")
+    contractive: float = Field(0.0, ge=0.0, description="weight of ||d code / d x||_F^2")
+
+
+class VAEModel(Strict):
+    """Variational autoencoder (models/vae.py): dense encoder to a mean and log-variance of
+    `latent` dimensions, reparameterised sample, dense decoder. The ELBO is the `vae` task's."""
+
+    name: Literal["vae"] = "vae"
+    hidden: list[Annotated[int, Field(ge=1)]] = Field(default_factory=lambda: [256])
+    latent: int = Field(5, ge=1)
+    activation: Literal["sigmoid", "tanh", "relu", "leaky_relu", "elu"] = "relu"
+    output_activation: Literal["sigmoid", "linear"] = "sigmoid"
+
+
 Padding = Literal["valid", "same"] | Annotated[int, Field(ge=0)]
 Pool = Literal["none", "max", "avg", "sum"]
 
@@ -239,17 +277,35 @@ class ResNetSmallModel(Strict):
 
 
 ModelConfig = Annotated[
-    MLPModel | PerceptronModel | CNNModel | LeNet5Model | VGGSmallModel | ResNetSmallModel,
+    MLPModel
+    | PerceptronModel
+    | CNNModel
+    | LeNet5Model
+    | VGGSmallModel
+    | ResNetSmallModel
+    | AutoencoderModel
+    | VAEModel,
     Field(discriminator="name"),
 ]
 
 
 # ---------------------------------------------------------------- task
 class TaskConfig(Strict):
-    name: Literal["classification", "regression"] = "classification"
+    name: Literal["classification", "regression", "reconstruction", "vae"] = "classification"
     class_weight: Literal["none", "balanced"] = Field(
         "none", description="balanced: weight each class's loss by n / (k * count) on train"
     )
+    # reconstruction and vae (tasks/reconstruction.py, tasks/vae.py): targets are the clean inputs
+    loss: Literal["mse", "mae", "bce"] = Field("mse", description="reconstruction loss")
+    normal_class: int | None = Field(
+        None, description="anomaly detection: train on this class only, score the rest as anomalies"
+    )
+    input_transform: Literal["identity", "grayscale", "downsample2"] = Field(
+        "identity", description="what the model sees of the clean target (colorization, super-resolution)"
+    )
+    likelihood: Literal["bernoulli", "gaussian"] = Field("bernoulli", description="vae decoder")
+    gaussian_std: float = Field(0.1, gt=0.0, description="vae: the Gaussian decoder's fixed std")
+    beta: float = Field(1.0, ge=0.0, description="vae: weight of the KL term (beta-VAE)")
 
 
 # ---------------------------------------------------------------- training
@@ -303,6 +359,11 @@ class ClipConfig(Strict):
 class AugmentConfig(Strict):
     """Data augmentation on training batches (labels unchanged; off at evaluation)."""
 
+    # Denoising corruptions (data/corruption.py), applied to inputs only: the targets stay clean.
+    mask_fraction: float = Field(0.0, ge=0.0, lt=1.0, description="fraction of inputs set to zero")
+    salt_pepper_fraction: float = Field(0.0, ge=0.0, lt=1.0, description="fraction set to min/max")
+    square_mask: int = Field(0, ge=0, description="side of a random square blanked (inpainting)")
+    clip: tuple[float, float] | None = Field(None, description="clip corrupted inputs to [lo, hi]")
     noise_std: float = Field(0.0, ge=0.0, description="Gaussian noise added to inputs")
     feature_dropout: float = Field(0.0, ge=0.0, lt=1.0, description="fraction of input features zeroed")
     # Images (n, C, H, W); each example draws its own random parameters.
@@ -375,8 +436,15 @@ class ThresholdConfig(Strict):
 
 
 class EvaluationConfig(Strict):
-    baselines: list[Literal["dummy", "linear", "boosted"]] = Field(
-        default_factory=lambda: ["dummy", "linear"]
+    baselines: list[Literal["dummy", "linear", "boosted", "pca", "filter"]] = Field(
+        default_factory=lambda: ["dummy", "linear"],
+        description="reconstruction tasks: dummy = mean image, pca, filter = median/Gaussian blur",
+    )
+    pca_components: int | None = Field(None, ge=1, description="PCA baseline; default: the code size")
+    downstream: bool = Field(
+        False,
+        description="reconstruction: fit logistic regression and gradient boosting on the codes "
+        "and on the raw inputs (feature extraction)",
     )
     threshold: ThresholdConfig = Field(default_factory=ThresholdConfig)
     cv: int = Field(0, ge=0, description="k > 1: stratified k-fold CV of the whole pipeline (csv data)")

@@ -20,13 +20,16 @@ import nnjournal
 from nnjournal import data as data_mod
 from nnjournal import models, recipes, tasks
 from nnjournal.config import RunConfig, apply_overrides, to_toml, validate_config
+from nnjournal.data.augment import build_augment
 from nnjournal.data.bundle import DataBundle
+from nnjournal.data.corruption import is_corrupting
 from nnjournal.errors import NNJError
 from nnjournal.evaluation import details
 from nnjournal.evaluation.baselines import baseline_proba, fit_baselines, score_baselines
 from nnjournal.evaluation.metrics import confusion, lower_is_better
-from nnjournal.journal import plots
-from nnjournal.journal.conclusion import write_conclusion
+from nnjournal.evaluation.reconstruction import run_reconstruction_baselines
+from nnjournal.journal import autoencoder_plots, plots
+from nnjournal.journal.conclusion import reconstruction_conclusion, write_conclusion
 from nnjournal.journal.files import atomic_write_json, atomic_write_text, read_jsonl
 from nnjournal.journal.report import render_report
 from nnjournal.journal.run_dir import create_run_dir, variant_dir
@@ -104,7 +107,10 @@ def run(
     bundles: dict[str, DataBundle] = {}
     for vcfg in variant_cfgs.values():
         if _data_key(vcfg) not in bundles:
-            bundles[_data_key(vcfg)] = data_mod.load(vcfg.data, seed=vcfg.seed, task=vcfg.task.name)
+            # Autoencoders keep the class labels (plots, anomaly and downstream metrics), so
+            # loaders read the target column as classes for them.
+            as_task = "classification" if vcfg.task.name in tasks.RECONSTRUCTION_TASKS else vcfg.task.name
+            bundles[_data_key(vcfg)] = data_mod.load(vcfg.data, seed=vcfg.seed, task=as_task)
     if resume is None:
         run_dir = create_run_dir(out, cfg.recipe)
         atomic_write_text(run_dir / "config.toml", to_toml(cfg.model_dump(mode="json")))
@@ -116,8 +122,12 @@ def run(
         )
 
     first = next(iter(results.values()))
-    fitted_baselines = fit_baselines(first.bundle, cfg.task.name, cfg.evaluation.baselines, cfg.seed)
-    baselines = score_baselines(fitted_baselines, first.bundle, cfg.task.name)
+    if cfg.task.name in tasks.RECONSTRUCTION_TASKS:
+        fitted_baselines: Any = {}
+        baselines = _reconstruction_baselines(cfg, first)
+    else:
+        fitted_baselines = fit_baselines(first.bundle, cfg.task.name, cfg.evaluation.baselines, cfg.seed)
+        baselines = score_baselines(fitted_baselines, first.bundle, cfg.task.name)
     summary = _summary(cfg, results, baselines, started, time.perf_counter() - t0)
     if cfg.evaluation.cv > 1:
         from nnjournal.evaluation.cross_validation import cross_validate
@@ -130,6 +140,8 @@ def run(
             run_dir, results, baselines, summary["headline"]["metric"], fitted_baselines
         )
     summary["conclusion"] = write_conclusion(summary) + details_conclusion(summary)
+    if cfg.task.name in tasks.RECONSTRUCTION_TASKS:
+        summary["conclusion"] += reconstruction_conclusion(summary)
     summary["timings"]["total_s"] = time.perf_counter() - t0
     atomic_write_json(run_dir / "summary.json", summary)  # marks the run finished
     render_report(run_dir)
@@ -160,7 +172,13 @@ def _train_variant(
     name: str, cfg: RunConfig, bundle: DataBundle, folder: Path, quiet: bool, resume: bool
 ) -> VariantResult:
     folder.mkdir(parents=True, exist_ok=True)
-    task = tasks.get(cfg.task.name, bundle.info, details.balanced_class_weights(cfg, bundle))
+    if cfg.task.name in tasks.RECONSTRUCTION_TASKS:
+        task = tasks.get(cfg.task, bundle.info)
+        # (input, clean target) pairs; corrupted validation/test inputs for denoisers
+        corrupt = build_augment(cfg.training.augment) if is_corrupting(cfg.training.augment) else None
+        bundle = task.prepare_data(bundle, corrupt, cfg.seed)
+    else:
+        task = tasks.get(cfg.task.name, bundle.info, details.balanced_class_weights(cfg, bundle))
     seed_everything(cfg.seed)
     model = models.build(cfg.model, bundle.info, task.out_features)
     metrics_path = folder / "metrics.jsonl"
@@ -193,8 +211,13 @@ def _train_variant(
     for split_name in ("train", "val", "test"):
         split = getattr(bundle, split_name)
         if split is not None and len(split):
+            if hasattr(task, "evaluate"):  # metrics that need the inputs or the model (PSNR, ELBO)
+                result.metrics[split_name] = task.evaluate(model, split)
+                continue
             outputs = predict_outputs(model, split.x)
             result.metrics[split_name] = task.metrics(split.y.cpu().numpy(), outputs)
+    if cfg.evaluation.downstream and hasattr(task, "prepare_data"):
+        result.metrics["test"].update(_downstream(model, bundle, cfg.seed))
     result.threshold = details.pick_threshold(cfg, model, task, bundle)
     if cfg.evaluation.permutation_importance and hasattr(bundle.preprocessing, "feature_groups"):
         result.importance = details.column_importance(
@@ -212,8 +235,37 @@ def _train_variant(
     return result
 
 
+def _downstream(model: torch.nn.Module | None, bundle: DataBundle, seed: int) -> dict[str, float]:
+    """Downstream accuracy of classifiers on the model's codes (or the raw inputs if None)."""
+    from nnjournal.evaluation.reconstruction import downstream_scores
+
+    def features(x: torch.Tensor) -> np.ndarray:
+        f = predict_outputs(model, x).code if model is not None else x
+        return f.float().cpu().reshape(len(x), -1).numpy()
+
+    tr, te = bundle.train, bundle.test
+    return downstream_scores(
+        features(tr.x), tr.labels.cpu().numpy(), features(te.x), te.labels.cpu().numpy(), seed
+    )
+
+
+def _reconstruction_baselines(cfg: RunConfig, first: VariantResult) -> dict[str, Any]:
+    """Mean image, PCA at the code size, classical filters (evaluation/reconstruction.py)."""
+    m = cfg.model
+    k = cfg.evaluation.pca_components or getattr(m, "code_size", None) or getattr(m, "latent", None)
+    if getattr(m, "kind", "dense") == "conv" and not cfg.evaluation.pca_components:
+        k = None  # a conv code is a feature map, not a size PCA can match; ask for it explicitly
+    anomaly = getattr(first.bundle.test, "anomaly", None)
+    out = run_reconstruction_baselines(first.bundle, cfg.evaluation.baselines, k, cfg.seed, anomaly)
+    if cfg.evaluation.downstream:
+        out["raw inputs"] = {"mse": float("nan"), **_downstream(None, first.bundle, cfg.seed)}
+    return out
+
+
 def _describe_model(cfg: RunConfig) -> str:
     m = cfg.model
+    if m.name in ("autoencoder", "vae"):
+        return autoencoder_plots.describe_model(m)
     if m.name == "mlp":
         parts = [f"MLP hidden {m.hidden}", m.activation]
         if m.init != "default":
@@ -331,6 +383,8 @@ def _plots(
     bars.update({f"baseline: {n}": v[metric] for n, v in baselines.items()})
     plots.metric_bars(bars, metric, pdir / "comparison.png")
     out.append({"file": "plots/comparison.png", "caption": f"Test {metric} of each model and baseline"})
+    if next(iter(results.values())).task.name in tasks.RECONSTRUCTION_TASKS:
+        out += autoencoder_plots.plots_for_run(run_dir, results)
     for name, r in results.items():
         info = r.bundle.info
         suffix = f"_{name}" if len(results) > 1 else ""

@@ -17,6 +17,7 @@ import torch
 import torch.nn.functional as F
 
 from nnjournal.config import AugmentConfig
+from nnjournal.data.corruption import corruption_steps
 from nnjournal.errors import NNJError
 
 Augment = Callable[[torch.Tensor], torch.Tensor]
@@ -153,6 +154,7 @@ def build_augment(cfg: AugmentConfig) -> Augment | None:
         steps.append(feature_dropout(cfg.feature_dropout))
     if cfg.noise_std > 0:
         steps.append(gaussian_noise(cfg.noise_std))
+    steps += corruption_steps(cfg)  # denoising corruptions and clipping (data/corruption.py)
     if not steps and not image_steps:
         return None
 

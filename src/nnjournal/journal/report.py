@@ -26,6 +26,20 @@ KEY_METRICS = {
         "log_loss",
     ],
     "regression": ["rmse", "mae", "mse", "r2", "adjusted_r2"],
+    "reconstruction": [
+        "mse",
+        "psnr",
+        "ssim",
+        "input_psnr",
+        "corrupted_mse",
+        "roc_auc",
+        "pr_auc",
+        "code_mean_activation",
+        "code_inactive_fraction",
+        "downstream_logreg_accuracy",
+        "downstream_gbm_accuracy",
+    ],
+    "vae": ["mse", "elbo", "nll_is", "active_latent_dims", "psnr"],
 }
 
 

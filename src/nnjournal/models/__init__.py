@@ -50,3 +50,47 @@ def build(cfg: Any, info: DataInfo, out_features: int) -> nn.Module:
     if info.pixel_mean is not None:
         return ImageModel(PixelStandardize(info.pixel_mean, info.pixel_std), net)
     return net
+
+
+def _autoencoder(cfg: Any, info: DataInfo, out_features: int) -> nn.Module:
+    from nnjournal.models.autoencoders import CodeRegularizer, ConvAutoencoder, DenseAutoencoder
+
+    sparsity = CodeRegularizer(cfg.sparsity, cfg.sparsity_weight, cfg.sparsity_target)
+    if cfg.kind == "conv":
+        if len(info.input_shape) != 3:
+            from nnjournal.errors import NNJError
+
+            raise NNJError(f"model.kind='conv' needs image data (C, H, W), got shape {info.input_shape}")
+        model = ConvAutoencoder(
+            info.input_shape[0],
+            out_features,  # output channels: the task's target channels (3 for colorization)
+            cfg.channels,
+            act=cfg.activation,
+            output_act=cfg.output_activation,
+            upscale=cfg.upscale,
+            sparsity=sparsity,
+            contractive=cfg.contractive,
+        )
+        model.remember_code_shape(info.input_shape)
+        return model
+    return DenseAutoencoder(
+        info.input_shape,
+        cfg.hidden,
+        cfg.code_size,
+        act=cfg.activation,
+        code_act=cfg.code_activation,
+        output_act=cfg.output_activation,
+        tied=cfg.tied,
+        sparsity=sparsity,
+        contractive=cfg.contractive,
+    )
+
+
+def _vae(cfg: Any, info: DataInfo, out_features: int) -> nn.Module:
+    from nnjournal.models.vae import VAE
+
+    return VAE(info.input_shape, cfg.hidden, cfg.latent, act=cfg.activation, output_act=cfg.output_activation)
+
+
+BUILDERS["autoencoder"] = _autoencoder
+BUILDERS["vae"] = _vae

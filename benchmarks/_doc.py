@@ -1,0 +1,39 @@
+"""Write a benchmark's markdown between markers in docs/benchmarks.md, under `## Autoencoders`
+(created when absent), so reruns replace their own block and leave other sections alone."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+from pathlib import Path
+
+DOC = Path(__file__).resolve().parents[1] / "docs" / "benchmarks.md"
+SECTION = "## Autoencoders"
+
+
+def machine_line() -> str:
+    load = os.getloadavg()
+    cores = os.cpu_count()
+    commit = subprocess.run(
+        ["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True, cwd=DOC.parent
+    ).stdout.strip()
+    return f"{cores} CPU cores, load average {load[0]:.1f} / {load[1]:.1f} / {load[2]:.1f} at the end; commit {commit}"
+
+
+def write_block(key: str, markdown: str) -> None:
+    text = DOC.read_text() if DOC.exists() else "# Benchmarks\n"
+    if SECTION not in text:
+        text = text.rstrip() + f"\n\n{SECTION}\n"
+    start, end = f"<!-- {key} -->", f"<!-- /{key} -->"
+    block = f"{start}\n{markdown.strip()}\n{end}"
+    if start in text:
+        before, rest = text.split(start, 1)
+        after = rest.split(end, 1)[1]
+        text = before + block + after
+    else:
+        # Insert at the end of the Autoencoders section (before the next "## " heading).
+        head, tail = text.split(SECTION, 1)
+        nxt = tail.find("\n## ")
+        body, rest = (tail, "") if nxt < 0 else (tail[:nxt], tail[nxt:])
+        text = head + SECTION + body.rstrip() + "\n\n" + block + "\n" + rest
+    DOC.write_text(text)

@@ -1,0 +1,172 @@
+"""Reconstruction: the targets are the clean inputs, the loss compares the model's
+reconstruction with them (MSE, MAE or binary cross-entropy), and the model's own
+regularization term (sparsity, contraction) is added.
+
+`prepare_data` turns a labelled bundle into (input, clean target) pairs: values scaled to
+0..1, optional anomaly set-up (train on one class), optional input transforms (grayscale
+for colorization, 2x downsampling for super-resolution) and, when training corrupts its
+inputs, a fixed seeded corruption of the validation and test inputs so every run scores the
+same noisy test set. Class labels are kept on the splits for plots and anomaly metrics.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+from typing import Any
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+from nnjournal.data.bundle import DataBundle, DataInfo, Split
+from nnjournal.data.preprocessing import Preprocessing
+from nnjournal.evaluation.reconstruction import reconstruction_metrics
+
+
+@dataclass
+class LabelledSplit(Split):
+    """A reconstruction split: `x` what the model sees, `y` the clean target, `labels` the
+    original class labels (None when the data has none), `anomaly` 1 = anomalous example."""
+
+    labels: torch.Tensor | None = None
+    anomaly: torch.Tensor | None = None
+
+    def to(self, device: torch.device | str) -> LabelledSplit:
+        return replace(self, x=self.x.to(device), y=self.y.to(device))
+
+
+def to_unit_range(x: torch.Tensor) -> torch.Tensor:
+    """uint8 pixels -> floats in 0..1; float data is kept as given (already scaled)."""
+    return x.float().div_(255.0) if x.dtype == torch.uint8 else x
+
+
+def grayscale(x: torch.Tensor) -> torch.Tensor:
+    """ITU-R BT.601 luma of (n, 3, H, W) colour images, (n, 1, H, W)."""
+    w = torch.tensor([0.299, 0.587, 0.114], dtype=x.dtype, device=x.device)
+    return (x * w[None, :, None, None]).sum(dim=1, keepdim=True)
+
+
+def downsample2(x: torch.Tensor) -> torch.Tensor:
+    """2x2 average pooling: the low-resolution input a super-resolution model upscales."""
+    return F.avg_pool2d(x, 2)
+
+
+INPUT_TRANSFORMS = {"identity": lambda x: x, "grayscale": grayscale, "downsample2": downsample2}
+
+
+class Reconstruction:
+    name = "reconstruction"
+    score_name = "mse"  # tracked per epoch as train_mse / val_mse
+
+    def __init__(
+        self,
+        info: DataInfo,
+        loss: str = "mse",
+        normal_class: int | None = None,
+        input_transform: str = "identity",
+    ) -> None:
+        if loss not in ("mse", "mae", "bce"):
+            raise ValueError(f"reconstruction loss must be mse, mae or bce, got {loss!r}")
+        self.loss_name = loss
+        self.normal_class = normal_class
+        self.input_transform = input_transform
+        self.headline = "roc_auc" if normal_class is not None else "mse"
+        # Output channels for convolutional models (the target's), features for dense ones.
+        shape = info.input_shape
+        self.out_features = shape[0] if len(shape) == 3 else int(np.prod(shape))
+
+    # -------------------------------------------------------------- training
+    def reconstruction_loss(self, recon: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
+        if self.loss_name == "mse":
+            return F.mse_loss(recon, target)
+        if self.loss_name == "mae":
+            return F.l1_loss(recon, target)
+        # No clamp: it would zero the gradient of saturated outputs. PyTorch's BCE already
+        # bounds log(0) at -100, and through a sigmoid its gradient is simply (p - y).
+        return F.binary_cross_entropy(recon, target)
+
+    def loss(self, outputs: Any, targets: torch.Tensor) -> torch.Tensor:
+        return self.reconstruction_loss(outputs.recon, targets) + outputs.penalty.mean()
+
+    def batch_score(self, outputs: Any, targets: torch.Tensor) -> torch.Tensor:
+        return (outputs.recon - targets).flatten(1).pow(2).mean(dim=1).sum()
+
+    def predict(self, outputs: Any) -> np.ndarray:
+        return outputs.recon.detach().float().cpu().numpy()
+
+    def metrics(self, targets: np.ndarray, outputs: Any) -> dict[str, float]:
+        t = torch.as_tensor(targets)
+        return reconstruction_metrics(t, outputs.recon, t, code=outputs.code)
+
+    # -------------------------------------------------------------- data and evaluation
+    def prepare_data(self, bundle: DataBundle, corrupt: Any = None, seed: int = 0) -> DataBundle:
+        """(input, clean target) pairs; `corrupt` (the training augmentation) is applied with
+        a fixed seed to the validation and test inputs."""
+        from nnjournal.data.corruption import corrupt_fixed
+
+        transform = INPUT_TRANSFORMS[self.input_transform]
+        splits: dict[str, LabelledSplit | None] = {}
+        for i, name in enumerate(("train", "val", "test")):
+            split: Split | None = getattr(bundle, name)
+            if split is None or not len(split):
+                splits[name] = None
+                continue
+            x = to_unit_range(split.x)
+            labels = split.y if split.y.dtype == torch.int64 else None
+            anomaly = None
+            if self.normal_class is not None:
+                if labels is None:
+                    raise ValueError("task.normal_class needs a data set with class labels")
+                if name == "test":
+                    anomaly = (labels != self.normal_class).long()
+                else:  # the detector learns what normal looks like from normal examples only
+                    keep = labels == self.normal_class
+                    x, labels = x[keep], labels[keep]
+            inputs = transform(x)
+            if corrupt is not None and name != "train":
+                inputs = corrupt_fixed(inputs, corrupt, seed + 1000 + i)
+            # Without a transform or corruption the inputs *are* the targets: no copy.
+            splits[name] = LabelledSplit(inputs, x, labels=labels, anomaly=anomaly)
+        assert splits["train"] is not None and splits["test"] is not None
+        # Inputs are now 0..1 floats, so no model-side pixel standardization (ImageModel), and
+        # outputs are images, not classes (a saved model must not map them to class names).
+        info = replace(
+            bundle.info,
+            input_shape=tuple(splits["train"].x.shape[1:]),
+            pixel_mean=None,
+            pixel_std=None,
+            class_names=None,
+        )
+        prep = bundle.preprocessing
+        if bundle.train.x.dtype == torch.uint8 and self.input_transform == "identity":
+            prep = Preprocessing(info.input_shape, 0.0, 255.0)  # raw pixels -> 0..1, as trained
+        return replace(
+            bundle,
+            train=splits["train"],
+            val=splits["val"],
+            test=splits["test"],
+            info=info,
+            preprocessing=prep,
+        )
+
+    def evaluate(self, model: torch.nn.Module, split: Split) -> dict[str, float]:
+        from nnjournal.training.fit import predict_outputs
+
+        out = predict_outputs(model, split.x)
+        metrics = reconstruction_metrics(
+            split.x, out.recon, split.y, code=out.code, anomaly=getattr(split, "anomaly", None)
+        )
+        metrics["code_sensitivity"] = code_sensitivity(model, split.x, out.code)
+        return metrics
+
+
+def code_sensitivity(model: torch.nn.Module, x: torch.Tensor, code: torch.Tensor, std: float = 0.05) -> float:
+    """How far the code moves per unit of input perturbation, ||f(x + d) - f(x)|| / ||d|| with
+    d ~ N(0, std^2) (seeded): what a contractive penalty shrinks."""
+    from nnjournal.data.corruption import corrupt_fixed
+    from nnjournal.training.fit import predict_outputs
+
+    noisy = corrupt_fixed(x, lambda t: t + std * torch.randn_like(t), seed=12345)
+    moved = predict_outputs(model, noisy).code.cpu() - code.cpu()
+    delta = (noisy - x).flatten(1).norm(dim=1).cpu()
+    return float((moved.flatten(1).norm(dim=1) / delta).mean())
