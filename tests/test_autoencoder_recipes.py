@@ -41,10 +41,9 @@ def run_quick(name, tmp_path):
     result = nnj.run(cfg, out=tmp_path)
     elapsed, cpu = time.perf_counter() - start, time.process_time() - cpu_start
     assert (result.run_dir / "report.md").exists()
-    # Target: 60 s wall on a quiet machine. Wall time here depends on other jobs sharing the
-    # two cores, so the bound is on this process's CPU time, with room for the slowdown that
-    # contention causes even in CPU time (docs/benchmarks.md lists measured values and load).
-    assert cpu < 240, f"{name} quick profile used {cpu:.0f} s of CPU ({elapsed:.0f} s wall)"
+    # The target: each quick profile under 60 s in the tests. Measured on a quiet
+    # 2-core machine: at most 28 s (features-ae); see docs/benchmarks.md.
+    assert elapsed < 60, f"{name} quick profile took {elapsed:.0f} s wall ({cpu:.0f} s of CPU)"
     return result, elapsed
 
 
