@@ -24,10 +24,10 @@ from nnjournal import experiment, recipes
 NO_AUGMENT = ["training.augment={}"]  # every augmentation off (the config's defaults)
 
 
-def one_run(args: tuple[str, int, bool, str]) -> tuple[bool, int, float, float, int]:
-    folder, seed, augment, out = args
+def one_run(args: tuple[str, int, bool, str, list[str]]) -> tuple[bool, int, float, float, int]:
+    folder, seed, augment, out, extra = args
     torch.set_num_threads(1)  # one thread per job: several jobs share the cores without oversubscribing
-    overrides = [f"data.path={folder!r}".replace("'", '"')] + ([] if augment else NO_AUGMENT)
+    overrides = [f"data.path={folder!r}".replace("'", '"'), *extra] + ([] if augment else NO_AUGMENT)
     t0 = time.perf_counter()
     result = experiment.run("flowers-cnn", overrides, out=out, seed=seed, quiet=True)
     acc = result.summary["variants"]["cnn"]["test"]["accuracy"]
@@ -41,10 +41,13 @@ def main() -> None:
     parser.add_argument("--folder", type=Path, default=default)
     parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
     parser.add_argument("--jobs", type=int, default=1, help="runs in parallel (one thread each)")
+    parser.add_argument(
+        "--set", dest="extra", action="append", default=[], help="recipe override for both arms"
+    )
     args = parser.parse_args()
     recipes.load("flowers-cnn")  # fail early on a broken recipe
     out = tempfile.mkdtemp(prefix="flowers-bench-")
-    jobs = [(str(args.folder), s, aug, out) for aug in (True, False) for s in args.seeds]
+    jobs = [(str(args.folder), s, aug, out, args.extra) for aug in (True, False) for s in args.seeds]
     t0 = time.perf_counter()
     with ProcessPoolExecutor(args.jobs) as pool:
         rows = list(pool.map(one_run, jobs))
