@@ -54,6 +54,7 @@ class VariantResult:
     metrics: dict[str, dict[str, float]] = field(default_factory=dict)  # split -> metrics
     threshold: dict[str, Any] | None = None  # binary: the decision threshold chosen on validation
     importance: dict[str, Any] | None = None  # tabular: permutation importance of raw columns
+    test_pred: np.ndarray | None = None  # classification: test-split predictions, computed once
 
 
 @dataclass
@@ -216,6 +217,8 @@ def _train_variant(
                 continue
             outputs = predict_outputs(model, split.x)
             result.metrics[split_name] = task.metrics(split.y.cpu().numpy(), outputs)
+            if split_name == "test" and task.name == "classification":
+                result.test_pred = task.predict(outputs)
     if cfg.evaluation.downstream and hasattr(task, "prepare_data"):
         result.metrics["test"].update(_downstream(model, bundle, cfg.seed))
     result.threshold = details.pick_threshold(cfg, model, task, bundle)
@@ -326,8 +329,7 @@ def _summary(
         }
         if r.task.name == "classification":
             y = r.bundle.test.y.cpu().numpy()
-            pred = r.task.predict(predict_outputs(r.model, r.bundle.test.x))
-            entry["confusion"] = confusion(y, pred, r.bundle.info.n_classes).tolist()
+            entry["confusion"] = confusion(y, r.test_pred, r.bundle.info.n_classes).tolist()
         if details.is_binary(r.task):
             entry["binary"] = details.binary_details(r.model, r.task, r.bundle, r.threshold)
         if r.importance is not None:
@@ -389,9 +391,7 @@ def _plots(
         info = r.bundle.info
         suffix = f"_{name}" if len(results) > 1 else ""
         if r.task.name == "classification":
-            y = r.bundle.test.y.cpu().numpy()
-            pred = r.task.predict(predict_outputs(r.model, r.bundle.test.x))
-            cm = confusion(y, pred, info.n_classes)
+            cm = confusion(r.bundle.test.y.cpu().numpy(), r.test_pred, info.n_classes)
             f = f"plots/confusion{suffix}.png"
             plots.confusion_matrix(
                 cm,
