@@ -449,6 +449,12 @@ class EvaluationConfig(Strict):
     threshold: ThresholdConfig = Field(default_factory=ThresholdConfig)
     cv: int = Field(0, ge=0, description="k > 1: stratified k-fold CV of the whole pipeline (csv data)")
     permutation_importance: bool = Field(False, description="per-column importance for the network")
+    mc_dropout: int = Field(
+        0,
+        ge=0,
+        description="classification with dropout: T stochastic test passes with dropout on (Monte-Carlo "
+        "dropout, an implicit ensemble) and their predictive uncertainty; 0 = off",
+    )
 
     @model_validator(mode="after")
     def _cv_needs_two_folds(self) -> EvaluationConfig:

@@ -35,6 +35,8 @@ from nnjournal.journal.report import render_report
 from nnjournal.journal.run_dir import create_run_dir, variant_dir
 from nnjournal.journal.site import write_index
 from nnjournal.models.cnn import describe_cnn
+from nnjournal.regularization.ensemble import Ensemble, train_ensemble
+from nnjournal.regularization.mc_dropout import has_dropout, mc_dropout_report
 from nnjournal.regularization.penalties import WeightPenalty, near_zero_fraction
 from nnjournal.saved_model import save_model
 from nnjournal.training.checkpoint import load_checkpoint
@@ -55,6 +57,10 @@ class VariantResult:
     threshold: dict[str, Any] | None = None  # binary: the decision threshold chosen on validation
     importance: dict[str, Any] | None = None  # tabular: permutation importance of raw columns
     test_pred: np.ndarray | None = None  # classification: test-split predictions, computed once
+    members_test: list[dict[str, float]] = field(
+        default_factory=list
+    )  # ensembles: each member's test metrics
+    mc_dropout: dict[str, Any] | None = None  # evaluation.mc_dropout: the stochastic passes' summary
 
 
 @dataclass
@@ -94,11 +100,6 @@ def run(
 
             study_dir, study_summary = run_study(cfg, out, quiet)
             return RunResult(study_dir, cfg, {}, study_summary)
-        if cfg.ensemble.size > 1:
-            raise NNJError(
-                "ensemble.size > 1 is used by studies (e.g. `nnj study regularization`) and the Python API "
-                "(nnjournal.regularization.ensemble.train_ensemble); single runs do not train ensembles yet"
-            )
 
     t0 = time.perf_counter()
     started = datetime.now(timezone.utc).isoformat(timespec="seconds")
@@ -107,11 +108,17 @@ def run(
     # leave a half-made run directory behind.
     bundles: dict[str, DataBundle] = {}
     for vcfg in variant_cfgs.values():
+        if vcfg.ensemble.size > 1 and vcfg.task.name not in ("classification", "regression"):
+            raise NNJError(
+                f"ensemble.size = {vcfg.ensemble.size}: ensembles combine classifiers or regressors, not "
+                f"{vcfg.task.name} models; set ensemble.size = 1"
+            )
         if _data_key(vcfg) not in bundles:
             # Autoencoders keep the class labels (plots, anomaly and downstream metrics), so
             # loaders read the target column as classes for them.
             as_task = "classification" if vcfg.task.name in tasks.RECONSTRUCTION_TASKS else vcfg.task.name
             bundles[_data_key(vcfg)] = data_mod.load(vcfg.data, seed=vcfg.seed, task=as_task)
+        _check_mc_dropout(vcfg, bundles[_data_key(vcfg)])
     if resume is None:
         run_dir = create_run_dir(out, cfg.recipe)
         atomic_write_text(run_dir / "config.toml", to_toml(cfg.model_dump(mode="json")))
@@ -169,6 +176,21 @@ def _resolve(
     return recipes.load(recipe, overrides)
 
 
+def _check_mc_dropout(cfg: RunConfig, bundle: DataBundle) -> None:
+    """Refuse, before anything is written, MC dropout on a task or model it cannot work on."""
+    if cfg.evaluation.mc_dropout:
+        if cfg.task.name != "classification":
+            raise NNJError(
+                "evaluation.mc_dropout: Monte-Carlo dropout is reported for classification; set it to 0"
+            )
+        probe = models.build(cfg.model, bundle.info, max(bundle.info.n_classes or 2, 2))
+        if not has_dropout(probe):
+            raise NNJError(
+                "evaluation.mc_dropout needs dropout in the model: set model.dropout_hidden (MLP) or "
+                "model.dropout_head (CNN) above 0, or evaluation.mc_dropout = 0"
+            )
+
+
 def _train_variant(
     name: str, cfg: RunConfig, bundle: DataBundle, folder: Path, quiet: bool, resume: bool
 ) -> VariantResult:
@@ -181,6 +203,10 @@ def _train_variant(
     else:
         task = tasks.get(cfg.task.name, bundle.info, details.balanced_class_weights(cfg, bundle))
     seed_everything(cfg.seed)
+    if cfg.ensemble.size > 1:
+        return _finish_variant(
+            name, cfg, bundle, task, folder, *_train_ensemble_variant(cfg, bundle, task, folder)
+        )
     model = models.build(cfg.model, bundle.info, task.out_features)
     metrics_path = folder / "metrics.jsonl"
     checkpoint = folder / "checkpoint"
@@ -208,6 +234,45 @@ def _train_variant(
             checkpoint=checkpoint,
             resume=resume,
         )
+    return _finish_variant(name, cfg, bundle, task, folder, model, history, [])
+
+
+def _train_ensemble_variant(
+    cfg: RunConfig, bundle: DataBundle, task: Any, folder: Path
+) -> tuple[Ensemble, History, list[torch.nn.Module]]:
+    """`ensemble.size` members (seeds, bagging or snapshots) combined into one model. There is
+    no per-epoch checkpoint: `--resume` trains the members again. metrics.jsonl holds member
+    0's curves; every member's test metrics go to the summary."""
+
+    def build() -> torch.nn.Module:
+        return models.build(cfg.model, bundle.info, task.out_features)
+
+    trained = train_ensemble(
+        build,
+        bundle.train,
+        bundle.val,
+        task=task,
+        training=cfg.training,
+        ensemble=cfg.ensemble,
+        seed=cfg.seed,
+    )
+    history = trained.histories[0]
+    history.train_time_s = sum(h.train_time_s for h in trained.histories)
+    atomic_write_text(folder / "metrics.jsonl", "".join(json.dumps(r) + "\n" for r in history.records))
+    return trained.model, history, trained.members
+
+
+def _finish_variant(
+    name: str,
+    cfg: RunConfig,
+    bundle: DataBundle,
+    task: Any,
+    folder: Path,
+    model: torch.nn.Module,
+    history: History,
+    members: list[torch.nn.Module],
+) -> VariantResult:
+    """Evaluate a trained model (or ensemble) on every split and save it."""
     result = VariantResult(name, cfg, model, task, bundle, history)
     for split_name in ("train", "val", "test"):
         split = getattr(bundle, split_name)
@@ -219,6 +284,12 @@ def _train_variant(
             result.metrics[split_name] = task.metrics(split.y.cpu().numpy(), outputs)
             if split_name == "test" and task.name == "classification":
                 result.test_pred = task.predict(outputs)
+    if members:
+        test = bundle.test
+        y = test.y.cpu().numpy()
+        result.members_test = [task.metrics(y, predict_outputs(m, test.x)) for m in members]
+    if cfg.evaluation.mc_dropout:
+        result.mc_dropout = mc_dropout_report(model, bundle.test, cfg.evaluation.mc_dropout, cfg.seed)
     if cfg.evaluation.downstream and hasattr(task, "prepare_data"):
         result.metrics["test"].update(_downstream(model, bundle, cfg.seed))
     result.threshold = details.pick_threshold(cfg, model, task, bundle)
@@ -234,6 +305,7 @@ def _train_variant(
         bundle.info,
         bundle.preprocessing,
         threshold=result.threshold["value"] if result.threshold else None,
+        ensemble=cfg.ensemble if members else None,
     )
     return result
 
@@ -266,6 +338,21 @@ def _reconstruction_baselines(cfg: RunConfig, first: VariantResult) -> dict[str,
 
 
 def _describe_model(cfg: RunConfig) -> str:
+    single = _describe_single_model(cfg)
+    e = cfg.ensemble
+    if e.size > 1:
+        how = {
+            "seeds": "different seeds",
+            "bagging": "bootstrap samples",
+            "snapshot": "cosine-cycle snapshots",
+        }
+        combine = "majority vote" if e.combine == "vote" else "averaged probabilities"
+        combine = combine if cfg.task.name == "classification" else "averaged outputs"
+        return f"ensemble of {e.size} ({how[e.method]}, {combine}) of: {single}"
+    return single
+
+
+def _describe_single_model(cfg: RunConfig) -> str:
     m = cfg.model
     if m.name in ("autoencoder", "vae"):
         return autoencoder_plots.describe_model(m)
@@ -334,6 +421,16 @@ def _summary(
             entry["binary"] = details.binary_details(r.model, r.task, r.bundle, r.threshold)
         if r.importance is not None:
             entry["permutation_importance"] = r.importance
+        if r.members_test:
+            e = r.config.ensemble
+            entry["ensemble"] = {
+                "size": e.size,
+                "method": e.method,
+                "combine": e.combine,
+                "members_test": r.members_test,
+            }
+        if r.mc_dropout is not None:
+            entry["mc_dropout"] = {k: v for k, v in r.mc_dropout.items() if k not in ("entropy", "correct")}
         variants[name] = entry
     pick = min if lower_is_better(metric) else max
     best = pick(variants, key=lambda n: variants[n]["test"][metric])
@@ -413,6 +510,28 @@ def _plots(
             )
         if info.is_image and r.task.name == "classification":
             out += _image_plots(run_dir, name, suffix, r)
+        if r.members_test:
+            f = f"plots/ensemble{suffix}.png"
+            plots.ensemble_members(
+                [m[metric] for m in r.members_test],
+                r.metrics["test"][metric],
+                metric,
+                f"Ensemble members vs their combined prediction ({name})",
+                run_dir / f,
+            )
+            out.append({"file": f, "caption": f"Each member's test {metric} and the ensemble's: {name}"})
+        if r.mc_dropout is not None:
+            from nnjournal.journal import study_plots
+
+            f = f"plots/mc_dropout{suffix}.png"
+            study_plots.mc_dropout_uncertainty(r.mc_dropout["entropy"], r.mc_dropout["correct"], run_dir / f)
+            out.append(
+                {
+                    "file": f,
+                    "caption": f"Monte-Carlo dropout ({r.mc_dropout['samples']} passes): predictive "
+                    f"uncertainty on the test split, right vs wrong answers: {name}",
+                }
+            )
         if r.history.records and "grad_norm" in r.history.records[0]:
             f = f"plots/grad_norms{suffix}.png"
             plots.grad_norms(r.history.records, f"Gradient norm per layer ({name})", run_dir / f)
@@ -525,6 +644,30 @@ def details_conclusion(summary: dict[str, Any]) -> list[str]:
                 lines.append(
                     f"{name} relies most on {', '.join(top)} (permutation importance by {imp['metric']})."
                 )
+    headline = summary["headline"]["metric"]
+    for name, v in summary["variants"].items():
+        e = v.get("ensemble")
+        if e and headline in v["test"]:
+            scores = [m[headline] for m in e["members_test"]]
+            best = min(scores) if lower_is_better(headline) else max(scores)
+            beats = v["test"][headline] < best if lower_is_better(headline) else v["test"][headline] > best
+            lines.append(
+                f"{name}: the ensemble of {e['size']} scores test {headline} {v['test'][headline]:.4f}; its "
+                f"members {float(np.mean(scores)):.4f} ± {float(np.std(scores, ddof=1)):.4f} (best {best:.4f})"
+                + (" — the combination beats every member." if beats else ".")
+            )
+        mc = v.get("mc_dropout")
+        if mc:
+            lines.append(
+                f"{name}: Monte-Carlo dropout ({mc['samples']} passes) has test accuracy {mc['accuracy']:.4f} "
+                f"(one deterministic pass: {mc['deterministic_accuracy']:.4f}); mean predictive entropy "
+                f"{mc['entropy_correct']:.3f} nats on right answers vs {mc['entropy_wrong']:.3f} on wrong ones"
+                + (
+                    ": it is least sure where it errs."
+                    if mc["entropy_wrong"] > mc["entropy_correct"]
+                    else "."
+                )
+            )
     cv = summary.get("cross_validation")
     if cv:
         metric = "roc_auc" if summary["task"] == "classification" else "rmse"

@@ -14,12 +14,13 @@ from pydantic import TypeAdapter
 from safetensors.torch import load_file, save
 
 from nnjournal import models, tasks
-from nnjournal.config import ModelConfig
+from nnjournal.config import EnsembleConfig, ModelConfig
 from nnjournal.data.bundle import DataInfo
 from nnjournal.data.preprocessing import Preprocessing, preprocessing_from_dict
 from nnjournal.data.tabular_encoding import TabularPreprocessing
 from nnjournal.errors import NNJError
 from nnjournal.journal.files import atomic_write_bytes, atomic_write_json
+from nnjournal.regularization.ensemble import Ensemble
 from nnjournal.training.fit import predict_outputs
 
 _MODEL_ADAPTER = TypeAdapter(ModelConfig)
@@ -67,7 +68,10 @@ def save_model(
     info: DataInfo,
     preprocessing: Preprocessing | TabularPreprocessing,
     threshold: float | None = None,
+    ensemble: EnsembleConfig | None = None,
 ) -> None:
+    """`ensemble` marks `model` as an `Ensemble` of `ensemble.size` members built from
+    `model_cfg` (their weights are the `members.<i>.` entries)."""
     state = {k: v.detach().cpu().contiguous() for k, v in model.state_dict().items()}
     atomic_write_bytes(folder / "model.safetensors", save(state))
     atomic_write_json(
@@ -79,6 +83,7 @@ def save_model(
             "info": info.to_dict(),
             "preprocessing": preprocessing.to_dict(),
             **({"threshold": threshold} if threshold is not None else {}),
+            **({"ensemble": ensemble.model_dump(mode="json")} if ensemble is not None else {}),
         },
     )
 
@@ -92,7 +97,13 @@ def load_model(folder: Path | str) -> TrainedModel:
     meta = json.loads(meta_path.read_text())
     info = DataInfo.from_dict(meta["info"])
     task = tasks.get(meta["task"], info)
-    model = models.build(_MODEL_ADAPTER.validate_python(meta["model"]), info, task.out_features)
+    model_cfg = _MODEL_ADAPTER.validate_python(meta["model"])
+    if "ensemble" in meta:
+        ens = EnsembleConfig.model_validate(meta["ensemble"])
+        members = [models.build(model_cfg, info, task.out_features) for _ in range(ens.size)]
+        model = Ensemble(members, task.name, ens.combine)
+    else:
+        model = models.build(model_cfg, info, task.out_features)
     model.load_state_dict(load_file(folder / "model.safetensors"))
     model.eval()
     return TrainedModel(

@@ -345,3 +345,18 @@ def feature_maps(
             ax.set_title(f"{name} ch {c} ({fmap.shape[1]}x{fmap.shape[2]})", fontsize=5)
     fig.suptitle(title)
     return save(fig, path)
+
+
+def ensemble_members(members: list[float], combined: float, metric: str, title: str, path: Path) -> Path:
+    """Each member's test metric (dots, one row each) and the combined ensemble's (a line)."""
+    fig, ax = plt.subplots(figsize=(7, 1.2 + 0.35 * len(members)))
+    rows = np.arange(len(members))
+    ax.scatter(members, rows, color="#1f77b4", s=30, label="member")
+    ax.axvline(combined, color="#d62728", lw=2, label=f"ensemble {combined:.4f}")
+    ax.set_yticks(rows, [f"member {i}" for i in rows], fontsize=8)
+    ax.invert_yaxis()
+    ax.set_xlabel(f"test {metric}")
+    ax.set_title(title)
+    ax.legend(fontsize=8, loc="best")
+    ax.grid(axis="x", alpha=0.3)
+    return save(fig, path)

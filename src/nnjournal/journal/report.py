@@ -88,7 +88,7 @@ def build_blocks(summary: dict[str, Any], config_text: str) -> list[Block]:
     b.append(("p", "The same metrics on each split: a large train-test difference is overfitting."))
     b.append(("table", ["model", "split", *metrics[:3]], split_rows))
 
-    b += _threshold_blocks(summary) + _cross_validation_blocks(summary)
+    b += _threshold_blocks(summary) + _ensemble_blocks(summary) + _cross_validation_blocks(summary)
 
     return b + _footer_blocks(summary, config_text)
 
@@ -245,6 +245,54 @@ def _threshold_blocks(summary: dict[str, Any]) -> list[Block]:
         out.append(
             ("table", ["threshold", "class", "precision", "recall", "f1", "support", "accuracy"], rows)
         )
+    return out
+
+
+def _ensemble_blocks(summary: dict[str, Any]) -> list[Block]:
+    """Ensembles: each member's test metrics next to the combined prediction's; MC dropout."""
+    out: list[Block] = []
+    task = summary["task"]
+    for name, v in summary["variants"].items():
+        e = v.get("ensemble")
+        if e:
+            metrics = [m for m in KEY_METRICS[task] if m in v["test"]][:4]
+            rows = [
+                [f"member {i}"] + [_num(m.get(k, "")) for k in metrics]
+                for i, m in enumerate(e["members_test"])
+            ]
+            rows.append([f"ensemble ({e['combine']})"] + [_num(v["test"].get(k, "")) for k in metrics])
+            out += [
+                ("h2", f"Ensemble members and their spread: {name}"),
+                (
+                    "p",
+                    f"{e['size']} members trained by `{e['method']}`; test metrics of each member and of "
+                    "their combined prediction.",
+                ),
+                ("table", ["model", *metrics], rows),
+            ]
+        mc = v.get("mc_dropout")
+        if mc:
+            out += [
+                ("h2", f"Dropout as an implicit ensemble (Monte-Carlo dropout): {name}"),
+                (
+                    "table",
+                    [
+                        "prediction",
+                        "test accuracy",
+                        "mean entropy, right (nats)",
+                        "mean entropy, wrong (nats)",
+                    ],
+                    [
+                        ["one deterministic pass", _num(mc["deterministic_accuracy"]), "", ""],
+                        [
+                            f"mean of {mc['samples']} passes with dropout on",
+                            _num(mc["accuracy"]),
+                            _num(mc["entropy_correct"]),
+                            _num(mc["entropy_wrong"]),
+                        ],
+                    ],
+                ),
+            ]
     return out
 
 
