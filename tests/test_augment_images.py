@@ -114,6 +114,15 @@ def test_build_augment_keeps_pixel_range_and_rejects_non_images() -> None:
         augment(torch.zeros(4, 10))
 
 
+def test_noise_on_uint8_images_is_on_the_0_to_1_scale() -> None:
+    # noise_std 0.1 means a tenth of the pixel range, as for float images: about 25.5 grey
+    # levels, not 0.1 of one level (which would leave a uint8 image unchanged).
+    x = torch.full((16, 1, 16, 16), 128, dtype=torch.uint8)
+    torch.manual_seed(0)
+    noisy = build_augment(AugmentConfig(noise_std=0.1))(x)
+    assert 23 < float((noisy - 128).std()) < 28
+
+
 def test_augmentation_is_off_at_evaluation(tmp_path) -> None:
     from nnjournal import experiment
 

@@ -364,7 +364,12 @@ class AugmentConfig(Strict):
     salt_pepper_fraction: float = Field(0.0, ge=0.0, lt=1.0, description="fraction set to min/max")
     square_mask: int = Field(0, ge=0, description="side of a random square blanked (inpainting)")
     clip: tuple[float, float] | None = Field(None, description="clip corrupted inputs to [lo, hi]")
-    noise_std: float = Field(0.0, ge=0.0, description="Gaussian noise added to inputs")
+    noise_std: float = Field(
+        0.0,
+        ge=0.0,
+        description="Gaussian noise added to inputs (standardized features: in units of one feature's spread; "
+        "images: of the 0..1 pixel range)",
+    )
     feature_dropout: float = Field(0.0, ge=0.0, lt=1.0, description="fraction of input features zeroed")
     # Images (n, C, H, W); each example draws its own random parameters.
     crop_padding: int = Field(0, ge=0, description="random crop after zero-padding this many pixels")

@@ -173,6 +173,13 @@ def build_augment(cfg: AugmentConfig) -> Augment | None:
                 x = step(x)
             if pixels:  # brightness/contrast must not leave the range real pixels have
                 x = x.clamp(0, 255)
+        if steps and pixels:
+            # Noise, feature dropout and corruptions act on the 0..1 pixel scale (noise_std 0.1 =
+            # a tenth of the full range), as for float images; not on 0..255, where they vanish.
+            x = x / 255.0
+            for step in steps:
+                x = step(x)
+            return x * 255.0
         for step in steps:
             x = step(x)
         return x
