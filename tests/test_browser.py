@@ -26,7 +26,7 @@ TINY_STUDY = [
 @pytest.fixture(scope="module")
 def pages(tmp_path_factory):
     out = tmp_path_factory.mktemp("runs")
-    result = run("regularization-study", TINY_STUDY, out=out)
+    result = run("regularization-demo", TINY_STUDY, out=out)
     return result.run_dir / "report.html", out / "index.html"
 
 

@@ -12,15 +12,15 @@ from nnjournal.experiment import run
 
 
 def test_regularization_study_entry(tmp_path):
-    techniques = '["none", "l1", "l2", "dropout", "batchnorm", "ensemble"]'
+    techniques = '["none", "l1", "l2", "dropout", "batchnorm", "augmentation", "ensemble"]'
     result = run(
-        "regularization-study",
+        "regularization-demo",
         ["study.seeds=2", "study.epochs=15", f"study.techniques={techniques}", "study.train_size=100"],
         out=tmp_path,
     )
     summary = json.loads((result.run_dir / "summary.json").read_text())
     rows = summary["study"]["techniques"]
-    assert list(rows) == ["none", "l1", "l2", "dropout", "batchnorm", "ensemble"]
+    assert list(rows) == ["none", "l1", "l2", "dropout", "batchnorm", "augmentation", "ensemble"]
     for row in rows.values():
         assert 0 <= row["train_error"] <= row["test_error"] + 0.05
         assert row["gap"] == pytest.approx(row["test_error"] - row["train_error"], abs=1e-9)
@@ -43,9 +43,11 @@ def test_regularization_study_entry(tmp_path):
         and "data:image/png;base64," in report
         and "http" not in report.split("<body>")[1]
     )
+    # Digits are feature vectors here: the augmentation technique is noise + feature dropout.
+    assert "noise_std" in report and "rotation" not in report
     assert len(summary["study"]["ensembles"]["ensemble"]["members"][0]) == 5
     index = (tmp_path / "index.html").read_text()
-    assert f"{result.run_dir.name}/report.html" in index and "regularization-study" in index
+    assert f"{result.run_dir.name}/report.html" in index and "regularization-demo" in index
 
 
 def test_capacity_study_via_cli(tmp_path):
@@ -80,3 +82,28 @@ def test_capacity_study_via_cli(tmp_path):
 def test_unknown_study_is_a_user_error(tmp_path):
     out = CliRunner().invoke(app, ["study", "nonsense", "--out", str(tmp_path)])
     assert out.exit_code == 2 and "unknown study" in out.output
+
+
+def test_augmentation_technique_fits_the_inputs():
+    from nnjournal.studies.regularization import TECHNIQUES, augmentation_for
+
+    images = augmentation_for(TECHNIQUES["all-combined"], images=True)
+    vectors = augmentation_for(TECHNIQUES["all-combined"], images=False)
+    assert {"rotation", "translate", "zoom"} <= set(images["training"]["augment"])
+    assert {"noise_std", "feature_dropout"} == set(vectors["training"]["augment"])
+    assert images["training"]["penalty"] == TECHNIQUES["all-combined"]["training"]["penalty"]
+
+
+def test_parallel_settings_give_the_same_numbers(tmp_path):
+    # study.workers trains techniques in separate processes; every training seeds itself, so
+    # the table must not depend on it (only the wall time may).
+    techniques = '["none", "l1", "dropout", "ensemble"]'
+    args = ["study.seeds=2", "study.epochs=4", f"study.techniques={techniques}"]
+    one = run("regularization-demo", [*args, "study.workers=1"], out=tmp_path / "one")
+    two = run("regularization-demo", [*args, "study.workers=2"], out=tmp_path / "two")
+
+    def numbers(result):
+        rows = result.summary["study"]["techniques"]
+        return {n: {k: v for k, v in r.items() if not k.startswith("wall")} for n, r in rows.items()}
+
+    assert numbers(one) == numbers(two)

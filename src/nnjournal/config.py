@@ -478,6 +478,9 @@ class StudyConfig(Strict):
     train_size: int | None = Field(None, ge=10, description="training examples kept (small = overfits)")
     epochs: int | None = Field(None, ge=1)
     techniques: list[str] | None = Field(None, description="regularization: which techniques to compare")
+    workers: int | None = Field(
+        None, ge=1, description="processes training settings at once (default: one per CPU core, at most 4)"
+    )
     target_accuracy: float | None = Field(
         None, gt=0.0, lt=1.0, description="regularization: validation accuracy for steps-to-target"
     )

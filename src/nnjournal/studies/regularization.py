@@ -26,6 +26,7 @@ from nnjournal.regularization.mc_dropout import has_dropout, mc_dropout_predict
 from nnjournal.regularization.penalties import near_zero_fraction
 from nnjournal.studies.common import (
     SeedRuns,
+    default_workers,
     error,
     load_task,
     loss,
@@ -33,29 +34,35 @@ from nnjournal.studies.common import (
     pm,
     study_setting,
     subsample,
-    train_seeds,
+    train_settings,
     with_overrides,
     write_study,
 )
 from nnjournal.training.seeding import seed_everything
 
-# Each technique is a partial recipe merged over the base recipe. Strengths are the usual
-# starting points (the lecture's dropout defaults, 10% input and 50% hidden, with the input rate raised to 20% for this tiny training set).
+# Each technique is a partial recipe merged over the base recipe. Strengths were chosen on the
+# validation split of the study's own data (MNIST-10k, 500 training images;
+# benchmarks/regularization_strengths.py prints the sweep): dropout at the lecture's defaults
+# (20% input, 50% hidden); L2/L1 as small as still measurable, since stronger penalties in the
+# loss raised validation error under Adam.
+# `AUGMENTATION` stands for the augmentation that fits the data (see `augmentation_for`).
+AUGMENTATION = "<augmentation that fits the data>"
 TECHNIQUES: dict[str, dict[str, Any]] = {
     "none": {},
-    "l2": {"training": {"penalty": {"l2": 5e-3}}},
-    "l1": {"training": {"penalty": {"l1": 3e-4}}},
-    "elastic": {"training": {"penalty": {"l1": 1.5e-4, "l2": 2.5e-3}}},
+    "l2": {"training": {"penalty": {"l2": 1e-4}}},
+    "l1": {"training": {"penalty": {"l1": 3e-5}}},
+    "elastic": {"training": {"penalty": {"l1": 1.5e-5, "l2": 5e-5}}},
     "dropout": {"model": {"dropout_input": 0.2, "dropout_hidden": 0.5}},
     "batchnorm": {"model": {"norm": "batch"}},
     "early-stopping": {"training": {"early_stopping": {"patience": 15, "restore_best": True}}},
-    "augmentation": {"training": {"augment": {"noise_std": 0.3, "feature_dropout": 0.2}}},
+    "augmentation": {"training": {"augment": AUGMENTATION}},
     "ensemble": {"ensemble": {"size": 5, "method": "seeds"}},
+    # Dropout is milder here than alone: on top of augmentation the full rate underfits.
     "all-combined": {
-        "model": {"dropout_input": 0.2, "dropout_hidden": 0.5},
+        "model": {"dropout_hidden": 0.3},
         "training": {
-            "penalty": {"l2": 5e-3},
-            "augment": {"noise_std": 0.3, "feature_dropout": 0.2},
+            "penalty": {"l2": 1e-4},
+            "augment": AUGMENTATION,
             "early_stopping": {"patience": 20, "restore_best": True},
         },
         "ensemble": {"size": 5, "method": "seeds"},
@@ -67,6 +74,11 @@ TECHNIQUES: dict[str, dict[str, Any]] = {
     "bagging": {"ensemble": {"size": 5, "method": "bagging"}},
     "snapshot-ensemble": {"ensemble": {"size": 5, "method": "snapshot"}},
 }
+# Images get changes a handwritten digit survives: shifts of up to 10% of the side, rotations
+# of up to 15 degrees, zoom of +-15% (on 500 MNIST digits these halve the test error). Feature
+# vectors get Gaussian noise and feature dropout.
+IMAGE_AUGMENTATION: dict[str, Any] = {"translate": 0.1, "rotation": 15.0, "zoom": 0.15}
+VECTOR_AUGMENTATION: dict[str, Any] = {"noise_std": 0.3, "feature_dropout": 0.2}
 REQUIRED = [
     "none",
     "l2",
@@ -79,14 +91,15 @@ REQUIRED = [
     "ensemble",
     "all-combined",
 ]
+# The training-set size is the recipe's `study.train_size` (what overfits depends on the data).
 PROFILES: dict[str, dict[str, Any]] = {
-    "quick": {"seeds": 2, "train_size": 150, "epochs": 60, "techniques": REQUIRED, "target_accuracy": 0.85},
+    "quick": {"seeds": 2, "train_size": 500, "epochs": 60, "techniques": REQUIRED, "target_accuracy": 0.85},
     "default": {
         "seeds": 5,
-        "train_size": 150,
-        "epochs": 150,
+        "train_size": 500,
+        "epochs": 100,
         "techniques": [*REQUIRED, "label-smoothing", "max-norm", "noise-injection"],
-        "target_accuracy": 0.9,
+        "target_accuracy": 0.85,
     },
 }
 NEAR_ZERO = 1e-3  # |w| below this counts as (near-)zero
@@ -121,12 +134,14 @@ def run_regularization(cfg: RunConfig, out: Path | str, quiet: bool = True) -> t
             "the regularization study measures classification error; use a classification data set"
         )
 
+    images = len(bundle.info.input_shape) == 3
+    settings = {n: augmentation_for(TECHNIQUES[n], images) for n in techniques}
     runs: dict[str, SeedRuns] = {}
     rows: dict[str, dict[str, float]] = {}
     table: list[list[str]] = []
-    for name in techniques:
-        tcfg = with_overrides(base, TECHNIQUES[name])
-        r = train_seeds(tcfg, bundle, task, seeds)
+    configs = {n: with_overrides(base, settings[n]) for n in techniques}
+    workers = cfg.study.workers or default_workers()
+    for name, r in train_settings(configs, bundle, task, seeds, workers):
         runs[name] = r
         train_err = [error(m, bundle.train, task) for m in r.models]
         test_err = [error(m, bundle.test, task) for m in r.models]
@@ -173,7 +188,7 @@ def run_regularization(cfg: RunConfig, out: Path | str, quiet: bool = True) -> t
                 f"{cfg.training.optimizer.name} lr {cfg.training.optimizer.lr:g}, batch {cfg.training.batch_size}, "
                 f"{epochs} epochs, last epoch kept unless the technique says otherwise.",
                 f"Seeds: {len(seeds)} per technique (initialisation and batch order; the data split is fixed).",
-                *[f"{n}: {_describe(TECHNIQUES[n])}" for n in techniques],
+                *[f"{n}: {_describe(settings[n])}" for n in techniques],
             ],
         ),
         ("h2", "Results"),
@@ -269,6 +284,16 @@ def run_regularization(cfg: RunConfig, out: Path | str, quiet: bool = True) -> t
         details=details,
         run_dir=run_dir,
     )
+
+
+def augmentation_for(partial: dict[str, Any], images: bool) -> dict[str, Any]:
+    """`partial` with the `AUGMENTATION` placeholder replaced by the augmentation that fits the
+    inputs: geometric changes for images (C, H, W), noise and feature dropout for vectors."""
+    chosen = IMAGE_AUGMENTATION if images else VECTOR_AUGMENTATION
+    return {
+        k: dict(chosen) if v == AUGMENTATION else augmentation_for(v, images) if isinstance(v, dict) else v
+        for k, v in partial.items()
+    }
 
 
 def _nets(r: SeedRuns, seed_index: int) -> list[torch.nn.Module]:
