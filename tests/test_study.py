@@ -44,7 +44,8 @@ def test_regularization_study_entry(tmp_path):
         and "http" not in report.split("<body>")[1]
     )
     # Digits are feature vectors here: the augmentation technique is noise + feature dropout.
-    assert "noise_std" in report and "rotation" not in report
+    what_was_run = (result.run_dir / "report.md").read_text().split("## Results")[0]
+    assert "training.augment.noise_std = 0.3" in what_was_run and "rotation" not in what_was_run
     assert len(summary["study"]["ensembles"]["ensemble"]["members"][0]) == 5
     index = (tmp_path / "index.html").read_text()
     assert f"{result.run_dir.name}/report.html" in index and "regularization-demo" in index

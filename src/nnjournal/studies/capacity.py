@@ -19,12 +19,13 @@ from nnjournal.data.bundle import DataBundle
 from nnjournal.journal import study_plots
 from nnjournal.journal.run_dir import create_run_dir
 from nnjournal.studies.common import (
+    default_workers,
     error,
     load_task,
     mean_std,
     study_setting,
     subsample,
-    train_seeds,
+    train_settings,
     with_overrides,
     write_study,
 )
@@ -48,8 +49,8 @@ def run_capacity(cfg: RunConfig, out: Path | str, quiet: bool = True) -> tuple[P
     widths = sorted(study_setting(cfg, "widths", PROFILES))
     strengths = study_setting(cfg, "l2", PROFILES)
     epochs = study_setting(cfg, "epochs", PROFILES)
+    bundle = data_mod.load(cfg.data, seed=cfg.seed, task=cfg.task.name)  # bad data: no run directory
     run_dir = create_run_dir(out, cfg.recipe)
-    bundle = data_mod.load(cfg.data, seed=cfg.seed, task=cfg.task.name)
     bundle = DataBundle(
         subsample(bundle.train, study_setting(cfg, "train_size", PROFILES), cfg.seed),
         bundle.val,
@@ -62,19 +63,31 @@ def run_capacity(cfg: RunConfig, out: Path | str, quiet: bool = True) -> tuple[P
     lines: dict[str, tuple[list[float], list[float]]] = {}
     over_time: dict[str, tuple[list[float], list[float]]] = {}
     table, results = [], {}
-    for l2 in strengths:
-        label = f"L2 {l2:g}" if l2 else "no L2"
-        train_curve, test_curve = [], []
-        for width in widths:
-            partial = {
+
+    def label_of(l2: float) -> str:
+        return f"L2 {l2:g}" if l2 else "no L2"
+
+    settings = {
+        f"{label_of(l2)}, width {width}": with_overrides(
+            cfg,
+            {
                 "model": {"hidden": [width]},
                 "training": {
                     "epochs": epochs,
                     "penalty": {"l2": l2},
                     "early_stopping": {"restore_best": False},
                 },
-            }
-            r = train_seeds(with_overrides(cfg, partial), bundle, task, seeds)
+            },
+        )
+        for l2 in strengths
+        for width in widths
+    }
+    trained = train_settings(settings, bundle, task, seeds, cfg.study.workers or default_workers())
+    for l2 in strengths:
+        label = label_of(l2)
+        train_curve, test_curve = [], []
+        for width in widths:
+            _, r = next(trained)  # settings come back in the order above
             tr = mean_std([error(m, bundle.train, task) for m in r.models])[0]
             te = mean_std([error(m, bundle.test, task) for m in r.models])[0]
             train_curve.append(tr)
