@@ -134,9 +134,9 @@ def test_photo_recipes_beat_their_classical_baseline(name, tmp_path):
     m = result.test_metrics["autoencoder"]
     baseline = {"colorization-ae": "grey copied to RGB", "superres-ae": "bilinear upsampling"}[name]
     b = result.summary["baselines"][baseline]
-    # Quick profile: the model must clearly beat the mean image. It does not yet beat the
-    # classical baseline (grey copied to RGB / bilinear upsampling) in 8 epochs; the report
-    # shows that comparison (docs/benchmarks.md).
+    # With the input skip path the network starts at the classical answer (grey copied to
+    # RGB / bilinear upsampling) and learns what it misses: ~1 dB better after 8 epochs.
+    assert m["psnr"] > b["psnr"] + 0.3, (m["psnr"], b["psnr"])
     assert m["mse"] < 0.8 * result.summary["baselines"]["mean"]["mse"]
     assert baseline in (result.run_dir / "report.md").read_text() and b["mse"] > 0
     assert (result.run_dir / "plots" / "reconstructions.png").exists()

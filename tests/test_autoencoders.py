@@ -171,3 +171,22 @@ def test_a_saved_autoencoder_reloads_and_reconstructs_raw_inputs(tmp_path):
     direct = predict_outputs(result.variants["autoencoder"].model, torch.from_numpy(raw / 16).float())
     assert np.allclose(recon, direct.recon.numpy(), atol=1e-5)
     assert "PCA 8 components" in result.summary["baselines"]
+
+
+def test_skip_path_starts_at_the_classical_answer():
+    import torch.nn.functional as F
+
+    from nnjournal.models.autoencoders import ConvAutoencoder
+
+    torch.manual_seed(0)
+    grey = torch.rand(4, 1, 16, 16)
+    colour = ConvAutoencoder(1, 3, [8], skip=True).eval()
+    expected = grey.clamp(1e-4, 1 - 1e-4).expand(-1, 3, -1, -1)  # grey copied to RGB
+    assert torch.allclose(colour(grey).recon, expected, atol=1e-5)
+
+    small = torch.rand(4, 3, 8, 8)
+    superres = ConvAutoencoder(3, 3, [8], upscale=2, skip=True).eval()
+    bilinear = F.interpolate(small, scale_factor=2, mode="bilinear", align_corners=False)
+    assert torch.allclose(superres(small).recon, bilinear.clamp(1e-4, 1 - 1e-4), atol=1e-5)
+    with pytest.raises(ValueError, match="needs its input"):
+        superres.decode(torch.zeros(1, 8 * 4 * 4))

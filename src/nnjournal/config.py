@@ -186,6 +186,11 @@ class AutoencoderModel(Strict):
     output_activation: Literal["sigmoid", "linear"] = "sigmoid"
     tied: bool = Field(False, description="dense only: decoder weights = encoder weights transposed")
     upscale: int = Field(1, ge=1, le=8, description="conv only: sub-pixel convolution output upscaling")
+    skip: bool = Field(
+        False,
+        description="conv only: add the input, resized to the output, before the output activation "
+        "(the net learns the residual; colorization, super-resolution)",
+    )
     sparsity: Literal["none", "l1", "kl"] = "none"
     sparsity_weight: float = Field(0.0, ge=0.0, description="L1 activity or KL-sparsity weight")
     sparsity_target: float = Field(0.05, gt=0.0, lt=1.0, description="target mean activation rho (kl)")

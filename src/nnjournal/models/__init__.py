@@ -70,9 +70,14 @@ def _autoencoder(cfg: Any, info: DataInfo, out_features: int) -> nn.Module:
             upscale=cfg.upscale,
             sparsity=sparsity,
             contractive=cfg.contractive,
+            skip=cfg.skip,
         )
         model.remember_code_shape(info.input_shape)
         return model
+    if cfg.skip:
+        from nnjournal.errors import NNJError
+
+        raise NNJError("model.skip needs model.kind = 'conv' (a dense autoencoder has no image to add)")
     return DenseAutoencoder(
         info.input_shape,
         cfg.hidden,

@@ -165,7 +165,11 @@ class DenseAutoencoder(nn.Module):
 class ConvAutoencoder(nn.Module):
     """Conv 3x3 + act + max-pool 2 per `channels` entry, then conv 3x3 + act + upsample 2 in
     reverse, then conv 3x3 to `out_channels * upscale^2` and a pixel shuffle (sub-pixel
-    convolution) when `upscale > 1`. Image sides must be divisible by 2^len(channels)."""
+    convolution) when `upscale > 1`. Image sides must be divisible by 2^len(channels).
+
+    `skip=True` adds the input, resized to the output (bilinear upsampling, a grey channel
+    repeated), before the output activation: the network learns only what the classical
+    answer misses — residual learning, for colorization and super-resolution."""
 
     def __init__(
         self,
@@ -178,6 +182,7 @@ class ConvAutoencoder(nn.Module):
         upscale: int = 1,
         sparsity: CodeRegularizer | None = None,
         contractive: float = 0.0,
+        skip: bool = False,
     ) -> None:
         super().__init__()
         enc: list[nn.Module] = []
@@ -189,13 +194,25 @@ class ConvAutoencoder(nn.Module):
         for width in reversed(channels):
             dec += [nn.Conv2d(c, width, 3, padding=1), activation(act), nn.Upsample(scale_factor=2)]
             c = width
-        dec.append(nn.Conv2d(c, out_channels * upscale**2, 3, padding=1))
+        last = nn.Conv2d(c, out_channels * upscale**2, 3, padding=1)
+        dec.append(last)
         if upscale > 1:
             dec.append(nn.PixelShuffle(upscale))
-        dec.append(activation(output_act))
         self.encoder, self.decoder = nn.Sequential(*enc), nn.Sequential(*dec)
+        self.output_act = activation(output_act)
         self.sparsity = sparsity or CodeRegularizer()
         self.contractive = contractive
+        self.out_channels, self.upscale, self.skip = out_channels, upscale, skip
+        if skip:
+            if in_channels not in (1, out_channels):
+                raise ValueError(f"skip needs 1 or {out_channels} input channels, got {in_channels}")
+            if output_act not in ("sigmoid", "linear"):
+                raise ValueError(f"skip needs a sigmoid or linear output, got {output_act!r}")
+            # The decoder learns a correction to the input resized to the output; starting from
+            # zero, the untrained model *is* the classical answer (bilinear upsampling, grey
+            # copied to every channel) and training can only move it where that helps.
+            nn.init.zeros_(last.weight)
+            nn.init.zeros_(last.bias)
 
     def encode(self, x: torch.Tensor) -> torch.Tensor:
         return self.encoder(x).flatten(1)
@@ -210,11 +227,27 @@ class ConvAutoencoder(nn.Module):
             v = torch.randn_like(code)  # Hutchinson's estimator, as in the dense model
             (jt_v,) = torch.autograd.grad((code * v).sum(), x, create_graph=True)
             penalty = penalty + self.contractive * jt_v.flatten(1).pow(2).sum(dim=1)
-        return AEOutput(self.decoder(fmap), code, penalty)
+        out = self.decoder(fmap)
+        if self.skip:
+            out = out + self._skip_base(x)
+        return AEOutput(self.output_act(out), code, penalty)
+
+    def _skip_base(self, x: torch.Tensor) -> torch.Tensor:
+        """The input resized to the output, before the output activation (logits for sigmoid)."""
+        base = x
+        if self.upscale > 1:
+            base = F.interpolate(base, scale_factor=self.upscale, mode="bilinear", align_corners=False)
+        if base.shape[1] != self.out_channels:
+            base = base.expand(-1, self.out_channels, -1, -1)
+        if isinstance(self.output_act, nn.Sigmoid):
+            base = torch.logit(base.clamp(1e-4, 1 - 1e-4))
+        return base
 
     def decode(self, code: torch.Tensor) -> torch.Tensor:
+        if self.skip:
+            raise ValueError("a model with an input skip path needs its input: call the model, not decode")
         shape = self._code_shape
-        return self.decoder(code.reshape(len(code), *shape))
+        return self.output_act(self.decoder(code.reshape(len(code), *shape)))
 
     _code_shape: tuple[int, ...] = ()
 
