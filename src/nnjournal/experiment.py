@@ -30,7 +30,7 @@ from nnjournal.evaluation.metrics import confusion, lower_is_better
 from nnjournal.evaluation.reconstruction import run_reconstruction_baselines
 from nnjournal.journal import autoencoder_plots, plots
 from nnjournal.journal.conclusion import reconstruction_conclusion, write_conclusion
-from nnjournal.journal.files import atomic_write_json, atomic_write_text, read_jsonl
+from nnjournal.journal.files import atomic_write_json, atomic_write_text, read_jsonl, remove_stale_temp_files
 from nnjournal.journal.report import render_report
 from nnjournal.journal.run_dir import create_run_dir, variant_dir
 from nnjournal.journal.site import write_index
@@ -91,6 +91,7 @@ def run(
         cfg = recipes.load(run_dir / "config.toml")
         if (run_dir / "summary.json").exists():
             raise NNJError(f"{run_dir} already finished; nothing to resume")
+        remove_stale_temp_files(run_dir)  # the killed run's half-made temp files, if any
     else:
         cfg = _resolve(recipe, overrides)
         if seed is not None:

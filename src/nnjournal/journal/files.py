@@ -25,6 +25,16 @@ def atomic_write_bytes(path: Path | str, data: bytes) -> None:
         raise
 
 
+def remove_stale_temp_files(folder: Path | str) -> list[Path]:
+    """Delete the temp files of atomic writes a killed process left in `folder` (SIGKILL
+    between creating the temp file and renaming it cannot be cleaned up by the dying process;
+    the real files are whole either way). Call only when no other process writes there."""
+    stale = sorted(Path(folder).rglob(".*.tmp"))
+    for tmp in stale:
+        tmp.unlink(missing_ok=True)
+    return stale
+
+
 def atomic_write_text(path: Path | str, text: str) -> None:
     atomic_write_bytes(path, text.encode("utf-8"))
 
