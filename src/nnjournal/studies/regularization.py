@@ -22,7 +22,7 @@ from nnjournal.errors import NNJError
 from nnjournal.journal import study_plots
 from nnjournal.journal.run_dir import create_run_dir
 from nnjournal.models.mlp import weight_parameters
-from nnjournal.regularization.mc_dropout import has_dropout, mc_dropout_predict
+from nnjournal.regularization.mc_dropout import has_dropout, mc_dropout_report
 from nnjournal.regularization.penalties import near_zero_fraction
 from nnjournal.studies.common import (
     SeedRuns,
@@ -38,7 +38,6 @@ from nnjournal.studies.common import (
     with_overrides,
     write_study,
 )
-from nnjournal.training.seeding import seed_everything
 
 # Each technique is a partial recipe merged over the base recipe. Strengths were chosen on the
 # validation split of the study's own data (MNIST-10k, 500 training images;
@@ -262,7 +261,7 @@ def run_regularization(cfg: RunConfig, out: Path | str, quiet: bool = True) -> t
     if ens_lines:
         blocks += [("h2", "Ensembles: members and their spread"), ("ul", ens_lines)]
 
-    mc_lines = _mc_dropout(runs, bundle, task, pdir, plots, details)
+    mc_lines = _mc_dropout(runs, bundle, pdir, plots, details)
     if mc_lines:
         blocks += [("h2", "Dropout as an implicit ensemble (Monte-Carlo dropout)"), ("ul", mc_lines)]
 
@@ -379,37 +378,24 @@ def _ensemble_spread(
 
 
 def _mc_dropout(
-    runs: dict[str, SeedRuns], bundle: DataBundle, task: Any, pdir: Path, plots: list, details: dict
+    runs: dict[str, SeedRuns], bundle: DataBundle, pdir: Path, plots: list, details: dict
 ) -> list[str]:
     model = runs["dropout"].models[0] if "dropout" in runs else None
     if model is None or not has_dropout(model):
         return []
-    seed_everything(0)
-    pred = mc_dropout_predict(model, bundle.test.x, samples=50)
-    y = bundle.test.y.cpu().numpy()
-    correct = pred.proba.argmax(1) == y
-    deterministic = 1 - error(model, bundle.test, task)
-    mc_acc = float(correct.mean())
-    study_plots.mc_dropout_uncertainty(pred.entropy, correct, pdir / "mc_dropout.png")
+    mc = mc_dropout_report(model, bundle.test, samples=50, seed=0)
+    study_plots.mc_dropout_uncertainty(mc.pop("entropy"), mc.pop("correct"), pdir / "mc_dropout.png")
     plots.append(
         {
             "file": "plots/mc_dropout.png",
             "caption": "MC-dropout predictive uncertainty (dropout model, seed 0)",
         }
     )
-    right, wrong = (
-        float(pred.entropy[correct].mean()),
-        float(pred.entropy[~correct].mean()) if (~correct).any() else float("nan"),
-    )
-    details["mc_dropout"] = {
-        "samples": 50,
-        "accuracy": mc_acc,
-        "deterministic_accuracy": deterministic,
-        "entropy_correct": right,
-        "entropy_wrong": wrong,
-    }
+    details["mc_dropout"] = mc
+    right, wrong = mc["entropy_correct"], mc["entropy_wrong"]
     return [
-        f"50 stochastic passes with dropout on: test accuracy {mc_acc:.3f} (single deterministic pass {deterministic:.3f}).",
+        f"50 stochastic passes with dropout on: test accuracy {mc['accuracy']:.3f} (single deterministic "
+        f"pass {mc['deterministic_accuracy']:.3f}).",
         f"Mean predictive entropy {right:.3f} nats on correct predictions vs {wrong:.3f} on wrong ones"
         + (": the model is less sure where it errs." if wrong > right else "."),
     ]
