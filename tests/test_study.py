@@ -108,3 +108,25 @@ def test_parallel_settings_give_the_same_numbers(tmp_path):
         return {n: {k: v for k, v in r.items() if not k.startswith("wall")} for n, r in rows.items()}
 
     assert numbers(one) == numbers(two)
+
+
+@pytest.mark.parametrize("name", ["regularization", "capacity", "gd-regimes"])
+def test_study_on_missing_data_exits_2_and_writes_nothing(name, tmp_path):
+    out = tmp_path / "runs"
+    missing = tmp_path / "nowhere.csv"
+    result = CliRunner().invoke(
+        app,
+        [
+            "study",
+            name,
+            "--out",
+            str(out),
+            "--set",
+            "data.name='csv'",
+            "--set",
+            f"data.path={str(missing)!r}",
+        ],
+    )
+    assert result.exit_code == 2, result.output
+    assert "nowhere.csv" in result.output
+    assert not out.exists() or not any(out.iterdir())  # no half-written run directory

@@ -48,9 +48,9 @@ def run_gd_regimes(cfg: RunConfig, out: Path | str, quiet: bool = True) -> tuple
     t0 = time.perf_counter()
     started = datetime.now(timezone.utc).isoformat(timespec="seconds")
     epochs = study_setting(cfg, "epochs", PROFILES)
-    run_dir = create_run_dir(out, cfg.recipe)
     bundle = data_mod.load(cfg.data, seed=cfg.seed, task=cfg.task.name)
     task = load_task(cfg, bundle)
+    run_dir = create_run_dir(out, cfg.recipe)  # after the checks: bad input leaves no directory
     batch = cfg.training.batch_size
 
     settings = {name: (regime, opt) for name, (regime, opt) in REGIMES.items()}

@@ -116,8 +116,6 @@ def run_regularization(cfg: RunConfig, out: Path | str, quiet: bool = True) -> t
     epochs = study_setting(cfg, "epochs", PROFILES)
     target = study_setting(cfg, "target_accuracy", PROFILES)
     base = cfg.model_copy(update={"training": cfg.training.model_copy(update={"epochs": epochs})})
-    run_dir = create_run_dir(out, cfg.recipe)
-
     bundle = data_mod.load(cfg.data, seed=cfg.seed, task=cfg.task.name)
     train_size = study_setting(cfg, "train_size", PROFILES)
     bundle = DataBundle(
@@ -132,6 +130,7 @@ def run_regularization(cfg: RunConfig, out: Path | str, quiet: bool = True) -> t
         raise NNJError(
             "the regularization study measures classification error; use a classification data set"
         )
+    run_dir = create_run_dir(out, cfg.recipe)  # after the checks: bad input leaves no directory
 
     images = len(bundle.info.input_shape) == 3
     settings = {n: augmentation_for(TECHNIQUES[n], images) for n in techniques}
