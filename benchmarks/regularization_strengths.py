@@ -6,7 +6,7 @@ training images, MLP 256-256, Adam), trains each candidate setting with a few se
 mean train / validation / test error and the generalization gap. Pick strengths by the
 validation column; the test column is shown only to see how well validation predicts it.
 
-    NNJ_DATA_DIR=../shared/data python benchmarks/regularization_strengths.py [--seeds 3] [--epochs 100]
+    NNJ_DATA_DIR=../shared/data python benchmarks/regularization_strengths.py [--seeds 3] [--epochs 100] [--only l2 AdamW]
 """
 
 from __future__ import annotations
@@ -26,6 +26,12 @@ CANDIDATES: dict[str, dict[str, Any]] = {
     "none": {},
     "l2 1e-4": {"training": {"penalty": {"l2": 1e-4}}},
     "l2 1e-3": {"training": {"penalty": {"l2": 1e-3}}},
+    # Decoupled weight decay (AdamW): the decay does not pass through Adam's per-weight
+    # scaling, unlike an L2 term in the loss (Loshchilov & Hutter, 2019).
+    "weight decay 0.01 (AdamW)": {"training": {"optimizer": {"name": "adamw", "weight_decay": 0.01}}},
+    "weight decay 0.1 (AdamW)": {"training": {"optimizer": {"name": "adamw", "weight_decay": 0.1}}},
+    "weight decay 0.5 (AdamW)": {"training": {"optimizer": {"name": "adamw", "weight_decay": 0.5}}},
+    "weight decay 2 (AdamW)": {"training": {"optimizer": {"name": "adamw", "weight_decay": 2.0}}},
     "l1 1e-5": {"training": {"penalty": {"l1": 1e-5}}},
     "l1 3e-5": {"training": {"penalty": {"l1": 3e-5}}},
     "l1 1e-4": {"training": {"penalty": {"l1": 1e-4}}},
@@ -53,6 +59,7 @@ def main() -> None:
     parser.add_argument("--recipe", default="regularization-study")
     parser.add_argument("--seeds", type=int, default=3)
     parser.add_argument("--epochs", type=int, default=100)
+    parser.add_argument("--only", nargs="*", default=None, help="settings whose name contains one of these")
     parser.add_argument("--train-size", type=int, default=None, help="default: the recipe's study.train_size")
     args = parser.parse_args()
     cfg = recipes.load(args.recipe)
@@ -67,6 +74,8 @@ def main() -> None:
     print(f"{args.recipe}: {bundle.describe()}, {len(bundle.train)} training examples, {args.epochs} epochs")
     print(f"{'setting':<52} {'train':>6} {'val':>6} {'test':>6} {'gap':>6} {'s':>5}")
     for name, partial in CANDIDATES.items():
+        if args.only and not any(word in name for word in args.only):
+            continue
         t0 = time.perf_counter()
         runs = train_seeds(
             with_overrides(cfg, augmentation_for(partial, images)), bundle, task, list(range(args.seeds))

@@ -130,3 +130,18 @@ def test_study_on_missing_data_exits_2_and_writes_nothing(name, tmp_path):
     assert result.exit_code == 2, result.output
     assert "nowhere.csv" in result.output
     assert not out.exists() or not any(out.iterdir())  # no half-written run directory
+
+
+def test_conclusion_does_not_call_a_wider_gap_smaller():
+    from nnjournal.studies.regularization import _conclusion
+
+    def row(test_error, gap):
+        return {"test_error": test_error, "gap": gap, "loss_gap": gap, "near_zero_fraction": 0.0}
+
+    wider = _conclusion({"none": row(0.10, 0.10), "l2": row(0.12, 0.12)}, ["none", "l2"], {})
+    assert any("no technique narrowed it (the smallest, l2's, is 0.120)" in line for line in wider)
+    assert not any("smaller" in line for line in wider)
+    assert any("No better than no regularization on test error here: l2" in line for line in wider)
+
+    narrower = _conclusion({"none": row(0.10, 0.10), "dropout": row(0.06, 0.04)}, ["dropout", "none"], {})
+    assert any("dropout's 0.040 (2.5× smaller)" in line for line in narrower)
