@@ -32,6 +32,11 @@ CANDIDATES: dict[str, dict[str, Any]] = {
     "weight decay 0.1 (AdamW)": {"training": {"optimizer": {"name": "adamw", "weight_decay": 0.1}}},
     "weight decay 0.5 (AdamW)": {"training": {"optimizer": {"name": "adamw", "weight_decay": 0.5}}},
     "weight decay 2 (AdamW)": {"training": {"optimizer": {"name": "adamw", "weight_decay": 2.0}}},
+    # Noise on the weights for each step's gradient; He-initialised first-layer weights have
+    # std sqrt(2/784) = 0.05, so 0.01-0.05 is a few to 100 percent of their spread.
+    "weight noise 0.01": {"training": {"weight_noise": 0.01}},
+    "weight noise 0.02": {"training": {"weight_noise": 0.02}},
+    "weight noise 0.05": {"training": {"weight_noise": 0.05}},
     "l1 1e-5": {"training": {"penalty": {"l1": 1e-5}}},
     "l1 3e-5": {"training": {"penalty": {"l1": 3e-5}}},
     "l1 1e-4": {"training": {"penalty": {"l1": 1e-4}}},

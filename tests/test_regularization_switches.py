@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import copy
+
 import pytest
 import torch
 import torch.nn.functional as F
@@ -100,3 +102,46 @@ def test_mc_dropout_passes_vary_and_their_mean_is_returned():
     assert abs(pred.proba.sum(1) - 1).max() < 1e-5
     assert pred.std.max() > 0  # dropout was on: the passes disagree
     assert not model.training and not model[3].training  # left in evaluation mode, as found
+
+
+def test_weight_noise_perturbs_only_inside_the_step_and_restores_exact_weights():
+    from nnjournal.regularization.weight_noise import perturbed_weights
+
+    torch.manual_seed(0)
+    model = models.build(MLPModel(hidden=[16]), INFO, 3)
+    weights = models.weight_parameters(model)
+    clean = [w.detach().clone() for w in weights]
+    with perturbed_weights(weights, 0.1):
+        moved = [(w - c).std().item() for w, c in zip(weights, clean, strict=True)]
+    assert all(0.08 < m < 0.12 for m in moved)  # noise of the asked size while inside
+    assert all(torch.equal(w, c) for w, c in zip(weights, clean, strict=True))  # bit-exact after
+    bias = next(p for p in model.parameters() if p.dim() == 1)
+    assert all(bias is not w for w in weights)  # biases are never perturbed
+
+
+def test_weight_noise_in_fit_changes_the_gradient_and_is_seeded():
+    def train(noise: float) -> list[torch.Tensor]:
+        torch.manual_seed(0)
+        model = models.build(MLPModel(hidden=[16]), INFO, 3)
+        fit(model, _blobs(), epochs=3, optimizer={"name": "sgd", "lr": 0.1}, weight_noise=noise, seed=0)
+        return [p.detach().clone() for p in model.parameters()]
+
+    plain, noisy, again = train(0.0), train(0.05), train(0.05)
+    assert not all(torch.equal(a, b) for a, b in zip(plain, noisy, strict=True))
+    assert all(torch.equal(a, b) for a, b in zip(noisy, again, strict=True))  # same seed, same numbers
+
+
+def test_weight_noise_in_vectorized_training_draws_per_member_noise():
+    from nnjournal.training.vectorized import fit_vectorized
+
+    task = tasks.get("classification", INFO)
+    torch.manual_seed(0)
+    base = models.build(MLPModel(hidden=[16]), INFO, 3)
+    nets = [copy.deepcopy(base) for _ in range(2)]  # same start, same batch order below
+    fit_vectorized(nets, _blobs(), None, task=task, seeds=[0, 0], epochs=3, weight_noise=0.05)
+    a, b = (models.weight_parameters(n)[0] for n in nets)
+    assert not torch.equal(a, b)  # only the weight noise told them apart
+    fit_vectorized(
+        nets2 := [copy.deepcopy(base) for _ in range(2)], _blobs(), None, task=task, seeds=[0, 0], epochs=3
+    )
+    assert torch.equal(*(models.weight_parameters(n)[0] for n in nets2))

@@ -425,6 +425,12 @@ class TrainingConfig(Strict):
         gt=0.0,
         description="cap on the L2 norm of each unit's incoming weights, enforced after every step",
     )
+    weight_noise: float = Field(
+        0.0,
+        ge=0.0,
+        description="std of Gaussian noise added to every weight matrix for each training step's "
+        "forward and backward pass; the update applies to the clean weights",
+    )
     vectorize: bool | Literal["auto"] = Field(
         "auto",
         description="train ensemble members / seeds of one architecture together (torch.func); "

@@ -1,9 +1,10 @@
 """The training loop.
 
-One step, in order: forward -> data loss (+ weight penalty) -> backward -> clip -> optimizer
-step -> zero grads (-> max-norm constraint) (-> per-batch lr schedule). Batches are index slices of tensors already
-on the device; per-batch numbers stay on the device and are read once per epoch, so the
-loop costs about what a hand-written PyTorch loop costs (benchmarks/trainer_overhead.py).
+One step, in order: (perturb the weights ->) forward -> data loss (+ weight penalty) ->
+backward (-> restore the clean weights) -> clip -> optimizer step -> zero grads (-> max-norm
+constraint) (-> per-batch lr schedule). Batches are index slices of tensors already on the
+device; per-batch numbers stay on the device and are read once per epoch, so the loop costs
+about what a hand-written PyTorch loop costs (benchmarks/trainer_overhead.py).
 """
 
 from __future__ import annotations
@@ -29,6 +30,7 @@ from nnjournal.models.mlp import weight_parameters
 from nnjournal.regularization.label_smoothing import smoothed_loss
 from nnjournal.regularization.max_norm import apply_max_norm
 from nnjournal.regularization.penalties import WeightPenalty
+from nnjournal.regularization.weight_noise import perturbed_weights
 from nnjournal.tasks import Task
 from nnjournal.tasks import get as get_task
 from nnjournal.training.checkpoint import (
@@ -118,6 +120,7 @@ def fit(
     penalty = WeightPenalty(cfg.penalty.l1, cfg.penalty.l2)
     train_loss = smoothed_loss(task, cfg.label_smoothing) if cfg.label_smoothing else task.loss
     max_norm_weights = weight_parameters(model) if cfg.max_norm is not None else []
+    noisy_weights = weight_parameters(model) if cfg.weight_noise > 0 else []
     monitor = cfg.early_stopping.monitor if val is not None else "train_loss"
     minimize = (
         lower_is_better(monitor) if cfg.early_stopping.mode == "auto" else cfg.early_stopping.mode == "min"
@@ -158,14 +161,15 @@ def fit(
                 xb, yb = x[idx], y[idx]
                 if augment is not None:
                     xb = augment(xb)
-                outputs = model(xb)
-                data_loss = train_loss(outputs, yb)
-                loss = data_loss
-                if penalty:
-                    pen = penalty(model)
-                    loss = data_loss + pen
-                    penalty_sum += pen.detach() * len(idx)
-                loss.backward()
+                with perturbed_weights(noisy_weights, cfg.weight_noise):
+                    outputs = model(xb)
+                    data_loss = train_loss(outputs, yb)
+                    loss = data_loss
+                    if penalty:
+                        pen = penalty(model)
+                        loss = data_loss + pen
+                        penalty_sum += pen.detach() * len(idx)
+                    loss.backward()
                 if grad_sq is not None:
                     grad_sq += _grad_norms_sq(model, grad_names)
                 if cfg.clip.value is not None:

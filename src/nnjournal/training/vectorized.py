@@ -32,6 +32,7 @@ from nnjournal.data.bundle import Split
 from nnjournal.evaluation.metrics import lower_is_better
 from nnjournal.regularization.label_smoothing import smoothed_loss
 from nnjournal.regularization.max_norm import apply_max_norm
+from nnjournal.regularization.weight_noise import perturbed_weights
 from nnjournal.tasks import Task
 from nnjournal.training.fit import History, _improved, _resolve_config
 from nnjournal.training.optim import make_optimizer, make_schedule
@@ -101,6 +102,7 @@ def fit_vectorized(
     train_loss = smoothed_loss(task, cfg.label_smoothing) if cfg.label_smoothing else task.loss
     augment = build_augment(cfg.augment)
     l1, l2 = cfg.penalty.l1, cfg.penalty.l2
+    noisy_weights = [params[nm] for nm in weight_names] if cfg.weight_noise > 0 else []
 
     def member_step(p: dict, b: dict, xb: torch.Tensor, yb: torch.Tensor):
         outputs = functional_call(base, (p, b), (xb,))
@@ -148,9 +150,12 @@ def fit_vectorized(
             xb, yb = x[idx], y[idx]  # (K, B, ...), (K, B)
             if augment is not None:
                 xb = augment(xb)
-            data_loss, pen, score = step_all(params, buffers, xb, yb)  # each (K,)
-            # Member losses are independent, so the gradient of the sum is each member's own.
-            (data_loss + pen).sum().backward()
+            # Weight noise is drawn for all members at once: the same distribution as K
+            # separate fits, not the same numbers (like dropout under vmap).
+            with perturbed_weights(noisy_weights, cfg.weight_noise):
+                data_loss, pen, score = step_all(params, buffers, xb, yb)  # each (K,)
+                # Member losses are independent, so the gradient of the sum is each member's own.
+                (data_loss + pen).sum().backward()
             _clip(params, cfg)
             optimizer.step()
             optimizer.zero_grad(set_to_none=True)
