@@ -41,7 +41,9 @@ CANDIDATES: dict[str, dict[str, Any]] = {
     "l1 3e-5": {"training": {"penalty": {"l1": 3e-5}}},
     "l1 1e-4": {"training": {"penalty": {"l1": 1e-4}}},
     "dropout 0/0.3": {"model": {"dropout_hidden": 0.3}},
+    "dropout 0.1/0.5": {"model": {"dropout_input": 0.1, "dropout_hidden": 0.5}},  # the lecture's
     "dropout 0.2/0.5": {"model": {"dropout_input": 0.2, "dropout_hidden": 0.5}},
+    "batch norm": {"model": {"norm": "batch"}},
     "augmentation": {"training": {"augment": AUG}},
     "augmentation + dropout 0/0.3": {"model": {"dropout_hidden": 0.3}, "training": {"augment": AUG}},
     "augmentation + dropout 0.2/0.5": {
