@@ -102,7 +102,14 @@ PROFILES: dict[str, dict[str, Any]] = {
         "seeds": 5,
         "train_size": 500,
         "epochs": 100,
-        "techniques": [*REQUIRED, "label-smoothing", "max-norm", "noise-injection"],
+        "techniques": [
+            *REQUIRED,
+            "weight-decay",
+            "label-smoothing",
+            "max-norm",
+            "noise-injection",
+            "weight-noise",
+        ],
         "target_accuracy": 0.85,
     },
 }
