@@ -145,3 +145,11 @@ def test_conclusion_does_not_call_a_wider_gap_smaller():
 
     narrower = _conclusion({"none": row(0.10, 0.10), "dropout": row(0.06, 0.04)}, ["dropout", "none"], {})
     assert any("dropout's 0.040 (2.5× smaller)" in line for line in narrower)
+
+
+def test_study_help_names_every_study():
+    from nnjournal.studies import STUDIES
+
+    result = CliRunner().invoke(app, ["study", "--help"], env={"COLUMNS": "200"})
+    assert result.exit_code == 0
+    assert all(name in result.output for name in STUDIES)

@@ -99,13 +99,17 @@ def _print_results(summary: dict[str, Any]) -> None:
 @app.command()
 @user_errors
 def study(
-    name: Annotated[str, typer.Argument(help="regularization or capacity")],
+    name: Annotated[str, typer.Argument(help="regularization, capacity or gd-regimes")],
     profile: Annotated[str, typer.Option(help="quick (minutes) or default (the full study)")] = "default",
     set_: Annotated[list[str], typer.Option("--set", help="override KEY=VALUE, e.g. study.seeds=3")] = [],
     out_dir: Annotated[Path, typer.Option("--out", help="folder for run directories")] = Path("runs"),
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="no progress or summary table")] = False,
 ) -> None:
-    """Run a study: many trainings compared in one journal entry (the recipe NAME-study)."""
+    """Run a study: many trainings compared in one journal entry (the recipe NAME-study).
+
+    Choose the regularization study's techniques with
+    --set "study.techniques=['none', 'dropout', 'weight-decay']"; an unknown name lists them all.
+    """
     from nnjournal.experiment import run as run_recipe
     from nnjournal.studies import STUDIES, recipe_for
 
