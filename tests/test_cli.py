@@ -187,3 +187,45 @@ def test_a_killed_run_leaves_files_that_runs_and_report_handle_and_it_resumes(tm
     assert [r["epoch"] for r in rows] == list(range(1, len(rows) + 1))
     assert len(rows) == 60 and logged < 60
     assert (run_dir / "summary.json").exists()
+
+
+@pytest.mark.parametrize(
+    "recipe, overrides, message",
+    [
+        ("digits-mlp", ["training.augment.rotation=20"], "need image batches"),
+        ("digits-mlp", ["training.early_stopping.monitor='val_acc'"], "choose from train_loss"),
+        (
+            "digits-mlp",
+            ["ensemble.size=3", "model.norm='batch'", "training.vectorize=true"],
+            "cannot train models with batch norm",
+        ),
+        ("digits-mlp", ["evaluation.cv=3"], "needs data.name = 'csv'"),
+        ("digits-mlp", ["training.weight_noise=true"], "weight_noise = true is not valid"),
+        (
+            "digits-cnn",
+            [
+                "model.blocks=[{filters=8, kernel=3, pool='max'}, {filters=8, kernel=3, pool='max'}, "
+                "{filters=8, kernel=3, pool='max'}, {filters=8, kernel=3, pool='max'}]"
+            ],
+            "does not fit input of shape",
+        ),
+    ],
+    ids=[
+        "augment-on-vectors",
+        "monitor",
+        "vectorized-batch-norm",
+        "cv-without-csv",
+        "bool-as-number",
+        "cnn-shape",
+    ],
+)
+def test_bad_settings_found_before_training_leave_no_run_directory(tmp_path, recipe, overrides, message):
+    # Each of these used to fail only once training had started (or finished), after the run
+    # directory was made; now one error line, exit 2, and nothing written.
+    out = tmp_path / "runs"
+    args = ["run", recipe, "--out", str(out), "--set", "training.epochs=1"]
+    for o in overrides:
+        args += ["--set", o]
+    line = _one_error_line(nnj(*args))
+    assert message in line
+    assert not out.exists() or not any(out.iterdir())

@@ -76,6 +76,10 @@ def test_decoded_images_are_cached_and_refreshed_when_files_change(tmp_path: Pat
         (lambda r: None, "does not exist"),
         (lambda r: (r / "only").mkdir(parents=True), "at least two"),
         (lambda r: [(r / c).mkdir(parents=True) for c in ("a", "b")], "no .jpg/.jpeg/.png images"),
+        # An empty class folder would silently become a class no image belongs to.
+        (lambda r: (make_folder(r), (r / "green").mkdir()), "class folder.s. green hold no"),
+        # One photo per class: nothing left to split a validation set from.
+        (lambda r: make_folder(r, per_class=1), "too few to split off a validation fraction"),
     ],
 )
 def test_bad_folders_are_clear_errors(tmp_path: Path, setup, message) -> None:

@@ -10,6 +10,7 @@ import torch
 from nnjournal import data, models, tasks
 from nnjournal.config import DigitsData, MLPModel
 from nnjournal.data.bundle import Split
+from nnjournal.errors import NNJError
 from nnjournal.training.fit import fit
 from nnjournal.training.vectorized import can_vectorize, fit_vectorized, should_vectorize
 
@@ -85,7 +86,7 @@ def test_batch_norm_is_refused_and_auto_falls_back(digits):
     nets = _nets(4, bundle.info, task.out_features, norm="batch")
     assert not can_vectorize(nets[0])
     assert should_vectorize("auto", nets) is False
-    with pytest.raises(ValueError, match="batch norm"):
+    with pytest.raises(NNJError, match="batch norm"):
         should_vectorize(True, nets)
     assert should_vectorize("auto", _nets(4, bundle.info, task.out_features)) is True
     assert should_vectorize("auto", _nets(2, bundle.info, task.out_features)) is False

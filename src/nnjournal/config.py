@@ -10,7 +10,7 @@ from __future__ import annotations
 import copy
 import sys
 from pathlib import Path
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Literal, get_args, get_origin
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
@@ -23,9 +23,32 @@ else:  # pragma: no cover
 
 
 class Strict(BaseModel):
-    """Base for every config section: unknown keys are errors, assignments are validated."""
+    """Base for every config section: unknown keys are errors, assignments are validated, and
+    true/false is not a number (pydantic's lax mode would read `weight_noise = true` as 1.0)."""
 
     model_config = ConfigDict(extra="forbid", validate_assignment=True)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _no_bool_for_numbers(cls, data: Any) -> Any:
+        if isinstance(data, dict):
+            for key, value in data.items():
+                field = cls.model_fields.get(key)
+                if isinstance(value, bool) and field is not None and not _admits_bool(field.annotation):
+                    raise ValueError(
+                        f"{key} = {str(value).lower()} is not valid: {key} is not an on/off switch "
+                        "(`nnj show RECIPE` shows the kind of value it takes)"
+                    )
+        return data
+
+
+def _admits_bool(annotation: Any) -> bool:
+    """Whether a field's type accepts a bare true/false (bool, Any, or a Literal of one)."""
+    if annotation is bool or annotation is Any:
+        return True
+    if get_origin(annotation) is Literal:
+        return any(isinstance(a, bool) for a in get_args(annotation))
+    return any(_admits_bool(a) for a in get_args(annotation) if get_origin(annotation) is not list)
 
 
 # ---------------------------------------------------------------- data
@@ -488,15 +511,21 @@ class StudyConfig(Strict):
     seeds: int | None = Field(None, ge=1, description="trainings per setting, with seeds 0..seeds-1")
     train_size: int | None = Field(None, ge=10, description="training examples kept (small = overfits)")
     epochs: int | None = Field(None, ge=1)
-    techniques: list[str] | None = Field(None, description="regularization: which techniques to compare")
+    techniques: list[str] | None = Field(
+        None, min_length=1, description="regularization: which techniques to compare"
+    )
     workers: int | None = Field(
         None, ge=1, description="processes training settings at once (default: one per CPU core, at most 4)"
     )
     target_accuracy: float | None = Field(
         None, gt=0.0, lt=1.0, description="regularization: validation accuracy for steps-to-target"
     )
-    widths: list[Annotated[int, Field(ge=1)]] | None = Field(None, description="capacity: hidden widths")
-    l2: list[Annotated[float, Field(ge=0.0)]] | None = Field(None, description="capacity: L2 strengths")
+    widths: list[Annotated[int, Field(ge=1)]] | None = Field(
+        None, min_length=1, description="capacity: hidden widths"
+    )
+    l2: list[Annotated[float, Field(ge=0.0)]] | None = Field(
+        None, min_length=1, description="capacity: L2 strengths"
+    )
 
 
 class JournalConfig(Strict):
@@ -521,6 +550,17 @@ class RunConfig(Strict):
     # Named variants trained side by side in one journal entry; each is a partial recipe
     # deep-merged over this one (e.g. XOR: perceptron vs MLP).
     variants: dict[str, dict[str, Any]] = Field(default_factory=dict)
+
+    @model_validator(mode="after")
+    def _cv_needs_a_table(self) -> RunConfig:
+        # Checked here, not after training: other loaders split once, so cross-validation
+        # would fail only when the run's training is already spent.
+        if self.evaluation.cv > 1 and self.data.name != "csv":
+            raise ValueError(
+                f"evaluation.cv = {self.evaluation.cv} needs data.name = 'csv' (got {self.data.name!r}): "
+                "other loaders split their data once; set evaluation.cv = 0"
+            )
+        return self
 
     def variant_configs(self) -> dict[str, RunConfig]:
         """The resolved config of each variant (just this one when there are none)."""
@@ -560,6 +600,8 @@ def format_validation_error(err: ValidationError, where: str = "") -> str:
             msg = "unknown key (check its spelling; `nnj show RECIPE` lists the valid keys)"
         elif e["type"] == "union_tag_invalid":
             msg = e["msg"].replace("Input tag", "name")
+        elif e["type"] == "value_error":  # our own validators' messages are complete sentences
+            msg = msg.removeprefix("Value error, ")
         elif "input" in e and e["type"] not in ("missing",) and not isinstance(e["input"], dict):
             msg = f"{msg}, got {e['input']!r}"
         lines.append(f"{path}: {msg}" if path else msg)

@@ -40,9 +40,10 @@ from nnjournal.regularization.mc_dropout import has_dropout, mc_dropout_report
 from nnjournal.regularization.penalties import WeightPenalty, near_zero_fraction
 from nnjournal.saved_model import save_model
 from nnjournal.training.checkpoint import load_checkpoint
-from nnjournal.training.fit import History, fit, predict_outputs
+from nnjournal.training.fit import History, check_monitor, fit, predict_outputs
 from nnjournal.training.optim import describe_weight_decay
 from nnjournal.training.seeding import seed_everything, select_device
+from nnjournal.training.vectorized import can_vectorize, should_vectorize
 
 
 @dataclass
@@ -119,7 +120,7 @@ def run(
             # loaders read the target column as classes for them.
             as_task = "classification" if vcfg.task.name in tasks.RECONSTRUCTION_TASKS else vcfg.task.name
             bundles[_data_key(vcfg)] = data_mod.load(vcfg.data, seed=vcfg.seed, task=as_task)
-        _check_mc_dropout(vcfg, bundles[_data_key(vcfg)])
+        _preflight(vcfg, bundles[_data_key(vcfg)])
     if resume is None:
         run_dir = create_run_dir(out, cfg.recipe)
         atomic_write_text(run_dir / "config.toml", to_toml(cfg.model_dump(mode="json")))
@@ -177,14 +178,39 @@ def _resolve(
     return recipes.load(recipe, overrides)
 
 
-def _check_mc_dropout(cfg: RunConfig, bundle: DataBundle) -> None:
-    """Refuse, before anything is written, MC dropout on a task or model it cannot work on."""
+def _preflight(cfg: RunConfig, bundle: DataBundle) -> None:
+    """Check, before a run directory exists, what would otherwise fail only once training (or
+    all of it) is done: the device, layer shapes against the data, the augmentation against
+    the inputs, the early-stopping monitor, vectorized batch norm, MC dropout. Bad input must
+    leave nothing half-written. The random state is put back, so the run's numbers do not
+    depend on these probes."""
+    with torch.random.fork_rng(devices=[]):
+        select_device(cfg.training.device)
+        augment = build_augment(cfg.training.augment)
+        if augment is not None and len(bundle.train):
+            augment(bundle.train.x[:2].clone())  # e.g. rotation asked of feature vectors raises
+        has_val = bundle.val is not None and len(bundle.val) > 0
+        if cfg.task.name in tasks.RECONSTRUCTION_TASKS:
+            # The model's input shape comes from the task's prepared pairs (e.g. low-resolution
+            # inputs for super-resolution), made in _train_variant; only the monitor is checked.
+            task = tasks.get(cfg.task, bundle.info)
+            check_monitor(cfg.training.early_stopping.monitor if has_val else "train_loss", task, has_val)
+            return
+        task = tasks.get(cfg.task.name, bundle.info)
+        check_monitor(cfg.training.early_stopping.monitor if has_val else "train_loss", task, has_val)
+        probe = models.build(cfg.model, bundle.info, task.out_features)  # shapes that do not fit raise
+        if cfg.ensemble.size > 1 and cfg.training.vectorize is True and not can_vectorize(probe):
+            should_vectorize(True, [probe])  # raises the batch-norm message
+        _check_mc_dropout(cfg, probe)
+
+
+def _check_mc_dropout(cfg: RunConfig, probe: torch.nn.Module) -> None:
+    """Refuse MC dropout on a task or model it cannot work on."""
     if cfg.evaluation.mc_dropout:
         if cfg.task.name != "classification":
             raise NNJError(
                 "evaluation.mc_dropout: Monte-Carlo dropout is reported for classification; set it to 0"
             )
-        probe = models.build(cfg.model, bundle.info, max(bundle.info.n_classes or 2, 2))
         if not has_dropout(probe):
             raise NNJError(
                 "evaluation.mc_dropout needs dropout in the model: set model.dropout_hidden (MLP) or "

@@ -41,6 +41,14 @@ def list_images(root: Path, class_names: list[str] | None = None) -> tuple[list[
         labels += [k] * len(found)
     if not files:
         raise NNJError(f"{root}: no .jpg/.jpeg/.png images in its class folders")
+    present = set(labels)
+    empty = [name for k, name in enumerate(class_names) if k not in present]
+    if empty:
+        # An empty folder would still be a class: a dead output and deflated macro metrics.
+        raise NNJError(
+            f"{root}: class folder(s) {', '.join(empty)} hold no .jpg/.jpeg/.png images; "
+            "add images or remove the folder(s)"
+        )
     return files, labels, class_names
 
 

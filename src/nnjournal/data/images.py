@@ -113,9 +113,15 @@ def image_bundle(
         tr, va = np.arange(len(tr)), np.arange(len(tr), len(y_tr))
     elif val_fraction > 0:
         small = min(val_fraction, 1 - val_fraction) * len(tr)
-        tr, va = train_test_split(
-            tr, test_size=val_fraction, random_state=seed + 1, stratify=_strata(y_tr, small)
-        )
+        try:
+            tr, va = train_test_split(
+                tr, test_size=val_fraction, random_state=seed + 1, stratify=_strata(y_tr, small)
+            )
+        except ValueError:
+            raise NNJError(
+                f"{name}: {len(tr)} training images are too few to split off a validation fraction "
+                f"of {val_fraction:g}; add images or set data.val_fraction = 0"
+            ) from None
     # Per-channel statistics over the training images only; computed in float64 chunks so a
     # 50k-image set does not need a float copy of itself.
     channels = x_tr.shape[1]

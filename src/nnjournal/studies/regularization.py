@@ -125,6 +125,9 @@ def run_regularization(cfg: RunConfig, out: Path | str, quiet: bool = True) -> t
     unknown = [t for t in techniques if t not in TECHNIQUES]
     if unknown:
         raise NNJError(f"study.techniques: unknown {unknown}; choose from {', '.join(TECHNIQUES)}")
+    repeated = sorted({t for t in techniques if techniques.count(t) > 1})
+    if repeated:
+        raise NNJError(f"study.techniques: {', '.join(repeated)} listed more than once; name each once")
     epochs = study_setting(cfg, "epochs", PROFILES)
     target = study_setting(cfg, "target_accuracy", PROFILES)
     base = cfg.model_copy(update={"training": cfg.training.model_copy(update={"epochs": epochs})})

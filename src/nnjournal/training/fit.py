@@ -122,6 +122,7 @@ def fit(
     max_norm_weights = weight_parameters(model) if cfg.max_norm is not None else []
     noisy_weights = weight_parameters(model) if cfg.weight_noise > 0 else []
     monitor = cfg.early_stopping.monitor if val is not None else "train_loss"
+    check_monitor(monitor, task, val is not None)
     minimize = (
         lower_is_better(monitor) if cfg.early_stopping.mode == "auto" else cfg.early_stopping.mode == "min"
     )
@@ -260,6 +261,23 @@ def predict_outputs(model: nn.Module, x: torch.Tensor, batch_size: int = 8192) -
         # Structured outputs (an autoencoder's reconstruction, code, penalty): join field by field.
         return type(chunks[0])(*(torch.cat(parts) for parts in zip(*chunks, strict=True)))
     return torch.cat(chunks) if chunks else torch.empty(0)
+
+
+def monitor_choices(task: Task, has_val: bool) -> list[str]:
+    """The per-epoch numbers early stopping can watch for this task."""
+    splits = ["train", "val"] if has_val else ["train"]
+    names = ["loss"] + ([task.score_name] if task.score_name is not None else [])
+    return [f"{split}_{name}" for split in splits for name in names]
+
+
+def check_monitor(monitor: str, task: Task, has_val: bool) -> None:
+    """Refuse, before the first epoch, an early-stopping monitor no epoch will record."""
+    choices = monitor_choices(task, has_val)
+    if monitor not in choices:
+        raise NNJError(
+            f"training.early_stopping.monitor = {monitor!r} is not recorded for this task; "
+            f"choose from {', '.join(choices)}"
+        )
 
 
 def _validate(model: nn.Module, task: Task, val: Split) -> dict[str, float]:

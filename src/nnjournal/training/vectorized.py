@@ -29,12 +29,13 @@ from torch.func import functional_call, stack_module_state, vmap
 from nnjournal.config import TrainingConfig
 from nnjournal.data.augment import build_augment
 from nnjournal.data.bundle import Split
+from nnjournal.errors import NNJError
 from nnjournal.evaluation.metrics import lower_is_better
 from nnjournal.regularization.label_smoothing import smoothed_loss
 from nnjournal.regularization.max_norm import apply_max_norm
 from nnjournal.regularization.weight_noise import perturbed_weights
 from nnjournal.tasks import Task
-from nnjournal.training.fit import History, _improved, _resolve_config
+from nnjournal.training.fit import History, _improved, _resolve_config, check_monitor
 from nnjournal.training.optim import make_optimizer, make_schedule
 from nnjournal.training.seeding import select_device
 
@@ -56,7 +57,10 @@ def should_vectorize(setting: bool | str, models: Sequence[nn.Module]) -> bool:
         small = all(sum(p.numel() for p in m.parameters()) <= AUTO_MAX_PARAMETERS for m in models)
         return len(models) >= AUTO_MIN_MEMBERS and small and all(can_vectorize(m) for m in models)
     if setting and not all(can_vectorize(m) for m in models):
-        raise ValueError("training.vectorize=true cannot train models with batch norm; use false or auto")
+        raise NNJError(
+            "training.vectorize = true cannot train models with batch norm (vmap cannot update running "
+            "statistics); set training.vectorize = 'auto' or false"
+        )
     return bool(setting)
 
 
@@ -125,6 +129,7 @@ def fit_vectorized(
 
     generators = [torch.Generator().manual_seed(s) for s in seeds]
     monitor = cfg.early_stopping.monitor if val is not None else "train_loss"
+    check_monitor(monitor, task, val is not None)
     minimize = (
         lower_is_better(monitor) if cfg.early_stopping.mode == "auto" else cfg.early_stopping.mode == "min"
     )
