@@ -229,3 +229,14 @@ def test_bad_settings_found_before_training_leave_no_run_directory(tmp_path, rec
     line = _one_error_line(nnj(*args))
     assert message in line
     assert not out.exists() or not any(out.iterdir())
+
+
+def test_atomic_writes_get_the_mode_a_plain_open_gives(tmp_path):
+    from nnjournal.journal.files import atomic_write_text
+
+    old = os.umask(0o022)
+    try:
+        atomic_write_text(tmp_path / "report.html", "<p>hi</p>")
+    finally:
+        os.umask(old)
+    assert (tmp_path / "report.html").stat().st_mode & 0o777 == 0o644  # readable by others

@@ -92,3 +92,34 @@ def test_filters_cli_unreadable_image(tmp_path: Path) -> None:
     bad.write_bytes(b"not a jpeg")
     result = runner.invoke(app, ["conv", "filters", str(bad)])
     assert result.exit_code == 2 and "not a readable image" in result.output
+
+
+def test_explain_a_huge_input_lists_only_the_first_starts() -> None:
+    # It used to build all 10^10 start positions to show 12 of them.
+    text = explain(10**10, 3)
+    assert "Output size: 9999999998" in text and "0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, and so on." in text
+
+
+@pytest.mark.parametrize(
+    "k, d, even", [(3, 1, True), (2, 1, False), (2, 2, True), (4, 3, False), (5, 2, True)]
+)
+def test_same_padding_is_even_when_the_dilated_span_is_odd(k: int, d: int, even: bool) -> None:
+    text = explain(16, k, d=d)
+    assert ("cannot be padded evenly" not in text) == even
+    if even:  # and that padding really keeps the size
+        conv = torch.nn.Conv1d(1, 1, k, padding=d * (k - 1) // 2, dilation=d)
+        assert conv(torch.zeros(1, 1, 16)).shape[-1] == 16
+
+
+def test_filters_default_output_goes_to_the_current_folder(tmp_path: Path, monkeypatch) -> None:
+    # Beside the photo, inside a class folder, the figure would become a training image.
+    photos = tmp_path / "photos" / "cat"
+    photos.mkdir(parents=True)
+    Image.new("RGB", (1, 1), (9, 9, 9)).save(photos / "tiny.png")  # 1x1: reflection padding fails
+    work = tmp_path / "work"
+    work.mkdir()
+    monkeypatch.chdir(work)
+    result = runner.invoke(app, ["conv", "filters", str(photos / "tiny.png")])
+    assert result.exit_code == 0, result.output
+    assert (work / "tiny_filters.png").exists()
+    assert [p.name for p in photos.iterdir()] == ["tiny.png"]

@@ -50,7 +50,9 @@ def apply_kernel(image: np.ndarray, kernel: np.ndarray) -> np.ndarray:
     x = torch.from_numpy(image)[None, None].float()
     k = torch.from_numpy(np.ascontiguousarray(kernel)).float()[None, None]
     pad = kernel.shape[0] // 2
-    x = F.pad(x, (pad, pad, pad, pad), mode="reflect")
+    # Reflection needs more pixels than the padding; tiny images repeat their edge instead.
+    mode = "reflect" if min(image.shape) > pad else "replicate"
+    x = F.pad(x, (pad, pad, pad, pad), mode=mode)
     return F.conv2d(x, k)[0, 0].numpy()
 
 

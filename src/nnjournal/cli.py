@@ -211,7 +211,8 @@ def conv_explain(
 def conv_filters(
     image: Annotated[Path, typer.Argument(help="a JPEG/PNG image")],
     output: Annotated[
-        Path | None, typer.Option("--out", help="PNG to write (default: IMAGE_filters.png)")
+        Path | None,
+        typer.Option("--out", help="PNG to write (default: IMAGE_filters.png in the current folder)"),
     ] = None,
 ) -> None:
     """Apply identity, three edge detectors, sharpen, box and Gaussian blur to an image."""
@@ -219,7 +220,8 @@ def conv_filters(
     from nnjournal.journal.plots import filter_gallery
 
     grey = load_grey(image)
-    target = output or image.with_name(image.stem + "_filters.png")
+    # Not beside the image: in a class folder the figure would become a training photo.
+    target = output or Path(image.stem + "_filters.png")
     filter_gallery(apply_all(grey), KERNELS, f"Classic 3x3/5x5 kernels applied to {image.name}", target)
     typer.echo(f"{len(KERNELS)} filtered images written side by side to {target}")
 

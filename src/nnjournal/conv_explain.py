@@ -45,13 +45,15 @@ class ConvArithmetic:
         room = self.n + 2 * self.p - self.span
         return room // self.s + 1 if room >= 0 else 0
 
-    def positions(self) -> list[int]:
-        """Index (in the padded input) of the first input each output position sees."""
-        return [i * self.s for i in range(self.output)]
+    def positions(self, limit: int | None = None) -> list[int]:
+        """Index (in the padded input) of the first input each output position sees (the first
+        `limit` of them: an input of 10^10 has as many)."""
+        count = self.output if limit is None else min(limit, self.output)
+        return [i * self.s for i in range(count)]
 
 
 def same_padding(k: int, d: int = 1) -> int:
-    """Padding that keeps the size at stride 1 (odd kernels): d(k - 1) / 2."""
+    """Padding that keeps the size at stride 1 when d(k - 1) is even: d(k - 1) / 2."""
     return d * (k - 1) // 2
 
 
@@ -81,8 +83,8 @@ def explain(n: int, k: int, s: int = 1, p: int = 0, d: int = 1) -> str:
         f"  3. It fits at n + 2p - d(k - 1) = {padded} - {c.span - 1} = {room + 1} start positions, one apart.",
         f"  4. Stride {s} keeps every {_ordinal(s)} start: floor({room} / {s}) + 1 = {room // s} + 1 = {c.output}.",
     ]
-    starts = c.positions()
-    shown = ", ".join(str(i) for i in starts[:12]) + (", ..." if len(starts) > 12 else "")
+    starts = c.positions(limit=12)
+    shown = ", ".join(str(i) for i in starts) + (", and so on" if c.output > 12 else "")
     lines.append(f"     Starts (0-based, in the padded input): {shown}.")
     unused = room % s
     if unused:
@@ -91,7 +93,8 @@ def explain(n: int, k: int, s: int = 1, p: int = 0, d: int = 1) -> str:
         "",
         f"Output size: {c.output}",
         f"('same' padding for this kernel is p = d(k - 1)/2 = {same_padding(k, d)}"
-        + ("; " if k % 2 else " rounded down; even kernels cannot pad evenly; ")
+        # Evenly possible when the dilated span d(k - 1) + 1 is odd, i.e. d(k - 1) is even.
+        + ("; " if d * (k - 1) % 2 == 0 else " rounded down; this span cannot be padded evenly; ")
         + "'valid' is p = 0.)",
     ]
     return "\n".join(lines)
