@@ -82,3 +82,47 @@ def test_bad_ensemble_or_mc_dropout_settings_exit_2_and_write_nothing(tmp_path, 
     assert result.exit_code == 2, result.output
     assert message in result.output
     assert not any(tmp_path.iterdir())
+
+
+def test_snapshot_run_says_what_ran_and_names_every_regularizer(tmp_path):
+    result = run(
+        "digits-mlp",
+        [
+            "training.epochs=4",
+            "evaluation.baselines=[]",
+            "ensemble.size=2",
+            "ensemble.method='snapshot'",
+            "training.label_smoothing=0.1",
+            "training.weight_noise=0.01",
+            "training.max_norm=3.0",
+            "training.augment.noise_std=0.1",
+            "model.noise_hidden=0.2",
+        ],
+        out=tmp_path,
+    )
+    v = result.summary["variants"]["mlp"]
+    assert "2 cosine cycles of 2 epochs, a snapshot after each" in v["training"]
+    assert "early stopping" not in v["training"] and "restored" not in v["training"]  # off for snapshots
+    for words in ("label smoothing 0.1", "max-norm 3", "weight noise σ 0.01", "augmentation: noise_std 0.1"):
+        assert words in v["training"]
+    assert "Gaussian noise σ 0.2 on hidden activations" in v["model"]
+
+
+def test_snapshot_ensemble_needs_an_epoch_per_cycle(tmp_path):
+    out = CliRunner().invoke(
+        app,
+        [
+            "run",
+            "digits-mlp",
+            "--out",
+            str(tmp_path),
+            "--set",
+            "training.epochs=2",
+            "--set",
+            "ensemble.size=3",
+            "--set",
+            "ensemble.method='snapshot'",
+        ],
+    )
+    assert out.exit_code == 2 and "set training.epochs to at least 3" in out.output
+    assert not any(tmp_path.iterdir())

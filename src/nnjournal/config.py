@@ -552,6 +552,16 @@ class RunConfig(Strict):
     variants: dict[str, dict[str, Any]] = Field(default_factory=dict)
 
     @model_validator(mode="after")
+    def _snapshots_need_an_epoch_per_cycle(self) -> RunConfig:
+        e = self.ensemble
+        if e.size > 1 and e.method == "snapshot" and self.training.epochs < e.size:
+            raise ValueError(
+                f"ensemble.method = 'snapshot' splits training.epochs ({self.training.epochs}) into "
+                f"ensemble.size ({e.size}) cosine cycles: set training.epochs to at least {e.size}"
+            )
+        return self
+
+    @model_validator(mode="after")
     def _cv_needs_a_table(self) -> RunConfig:
         # Checked here, not after training: other loaders split once, so cross-validation
         # would fail only when the run's training is already spent.

@@ -391,6 +391,8 @@ def _describe_single_model(cfg: RunConfig) -> str:
             parts.append(f"dropout {m.dropout_input:g} input / {m.dropout_hidden:g} hidden")
         if m.norm != "none":
             parts.append(f"{m.norm} norm {m.norm_placement.replace('_', ' ')}")
+        if m.noise_hidden:
+            parts.append(f"Gaussian noise σ {m.noise_hidden:g} on hidden activations")
         return ", ".join(parts)
     if m.name == "perceptron":
         return "single-layer perceptron (linear)"
@@ -409,8 +411,13 @@ def _describe_training(cfg: RunConfig, history: History) -> str:
         "batch": "batch GD (whole set per step)",
         "stochastic": "stochastic GD (one example per step)",
     }.get(t.regime, f"mini-batch GD, batch {t.batch_size}")
-    parts = [opt, batch, f"{history.to_dict()['epochs_run']}/{t.epochs} epochs"]
-    if t.schedule.name != "none":
+    snapshots = cfg.ensemble.size > 1 and cfg.ensemble.method == "snapshot"
+    if snapshots:  # the ensemble's training replaces schedule and early stopping (ensemble.py)
+        cycle = t.epochs // cfg.ensemble.size
+        parts = [opt, batch, f"{cfg.ensemble.size} cosine cycles of {cycle} epochs, a snapshot after each"]
+    else:
+        parts = [opt, batch, f"{history.to_dict()['epochs_run']}/{t.epochs} epochs"]
+    if t.schedule.name != "none" and not snapshots:
         parts.append(f"{t.schedule.name} lr schedule")
     penalty = WeightPenalty(t.penalty.l1, t.penalty.l2)
     if penalty:
@@ -419,9 +426,21 @@ def _describe_training(cfg: RunConfig, history: History) -> str:
         parts.append(f"weight decay {describe_weight_decay(o)}")
     if t.clip.norm or t.clip.value:
         parts.append(f"gradient clipping (norm {t.clip.norm}, value {t.clip.value})")
-    if t.early_stopping.patience:
+    if t.label_smoothing:
+        parts.append(f"label smoothing {t.label_smoothing:g}")
+    if t.max_norm is not None:
+        parts.append(f"max-norm {t.max_norm:g} on each unit's incoming weights")
+    if t.weight_noise:
+        parts.append(f"weight noise σ {t.weight_noise:g}")
+    augment = {k: v for k, v in t.augment.model_dump().items() if v and k != "clip"}
+    if augment:
+        parts.append(
+            "augmentation: "
+            + ", ".join(k if v is True else f"{k} {v:g}" for k, v in augment.items())
+        )
+    if t.early_stopping.patience and not snapshots:
         parts.append(f"early stopping on {t.early_stopping.monitor}, patience {t.early_stopping.patience}")
-    if t.early_stopping.restore_best:
+    if t.early_stopping.restore_best and not snapshots:
         parts.append(f"best epoch by {history.monitor} restored")
     return "; ".join(parts)
 
