@@ -122,7 +122,8 @@ def test_predict_round_trip_matches_the_in_process_model(digits_run, tmp_path):
     assert lines[0].startswith("prediction,proba_0")
     from_cli = [line.split(",")[0] for line in lines[1:]]
     in_process = load_model(digits_run).predict(raw)
-    assert from_cli == list(in_process)
+    assert in_process.dtype == np.int64  # digit labels come back as the integers they are
+    assert from_cli == [str(p) for p in in_process]
     np.save(tmp_path / "digits.npy", raw)
     assert nnj("predict", str(digits_run), str(tmp_path / "digits.npy"), "--out", str(out)).exit_code == 0
     assert [line.split(",")[0] for line in out.read_text().splitlines()[1:]] == from_cli

@@ -45,13 +45,19 @@ class TrainedModel:
         return predict_outputs(self.model, x)
 
     def predict(self, x_raw: Any) -> np.ndarray:
+        """Predictions in the labels' own terms, as scikit-learn returns them: class names as
+        strings ("yes"/"no"), or integers where every class name is one (digits, 0/1 targets),
+        so `predict(x) == y` compares like with like."""
         outputs = self.outputs(x_raw)
         if self.threshold is not None and self.task.name == "classification" and self.task.binary:
             pred = (self.task.proba(outputs)[:, 1] >= self.threshold).astype(np.int64)
         else:
             pred = self.task.predict(outputs)
-        if self.info.class_names is not None:
-            return np.asarray(self.info.class_names, dtype=object)[pred]
+        names = self.info.class_names
+        if names is not None:
+            if all(str(n).lstrip("-").isdigit() for n in names):
+                return np.asarray([int(n) for n in names], dtype=np.int64)[pred]
+            return np.asarray(names, dtype=object)[pred]
         return pred
 
     def predict_proba(self, x_raw: Any) -> np.ndarray:
