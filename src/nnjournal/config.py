@@ -48,7 +48,9 @@ def _admits_bool(annotation: Any) -> bool:
         return True
     if get_origin(annotation) is Literal:
         return any(isinstance(a, bool) for a in get_args(annotation))
-    return any(_admits_bool(a) for a in get_args(annotation) if get_origin(annotation) is not list)
+    if get_origin(annotation) is list:  # a list's items are not the field's value
+        return False
+    return any(_admits_bool(a) for a in get_args(annotation))  # unions, e.g. bool | Literal["auto"]
 
 
 # ---------------------------------------------------------------- data

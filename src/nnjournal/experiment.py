@@ -35,7 +35,7 @@ from nnjournal.journal.report import render_report
 from nnjournal.journal.run_dir import create_run_dir, variant_dir
 from nnjournal.journal.site import write_index
 from nnjournal.models.cnn import describe_cnn
-from nnjournal.regularization.ensemble import Ensemble, train_ensemble
+from nnjournal.regularization.ensemble import Ensemble, snapshot_cycle_epochs, train_ensemble
 from nnjournal.regularization.mc_dropout import has_dropout, mc_dropout_report
 from nnjournal.regularization.penalties import WeightPenalty, near_zero_fraction
 from nnjournal.saved_model import save_model
@@ -43,7 +43,7 @@ from nnjournal.training.checkpoint import load_checkpoint
 from nnjournal.training.fit import History, check_monitor, fit, predict_outputs
 from nnjournal.training.optim import describe_weight_decay
 from nnjournal.training.seeding import seed_everything, select_device
-from nnjournal.training.vectorized import can_vectorize, should_vectorize
+from nnjournal.training.vectorized import should_vectorize
 
 
 @dataclass
@@ -189,18 +189,17 @@ def _preflight(cfg: RunConfig, bundle: DataBundle) -> None:
         augment = build_augment(cfg.training.augment)
         if augment is not None and len(bundle.train):
             augment(bundle.train.x[:2].clone())  # e.g. rotation asked of feature vectors raises
-        has_val = bundle.val is not None and len(bundle.val) > 0
-        if cfg.task.name in tasks.RECONSTRUCTION_TASKS:
-            # The model's input shape comes from the task's prepared pairs (e.g. low-resolution
-            # inputs for super-resolution), made in _train_variant; only the monitor is checked.
-            task = tasks.get(cfg.task, bundle.info)
-            check_monitor(cfg.training.early_stopping.monitor if has_val else "train_loss", task, has_val)
-            return
-        task = tasks.get(cfg.task.name, bundle.info)
+        reconstruction = cfg.task.name in tasks.RECONSTRUCTION_TASKS
+        task = tasks.get(cfg.task if reconstruction else cfg.task.name, bundle.info)
+        has_val = bundle.val is not None  # as `fit` decides it
         check_monitor(cfg.training.early_stopping.monitor if has_val else "train_loss", task, has_val)
+        if reconstruction:
+            # The model's input shape comes from the task's prepared pairs (e.g. low-resolution
+            # inputs for super-resolution), made in _train_variant: no model probe here.
+            return
         probe = models.build(cfg.model, bundle.info, task.out_features)  # shapes that do not fit raise
-        if cfg.ensemble.size > 1 and cfg.training.vectorize is True and not can_vectorize(probe):
-            should_vectorize(True, [probe])  # raises the batch-norm message
+        if cfg.ensemble.size > 1:
+            should_vectorize(cfg.training.vectorize, [probe])  # true with batch norm raises
         _check_mc_dropout(cfg, probe)
 
 
@@ -413,7 +412,7 @@ def _describe_training(cfg: RunConfig, history: History) -> str:
     }.get(t.regime, f"mini-batch GD, batch {t.batch_size}")
     snapshots = cfg.ensemble.size > 1 and cfg.ensemble.method == "snapshot"
     if snapshots:  # the ensemble's training replaces schedule and early stopping (ensemble.py)
-        cycle = t.epochs // cfg.ensemble.size
+        cycle = snapshot_cycle_epochs(t.epochs, cfg.ensemble.size)
         parts = [opt, batch, f"{cfg.ensemble.size} cosine cycles of {cycle} epochs, a snapshot after each"]
     else:
         parts = [opt, batch, f"{history.to_dict()['epochs_run']}/{t.epochs} epochs"]
@@ -435,8 +434,7 @@ def _describe_training(cfg: RunConfig, history: History) -> str:
     augment = {k: v for k, v in t.augment.model_dump().items() if v and k != "clip"}
     if augment:
         parts.append(
-            "augmentation: "
-            + ", ".join(k if v is True else f"{k} {v:g}" for k, v in augment.items())
+            "augmentation: " + ", ".join(k if v is True else f"{k} {v:g}" for k, v in augment.items())
         )
     if t.early_stopping.patience and not snapshots:
         parts.append(f"early stopping on {t.early_stopping.monitor}, patience {t.early_stopping.patience}")

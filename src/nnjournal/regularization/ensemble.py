@@ -112,6 +112,11 @@ def train_ensemble(
     return EnsembleResult(model, members, histories, vectorized)
 
 
+def snapshot_cycle_epochs(epochs: int, size: int) -> int:
+    """Epochs in each of a snapshot ensemble's `size` cosine cycles (recipes refuse epochs < size)."""
+    return max(1, epochs // size)
+
+
 def _snapshots(
     build: Callable[[], nn.Module],
     train: Split,
@@ -127,7 +132,7 @@ def _snapshots(
     model = build()
     cycle = training.model_copy(
         update={
-            "epochs": max(1, training.epochs // size),
+            "epochs": snapshot_cycle_epochs(training.epochs, size),
             "schedule": training.schedule.model_copy(update={"name": "cosine"}),
             "early_stopping": training.early_stopping.model_copy(
                 update={"patience": None, "restore_best": False}

@@ -204,9 +204,7 @@ def fit(
             record["time_s"] = time.perf_counter() - epoch_start
             history.records.append(record)
 
-            value = record.get(monitor)
-            if value is None:
-                raise ValueError(f"early_stopping.monitor={monitor!r} is not among {sorted(record)}")
+            value = record[monitor]  # check_monitor made sure every epoch records it
             if _improved(value, history.best_value, minimize, cfg.early_stopping.min_delta):
                 history.best_epoch, history.best_value, waited = epoch + 1, value, 0
                 if cfg.early_stopping.restore_best:

@@ -203,9 +203,7 @@ def fit_vectorized(
                 continue  # stopped: its own run would have ended here
             h = histories[i]
             h.records.append(record)
-            value = record.get(monitor)
-            if value is None:
-                raise ValueError(f"early_stopping.monitor={monitor!r} is not among {sorted(record)}")
+            value = record[monitor]  # check_monitor made sure every epoch records it
             if _improved(value, h.best_value, minimize, cfg.early_stopping.min_delta):
                 h.best_epoch, h.best_value, waited[i] = epoch + 1, value, 0
                 if best is not None:
