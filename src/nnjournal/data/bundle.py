@@ -3,7 +3,8 @@ know about them (`DataInfo`) and how raw inputs become model inputs (`preprocess
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from collections.abc import Iterator
+from dataclasses import dataclass, field, fields, replace
 from typing import Any
 
 import numpy as np
@@ -26,7 +27,26 @@ class Split:
         return len(self.x)
 
     def to(self, device: torch.device | str) -> Split:
-        return Split(self.x.to(device), self.y.to(device))
+        """Every tensor field moved to `device` (subclasses' extra fields too)."""
+        return replace(self, **{f: getattr(self, f).to(device) for f in self._tensor_fields()})
+
+    def take(self, idx: torch.Tensor) -> Split:
+        """The examples at `idx`, every per-example field sliced alike (a mini-batch)."""
+        if type(self) is Split:  # the hot path of every supervised step
+            return Split(self.x[idx], self.y[idx])
+        return replace(self, **{f: getattr(self, f)[idx] for f in self._tensor_fields()})
+
+    def batch_indices(
+        self, batch_size: int, generator: torch.Generator, device: torch.device | str
+    ) -> Iterator[torch.Tensor]:
+        """One epoch's mini-batches as index tensors on `device`: a fresh seeded shuffle.
+        Splits whose examples must stay in order (truncated BPTT streams) override this."""
+        order = torch.randperm(len(self), generator=generator).to(device)
+        for start in range(0, len(self), batch_size):
+            yield order[start : start + batch_size]
+
+    def _tensor_fields(self) -> list[str]:
+        return [f.name for f in fields(self) if isinstance(getattr(self, f.name), torch.Tensor)]
 
 
 @dataclass

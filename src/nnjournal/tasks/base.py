@@ -1,29 +1,147 @@
-"""A task knows how model outputs become a loss, predictions and metrics, so the trainer
-never branches on what kind of problem it is solving."""
+"""What a task is: everything that depends on the kind of problem, so trainers, the experiment
+and the journal never branch on it.
+
+A task owns
+- its step: `training_step(model, batch, state)` -> `StepOutput` (the loss to back-propagate,
+  the sums to log, the count they cover, state for the next batch), and
+  `evaluation_step(model, batch)` -> `StepOutput`, summed by the trainer over chunks;
+- which way each of its metrics is better (`directions`), so early stopping and the report
+  never guess from a name;
+- its data preparation, final metrics, baselines, report sections and conclusion sentences.
+
+`SupervisedTask` supplies the step for a model called as `model(batch.x)` and a loss
+`loss(outputs, targets)`; the classification, regression and reconstruction tasks build on it.
+A task may name another trainer (`trainer = "adversarial"`) in `training.TRAINERS`.
+"""
 
 from __future__ import annotations
 
-from typing import Protocol
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, Literal, Protocol
 
 import numpy as np
 import torch
+
+if TYPE_CHECKING:
+    from pathlib import Path
+
+    from nnjournal.data.bundle import DataBundle, Split
+
+Direction = Literal["min", "max"]
+
+
+@dataclass
+class StepOutput:
+    """One step's result. `loss` is what the trainer back-propagates (a mean over `count`);
+    `sums` are detached totals over the batch (`{"loss": loss * count, "accuracy": n_right}`),
+    logged per epoch as `sum / count`; `count` is examples, or tokens for per-token losses;
+    `state` is handed to the next batch's step (a recurrent network's hidden state)."""
+
+    loss: torch.Tensor
+    sums: dict[str, torch.Tensor]
+    count: int | torch.Tensor
+    state: Any = None
 
 
 class Task(Protocol):
     name: str
     headline: str  # the metric a report leads with
-    score_name: str | None  # what `batch_score` sums, tracked per epoch as train_/val_<name>
+    directions: dict[str, Direction]  # every logged or reported metric -> which way is better
     out_features: int
+    trainer: str  # a key of training.TRAINERS: "supervised" (training/fit.py) unless the task says
 
-    def loss(self, outputs: torch.Tensor, targets: torch.Tensor) -> torch.Tensor:
-        """Mean data loss over the batch (penalties are added by the trainer)."""
+    def training_step(self, model: torch.nn.Module, batch: Split, state: Any) -> StepOutput: ...
 
-    def batch_score(self, outputs: torch.Tensor, targets: torch.Tensor) -> torch.Tensor | None:
-        """Sum over the batch of a per-example score tracked while training (correct
-        predictions -> accuracy), or None when `score_name` is None."""
+    def evaluation_step(self, model: torch.nn.Module, batch: Split) -> StepOutput: ...
 
-    def predict(self, outputs: torch.Tensor) -> np.ndarray:
-        """Predicted labels (classification) or values (regression)."""
+    def evaluate(self, model: torch.nn.Module, split: Split) -> dict[str, float]: ...
 
-    def metrics(self, targets: np.ndarray, outputs: torch.Tensor) -> dict[str, float]:
-        """The task's default metrics on a whole split."""
+
+class SupervisedTask:
+    """The step of a model called as `model(x)` with a loss `loss(outputs, y)`: forward ->
+    loss, sums weighted by examples. Subclasses give `loss`, `batch_score` (the per-epoch
+    score's sum over a batch, or None) and `metrics`; journal hooks default to nothing."""
+
+    name = "supervised"
+    headline = "loss"
+    score_name: str | None = None  # what batch_score sums, logged as train_/val_<name>
+    directions: dict[str, Direction] = {"loss": "min"}
+    out_features = 1
+    trainer = "supervised"
+    train_loss: Any = None  # a different training loss (label smoothing); None = `loss`
+
+    # -------------------------------------------------------------- the step
+    def training_step(self, model: torch.nn.Module, batch: Split, state: Any = None) -> StepOutput:
+        outputs = model(batch.x)
+        loss = (self.train_loss or self.loss)(outputs, batch.y)
+        return self._step_output(loss, outputs, batch)
+
+    @torch.no_grad()
+    def evaluation_step(self, model: torch.nn.Module, batch: Split) -> StepOutput:
+        outputs = model(batch.x)
+        return self._step_output(self.loss(outputs, batch.y), outputs, batch)
+
+    def _step_output(self, loss: torch.Tensor, outputs: Any, batch: Split) -> StepOutput:
+        n = len(batch.y)
+        sums = {"loss": loss.detach() * n}
+        if self.score_name is not None:
+            sums[self.score_name] = self.batch_score(outputs.detach(), batch.y)
+        return StepOutput(loss, sums, n)
+
+    def loss(self, outputs: Any, targets: torch.Tensor) -> torch.Tensor:
+        raise NotImplementedError
+
+    def batch_score(self, outputs: Any, targets: torch.Tensor) -> torch.Tensor | None:
+        return None
+
+    # -------------------------------------------------------------- after training
+    def evaluate(self, model: torch.nn.Module, split: Split) -> dict[str, float]:
+        """The task's metrics on a whole split."""
+        from nnjournal.training.predict import predict_outputs
+
+        return self.metrics(split.y.cpu().numpy(), predict_outputs(model, split.x))
+
+    def metrics(self, targets: np.ndarray, outputs: Any) -> dict[str, float]:
+        raise NotImplementedError
+
+    # -------------------------------------------------------------- the journal's hooks
+    def prepare_data(self, bundle: DataBundle, cfg: Any) -> DataBundle:
+        """The bundle as this task trains on it (e.g. (input, clean target) pairs)."""
+        return bundle
+
+    def baselines(self, bundle: DataBundle, cfg: Any) -> tuple[dict[str, Any], dict[str, Any]]:
+        """(fitted baseline models, their test metrics) to show beside the network."""
+        return {}, {}
+
+    def summary_extras(self, result: Any) -> dict[str, Any]:
+        """Task-specific entries of a variant in summary.json (a confusion matrix, ...)."""
+        return {}
+
+    def plots(self, run_dir: Path, results: dict[str, Any], context: dict[str, Any]) -> list[dict[str, str]]:
+        """Report figures: files written under run_dir, as {"file", "caption"}."""
+        return []
+
+    def conclusion(self, summary: dict[str, Any]) -> list[str]:
+        """Sentences for the report's conclusion, written from the summary's numbers."""
+        return []
+
+    def describe_model(self, cfg: Any) -> str | None:
+        """A line for the model; None = the model family's own description."""
+        return None
+
+
+def direction(task: Any, metric: str) -> Direction:
+    """Which way `metric` (e.g. `val_accuracy`, `train_loss` or `accuracy`) is better for
+    `task`; a metric the task does not declare is an error, never a guess."""
+    name = metric
+    for prefix in ("train_", "val_", "test_"):
+        if name.startswith(prefix) and name[len(prefix) :] in task.directions:
+            name = name[len(prefix) :]
+            break
+    try:
+        return task.directions[name]
+    except KeyError:
+        raise KeyError(
+            f"task {task.name!r} does not say whether {metric!r} is better high or low "
+            f"(its directions: {', '.join(sorted(task.directions))})"
+        ) from None

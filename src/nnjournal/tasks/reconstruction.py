@@ -31,9 +31,6 @@ class LabelledSplit(Split):
     labels: torch.Tensor | None = None
     anomaly: torch.Tensor | None = None
 
-    def to(self, device: torch.device | str) -> LabelledSplit:
-        return replace(self, x=self.x.to(device), y=self.y.to(device))
-
 
 def to_unit_range(x: torch.Tensor) -> torch.Tensor:
     """uint8 pixels -> floats in 0..1; float data is kept as given (already scaled)."""
