@@ -12,7 +12,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import subprocess
 import sys
 import tempfile
 from pathlib import Path
@@ -33,7 +32,7 @@ QUICK: dict[str, list[str]] = {
     "denoising-ae": ["data.max_train=1000", "training.epochs=2", "training.batch_size=32"],
     "vae": ["data.max_train=1000", "training.epochs=3"],
 }
-DROP = {"time_s", "train_time_s", "total_s", "started_at", "finished_at", "timings"}
+DROP = {"time_s", "train_time_s", "total_s", "started_at", "finished_at", "timings", "wall_s_per_model"}
 
 
 def _numbers(obj):
@@ -66,7 +65,7 @@ def main() -> int:
     ap.add_argument("--compare", nargs=2, type=Path)
     args = ap.parse_args()
     if args.compare:
-        a, b = (json.loads(p.read_text()) for p in args.compare)
+        a, b = (_numbers(json.loads(p.read_text())) for p in args.compare)
         bad = 0
         for name in sorted(set(a) | set(b)):
             same = a.get(name) == b.get(name)

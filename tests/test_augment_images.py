@@ -134,7 +134,7 @@ def test_augmentation_is_off_at_evaluation(tmp_path) -> None:
         quiet=True,
     )
     v = result.variants["cnn"]
-    from nnjournal.training.fit import predict_outputs
+    from nnjournal.training.predict import predict_outputs
 
     first = predict_outputs(v.model, v.bundle.test.x)
     torch.testing.assert_close(

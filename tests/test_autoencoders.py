@@ -15,7 +15,7 @@ from nnjournal.evaluation.image_quality import psnr, ssim
 from nnjournal.models.autoencoders import CodeRegularizer, ConvAutoencoder, DenseAutoencoder
 from nnjournal.models.vae import VAE
 from nnjournal.tasks.vae import VAETask, vae_likelihoods
-from nnjournal.training.fit import predict_outputs
+from nnjournal.training.predict import predict_outputs
 
 
 def test_corruptions_hit_the_requested_fraction_and_stay_in_range():

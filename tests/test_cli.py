@@ -14,6 +14,7 @@ from helpers import nnj
 from sklearn.datasets import load_digits
 
 from nnjournal import load_model
+from nnjournal.training.checkpoint import load_checkpoint
 
 
 def _one_error_line(result) -> str:
@@ -95,7 +96,7 @@ def test_run_directory_layout(digits_run):
         "plots/confusion.png",
     ):
         assert (digits_run / name).exists(), name
-    assert not (digits_run / "checkpoint.json").exists()  # a finished run keeps only its model
+    assert not list(digits_run.glob("checkpoint*"))  # a finished run keeps only its model
     rows = [json.loads(line) for line in (digits_run / "metrics.jsonl").read_text().splitlines()]
     assert [r["epoch"] for r in rows] == [1, 2, 3, 4, 5]
     html = (digits_run / "report.html").read_text()
@@ -178,7 +179,7 @@ def test_a_killed_run_leaves_files_that_runs_and_report_handle_and_it_resumes(tm
     assert "did not finish" in line and "--resume" in line
     # Writes are atomic: whatever the kill interrupted, the checkpoint on disk is whole (a
     # temp file of the interrupted write may remain; resuming removes it).
-    json.loads((run_dir / "checkpoint.json").read_text())
+    load_checkpoint(run_dir / "checkpoint")
 
     logged = len((run_dir / "metrics.jsonl").read_text().splitlines())
     resumed = nnj("run", "--resume", str(run_dir), "--quiet")
@@ -233,7 +234,7 @@ def test_bad_settings_found_before_training_leave_no_run_directory(tmp_path, rec
 
 
 def test_atomic_writes_get_the_mode_a_plain_open_gives(tmp_path):
-    from nnjournal.journal.files import atomic_write_text
+    from nnjournal.files import atomic_write_text
 
     old = os.umask(0o022)
     try:

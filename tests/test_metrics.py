@@ -1,7 +1,8 @@
 import numpy as np
 import pytest
 
-from nnjournal.evaluation.metrics import classification_metrics, lower_is_better, regression_metrics
+from nnjournal.evaluation.metrics import classification_metrics, regression_metrics
+from nnjournal.tasks import Classification, Regression, direction
 
 
 def test_binary_metrics_match_hand_counts():
@@ -26,5 +27,8 @@ def test_regression_metrics_and_adjusted_r2():
 
 
 def test_metric_direction():
-    assert lower_is_better("val_loss") and lower_is_better("rmse")
-    assert not lower_is_better("val_accuracy") and not lower_is_better("roc_auc")
+    clf, reg = Classification(3), Regression(4)
+    assert direction(clf, "val_loss") == "min" and direction(reg, "rmse") == "min"
+    assert direction(clf, "val_accuracy") == "max" and direction(clf, "roc_auc") == "max"
+    with pytest.raises(KeyError, match="better high or low"):
+        direction(clf, "val_perplexity")  # an undeclared metric is an error, never a guess

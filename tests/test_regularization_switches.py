@@ -40,13 +40,13 @@ def test_max_norm_caps_each_units_incoming_weights_during_fit():
 
 
 def test_label_smoothing_matches_the_smoothed_target_cross_entropy():
-    task = tasks.get("classification", INFO)
+    task = tasks.build_task("classification", INFO)
     logits, y = torch.randn(8, 3), torch.randint(3, (8,))
     soft = F.one_hot(y, 3).float() * 0.9 + 0.1 / 3
     expected = -(soft * logits.log_softmax(1)).sum(1).mean()
     assert torch.allclose(smoothed_loss(task, 0.1)(logits, y), expected, atol=1e-6)
     with pytest.raises(ValueError, match="classification only"):
-        smoothed_loss(tasks.get("regression", DataInfo("r", (6,))), 0.1)
+        smoothed_loss(tasks.build_task("regression", DataInfo("r", (6,))), 0.1)
 
 
 def test_hidden_noise_only_while_training():
@@ -61,7 +61,7 @@ def test_hidden_noise_only_while_training():
 
 @pytest.mark.parametrize("method", ["seeds", "bagging", "snapshot"])
 def test_ensemble_members_differ_and_probabilities_are_averaged(method):
-    task = tasks.get("classification", INFO)
+    task = tasks.build_task("classification", INFO)
     train, test = _blobs(seed=0), _blobs(seed=1)
     result = train_ensemble(
         lambda: models.build(MLPModel(hidden=[16]), INFO, 3),
@@ -82,14 +82,14 @@ def test_ensemble_members_differ_and_probabilities_are_averaged(method):
 
 def test_vote_and_regression_combination():
     a, b, c = (torch.nn.Linear(2, 3) for _ in range(3))
-    vote = Ensemble([a, b, c], "classification", "vote")
+    vote = Ensemble([a, b, c], "logits", "vote")
     x = torch.randn(5, 2)
     votes = torch.stack([m(x).argmax(1) for m in (a, b, c)])
     majority = torch.mode(votes, 0).values
     clear = (votes == majority).sum(0) >= 2
     assert torch.equal(vote(x).argmax(1)[clear], majority[clear])
     r1, r2 = torch.nn.Linear(2, 1), torch.nn.Linear(2, 1)
-    assert torch.allclose(Ensemble([r1, r2], "regression")(x), (r1(x) + r2(x)) / 2)
+    assert torch.allclose(Ensemble([r1, r2], "values")(x), (r1(x) + r2(x)) / 2)
 
 
 def test_mc_dropout_passes_vary_and_their_mean_is_returned():
@@ -134,7 +134,7 @@ def test_weight_noise_in_fit_changes_the_gradient_and_is_seeded():
 def test_weight_noise_in_vectorized_training_draws_per_member_noise():
     from nnjournal.training.vectorized import fit_vectorized
 
-    task = tasks.get("classification", INFO)
+    task = tasks.build_task("classification", INFO)
     torch.manual_seed(0)
     base = models.build(MLPModel(hidden=[16]), INFO, 3)
     nets = [copy.deepcopy(base) for _ in range(2)]  # same start, same batch order below

@@ -31,7 +31,7 @@ def digits():
     torch.set_num_threads(1)
     bundle = data.load(DigitsData(val_fraction=0.2, test_fraction=0.2), seed=0, task="classification")
     bundle.train = Split(bundle.train.x[:300], bundle.train.y[:300])
-    yield bundle, tasks.get("classification", bundle.info)
+    yield bundle, tasks.build_task("classification", bundle.info)
     torch.set_num_threads(threads)
 
 

@@ -14,7 +14,9 @@ from nnjournal.errors import NNJError  # noqa: E402
 from nnjournal.experiment import RunResult, run  # noqa: E402
 from nnjournal.models import MLP, Perceptron  # noqa: E402
 from nnjournal.saved_model import TrainedModel, load_model  # noqa: E402
-from nnjournal.training import History, fit, predict_outputs  # noqa: E402
+from nnjournal.training.fit import fit  # noqa: E402
+from nnjournal.training.history import History  # noqa: E402
+from nnjournal.training.predict import predict_outputs  # noqa: E402
 
 __all__ = [
     "Autoencoder",

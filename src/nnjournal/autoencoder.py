@@ -27,7 +27,8 @@ from nnjournal.evaluation.reconstruction import per_example_error
 from nnjournal.models import build
 from nnjournal.tasks.reconstruction import Reconstruction
 from nnjournal.tasks.vae import VAETask
-from nnjournal.training.fit import fit, predict_outputs
+from nnjournal.training.fit import fit
+from nnjournal.training.predict import predict_outputs
 from nnjournal.training.seeding import seed_everything
 
 

@@ -238,8 +238,8 @@ def model_summary(
 
     cfg = recipes.load(recipe, set_)
     for name, vcfg in cfg.variant_configs().items():
-        info = data.load(vcfg.data, seed=vcfg.seed, task=vcfg.task.name).info
-        task = tasks.get(vcfg.task.name, info)
+        info = data.load(vcfg.data, seed=vcfg.seed, task=tasks.task_class(vcfg.task).data_kind).info
+        task = tasks.build_task(vcfg.task, info)
         model = models.build(vcfg.model, info, task.out_features)
         if len(cfg.variants) > 0:
             typer.echo(f"== {name}")

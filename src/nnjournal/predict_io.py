@@ -14,7 +14,7 @@ import numpy as np
 
 from nnjournal.data.csv_table import read_table
 from nnjournal.errors import NNJError
-from nnjournal.journal.files import atomic_write_text
+from nnjournal.files import atomic_write_text
 from nnjournal.saved_model import TrainedModel
 
 
@@ -80,7 +80,7 @@ def write_predictions(path: Path, trained: TrainedModel, x: Any) -> int:
     pred = trained.predict(x)
     lines = io.StringIO()
     writer = csv.writer(lines)
-    if trained.task.name == "classification":
+    if hasattr(trained.task, "proba"):  # classifiers: a probability per class
         proba = trained.predict_proba(x)
         names = trained.info.class_names or [str(i) for i in range(proba.shape[1])]
         writer.writerow(["prediction", *[f"proba_{n}" for n in names]])

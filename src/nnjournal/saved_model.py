@@ -13,15 +13,16 @@ import torch
 from pydantic import TypeAdapter
 from safetensors.torch import load_file, save
 
-from nnjournal import models, tasks
+from nnjournal import models
 from nnjournal.config import EnsembleConfig, ModelConfig
 from nnjournal.data.bundle import DataInfo
 from nnjournal.data.preprocessing import Preprocessing, preprocessing_from_dict
 from nnjournal.data.tabular_encoding import TabularPreprocessing
 from nnjournal.errors import NNJError
-from nnjournal.journal.files import atomic_write_bytes, atomic_write_json
+from nnjournal.files import atomic_write_bytes, atomic_write_json
 from nnjournal.regularization.ensemble import Ensemble
-from nnjournal.training.fit import predict_outputs
+from nnjournal.tasks import build_task
+from nnjournal.training.predict import predict_outputs
 
 _MODEL_ADAPTER = TypeAdapter(ModelConfig)
 
@@ -49,7 +50,7 @@ class TrainedModel:
         strings ("yes"/"no"), or integers where every class name is one (digits, 0/1 targets),
         so `predict(x) == y` compares like with like."""
         outputs = self.outputs(x_raw)
-        if self.threshold is not None and self.task.name == "classification" and self.task.binary:
+        if self.threshold is not None and getattr(self.task, "binary", False):
             pred = (self.task.proba(outputs)[:, 1] >= self.threshold).astype(np.int64)
         else:
             pred = self.task.predict(outputs)
@@ -61,8 +62,8 @@ class TrainedModel:
         return pred
 
     def predict_proba(self, x_raw: Any) -> np.ndarray:
-        if self.task.name != "classification":
-            raise NNJError("predict_proba needs a classification model")
+        if not hasattr(self.task, "proba"):
+            raise NNJError(f"predict_proba needs a classification model; this one is {self.task.name}")
         return self.task.proba(self.outputs(x_raw))
 
 
@@ -70,14 +71,15 @@ def save_model(
     folder: Path,
     model: torch.nn.Module,
     model_cfg: Any,
-    task_name: str,
+    task: Any,
     info: DataInfo,
     preprocessing: Preprocessing | TabularPreprocessing,
     threshold: float | None = None,
     ensemble: EnsembleConfig | None = None,
 ) -> None:
     """`ensemble` marks `model` as an `Ensemble` of `ensemble.size` members built from
-    `model_cfg` (their weights are the `members.<i>.` entries)."""
+    `model_cfg` (their weights are the `members.<i>.` entries). `task` is the recipe's task
+    section (or a task name)."""
     state = {k: v.detach().cpu().contiguous() for k, v in model.state_dict().items()}
     atomic_write_bytes(folder / "model.safetensors", save(state))
     atomic_write_json(
@@ -85,7 +87,7 @@ def save_model(
         {
             "format": "nnjournal-model/1",
             "model": model_cfg.model_dump(mode="json"),
-            "task": task_name,
+            "task": task if isinstance(task, str) else task.model_dump(mode="json"),
             "info": info.to_dict(),
             "preprocessing": preprocessing.to_dict(),
             **({"threshold": threshold} if threshold is not None else {}),
@@ -102,12 +104,12 @@ def load_model(folder: Path | str) -> TrainedModel:
         raise NNJError(f"no model.json in {folder}: not a finished run directory")
     meta = json.loads(meta_path.read_text())
     info = DataInfo.from_dict(meta["info"])
-    task = tasks.get(meta["task"], info)
+    task = build_task(meta["task"], info)
     model_cfg = _MODEL_ADAPTER.validate_python(meta["model"])
     if "ensemble" in meta:
         ens = EnsembleConfig.model_validate(meta["ensemble"])
         members = [models.build(model_cfg, info, task.out_features) for _ in range(ens.size)]
-        model = Ensemble(members, task.name, ens.combine)
+        model = Ensemble(members, task.ensemble_outputs, ens.combine)
     else:
         model = models.build(model_cfg, info, task.out_features)
     model.load_state_dict(load_file(folder / "model.safetensors"))

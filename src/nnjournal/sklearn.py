@@ -26,7 +26,8 @@ from nnjournal.config import TrainingConfig
 from nnjournal.models.mlp import MLP
 from nnjournal.tasks.classification import Classification
 from nnjournal.tasks.regression import Regression
-from nnjournal.training.fit import fit, predict_outputs
+from nnjournal.training.fit import fit
+from nnjournal.training.predict import predict_outputs
 from nnjournal.training.seeding import seed_everything
 
 

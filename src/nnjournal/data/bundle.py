@@ -45,6 +45,10 @@ class Split:
         for start in range(0, len(self), batch_size):
             yield order[start : start + batch_size]
 
+    def n_batches(self, batch_size: int) -> int:
+        """How many batches `batch_indices` yields per epoch (for per-batch lr schedules)."""
+        return -(-len(self) // batch_size)
+
     def _tensor_fields(self) -> list[str]:
         return [f.name for f in fields(self) if isinstance(getattr(self, f.name), torch.Tensor)]
 

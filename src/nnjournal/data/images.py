@@ -23,7 +23,7 @@ from nnjournal.data.bundle import DataBundle, DataInfo, Split
 from nnjournal.data.paths import cache_dir
 from nnjournal.data.preprocessing import Preprocessing
 from nnjournal.errors import NNJError
-from nnjournal.journal.files import atomic_write_bytes
+from nnjournal.files import atomic_write_bytes
 
 Arrays = dict[str, np.ndarray]
 

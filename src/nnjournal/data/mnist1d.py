@@ -9,7 +9,7 @@ from nnjournal.config import Mnist1dData
 from nnjournal.data.bundle import DataBundle, DataInfo, as_split
 from nnjournal.data.paths import cache_dir
 from nnjournal.data.preprocessing import Preprocessing
-from nnjournal.journal.files import atomic_write_bytes
+from nnjournal.files import atomic_write_bytes
 
 
 def _generate(num_samples: int, train_split: float) -> dict[str, np.ndarray]:

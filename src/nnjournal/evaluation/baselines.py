@@ -24,10 +24,10 @@ def _flat(x) -> np.ndarray:
     return flat.astype(np.float32) / 255.0 if flat.dtype == np.uint8 else flat
 
 
-def make_baselines(task_name: str, kinds: list[str], seed: int) -> dict[str, Any]:
+def make_baselines(classification: bool, kinds: list[str], seed: int) -> dict[str, Any]:
     """Unfitted baseline estimators by readable name."""
     models: dict[str, Any] = {}
-    if task_name == "classification":
+    if classification:
         if "dummy" in kinds:
             models["majority class"] = DummyClassifier(strategy="most_frequent")
             models["stratified guess"] = DummyClassifier(strategy="stratified", random_state=seed)
@@ -45,10 +45,10 @@ def make_baselines(task_name: str, kinds: list[str], seed: int) -> dict[str, Any
     return models
 
 
-def fit_baselines(bundle: DataBundle, task_name: str, kinds: list[str], seed: int) -> dict[str, Any]:
+def fit_baselines(bundle: DataBundle, classification: bool, kinds: list[str], seed: int) -> dict[str, Any]:
     """Baselines fitted on the training split, by readable name."""
     x_tr, y_tr = _flat(bundle.train.x), bundle.train.y.cpu().numpy()
-    models = make_baselines(task_name, kinds, seed)
+    models = make_baselines(classification, kinds, seed)
     for model in models.values():
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", ConvergenceWarning)
@@ -64,13 +64,13 @@ def baseline_proba(model: Any, x: np.ndarray, k: int) -> np.ndarray:
 
 
 def score_baselines(
-    models: dict[str, Any], bundle: DataBundle, task_name: str
+    models: dict[str, Any], bundle: DataBundle, classification: bool
 ) -> dict[str, dict[str, float]]:
     """Test-split metrics of each fitted baseline."""
     x_te, y_te = _flat(bundle.test.x), bundle.test.y.cpu().numpy()
     results = {}
     for name, model in models.items():
-        if task_name == "classification":
+        if classification:
             results[name] = classification_metrics(
                 y_te, baseline_proba(model, x_te, bundle.info.n_classes or 0)
             )
@@ -80,7 +80,8 @@ def score_baselines(
 
 
 def run_baselines(
-    bundle: DataBundle, task_name: str, kinds: list[str], seed: int
-) -> dict[str, dict[str, float]]:
-    """Test-split metrics of each baseline, keyed by a readable name."""
-    return score_baselines(fit_baselines(bundle, task_name, kinds, seed), bundle, task_name)
+    bundle: DataBundle, classification: bool, kinds: list[str], seed: int
+) -> tuple[dict[str, Any], dict[str, dict[str, float]]]:
+    """(fitted baselines, their test-split metrics), keyed by a readable name."""
+    fitted = fit_baselines(bundle, classification, kinds, seed)
+    return fitted, score_baselines(fitted, bundle, classification)

@@ -10,26 +10,24 @@ from typing import Any
 import numpy as np
 from sklearn.model_selection import KFold, StratifiedKFold, train_test_split
 
-from nnjournal import models, tasks
 from nnjournal.config import RunConfig
 from nnjournal.data.tabular import bundle_from_indices, read_prepared
 from nnjournal.errors import NNJError
-from nnjournal.evaluation.baselines import fit_baselines, score_baselines
-from nnjournal.training.fit import fit, predict_outputs
-from nnjournal.training.seeding import seed_everything
+from nnjournal.tasks import build_task, task_class
+from nnjournal.training.trainers import train_one
 
 SHOWN = ("accuracy", "roc_auc", "f1", "rmse", "r2")
 
 
-def cross_validate(cfg: RunConfig, class_weights_for: Any = None) -> dict[str, Any]:
-    """Mean and std over `cfg.evaluation.cv` folds of each model's test metrics.
-    `class_weights_for(bundle)` gives the loss's class weights for a fold (or None)."""
+def cross_validate(cfg: RunConfig) -> dict[str, Any]:
+    """Mean and std over `cfg.evaluation.cv` folds of each model's test metrics (the network
+    and the recipe's baselines, each refitted on every fold with its own encoding)."""
     k = cfg.evaluation.cv
     if cfg.data.name != "csv":
         raise NNJError(
             f"evaluation.cv needs data.name='csv' (got {cfg.data.name!r}); other loaders split once"
         )
-    prepared = read_prepared(cfg.data, cfg.task.name)
+    prepared = read_prepared(cfg.data, task_class(cfg.task).data_kind)
     y = prepared.y
     strat = prepared.classification
     splitter = (
@@ -46,15 +44,13 @@ def cross_validate(cfg: RunConfig, class_weights_for: Any = None) -> dict[str, A
                 rest, test_size=val_part, random_state=cfg.seed + fold, stratify=y[rest] if strat else None
             )
         bundle = bundle_from_indices(prepared, cfg.data, train, val, test, cfg.seed + fold)
-        task = tasks.get(cfg.task.name, bundle.info, class_weights_for(bundle) if class_weights_for else None)
-        seed_everything(cfg.seed + fold)
-        model = models.build(cfg.model, bundle.info, task.out_features)
-        fit(model, bundle.train, bundle.val, task=task, config=cfg.training, seed=cfg.seed + fold)
-        scores = {"network": task.metrics(bundle.test.y.cpu().numpy(), predict_outputs(model, bundle.test.x))}
-        kinds = [b for b in cfg.evaluation.baselines if b != "dummy"]
-        scores.update(
-            score_baselines(fit_baselines(bundle, cfg.task.name, kinds, cfg.seed), bundle, cfg.task.name)
+        task = build_task(cfg.task, bundle.info, bundle)
+        model, _ = train_one(cfg, bundle, task, seed=cfg.seed + fold)
+        scores = {"network": task.evaluate(model, bundle.test)}
+        baseline_cfg = cfg.model_copy(
+            update={"evaluation": cfg.evaluation.model_copy(update={"baselines": [b for b in cfg.evaluation.baselines if b != "dummy"]})}
         )
+        scores.update(task.baselines(bundle, baseline_cfg)[1])
         for name, metrics in scores.items():
             per_model.setdefault(name, []).append(metrics)
     summary = {}

@@ -13,23 +13,13 @@ from nnjournal.config import RunConfig
 from nnjournal.data.bundle import DataBundle, Split
 from nnjournal.evaluation.binary import at_threshold, ranking_metrics
 from nnjournal.evaluation.importance import permutation_importance
-from nnjournal.evaluation.metrics import lower_is_better
 from nnjournal.evaluation.threshold import choose_threshold
-from nnjournal.training.fit import predict_outputs
+from nnjournal.training.predict import predict_outputs
 
 
 def is_binary(task: Any) -> bool:
-    return task.name == "classification" and getattr(task, "binary", False)
-
-
-def balanced_class_weights(cfg: RunConfig, bundle: DataBundle) -> list[float] | None:
-    """n / (k * count_c) on the training split when `task.class_weight = "balanced"`
-    (scikit-learn's definition), else None."""
-    if cfg.task.name != "classification" or cfg.task.class_weight != "balanced":
-        return None
-    k = bundle.info.n_classes or 0
-    counts = np.bincount(bundle.train.y.cpu().numpy(), minlength=k).astype(float)
-    return [len(bundle.train) / (k * c) if c else 0.0 for c in counts]
+    """A two-class classifier (one logit): the tasks that have a decision threshold."""
+    return bool(getattr(task, "binary", False))
 
 
 def positive_proba(model: torch.nn.Module, task: Any, x: torch.Tensor) -> np.ndarray:
@@ -75,7 +65,7 @@ def column_importance(
     """Permutation importance of each raw column on `split`, by ROC-AUC for binary tasks and
     the task's headline metric otherwise (a drop is always 'worse', whichever direction)."""
     metric = "roc_auc" if is_binary(task) else task.headline
-    sign = -1.0 if lower_is_better(metric) else 1.0
+    sign = -1.0 if task.directions[metric] == "min" else 1.0
     y = split.y.cpu().numpy()
 
     def score(x: torch.Tensor) -> float:

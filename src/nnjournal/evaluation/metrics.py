@@ -57,11 +57,22 @@ def regression_metrics(y_true: np.ndarray, y_pred: np.ndarray, n_features: int) 
     }
 
 
-LOWER_IS_BETTER = ("loss", "error", "mae", "mse", "rmse", "log_loss", "gap")
-
-
-def lower_is_better(metric: str) -> bool:
-    return any(metric.endswith(s) for s in LOWER_IS_BETTER)
+# Which way each metric is better, declared by the tasks that report them (Task.directions).
+CLASSIFICATION_DIRECTIONS = {
+    "loss": "min",
+    "accuracy": "max",
+    "balanced_accuracy": "max",
+    "precision_macro": "max",
+    "recall_macro": "max",
+    "f1_macro": "max",
+    "log_loss": "min",
+    "precision": "max",
+    "recall": "max",
+    "f1": "max",
+    "roc_auc": "max",
+    "average_precision": "max",
+}
+REGRESSION_DIRECTIONS = {"loss": "min", "mae": "min", "mse": "min", "rmse": "min", "r2": "max", "adjusted_r2": "max"}
 
 
 def _renormalize(proba: np.ndarray) -> np.ndarray:

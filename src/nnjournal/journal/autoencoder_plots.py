@@ -19,7 +19,7 @@ from sklearn.decomposition import PCA
 
 from nnjournal.evaluation.reconstruction import per_example_error
 from nnjournal.journal.plots import plt, save
-from nnjournal.training.fit import predict_outputs
+from nnjournal.training.predict import predict_outputs
 
 
 def describe_model(m: Any) -> str:
@@ -150,7 +150,7 @@ def plots_for_run(run_dir: Path, results: dict[str, Any], n_show: int = 10) -> l
                 err, anomaly.cpu().numpy(), f"Reconstruction error: normal vs anomaly ({name})", run_dir / f
             )
             out.append({"file": f, "caption": f"Anomaly scores (reconstruction error) by true kind: {name}"})
-        if r.task.name == "vae" and image_like:
+        if hasattr(r.model, "sample") and image_like:  # a VAE: samples and latent maps
             out += _vae_plots(run_dir, name, suffix, r.model, test)
     return out
 

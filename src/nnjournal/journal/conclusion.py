@@ -4,8 +4,6 @@ from __future__ import annotations
 
 from typing import Any
 
-from nnjournal.evaluation.metrics import lower_is_better
-
 
 def _fmt(v: float) -> str:
     return f"{v:.3f}"
@@ -13,7 +11,7 @@ def _fmt(v: float) -> str:
 
 def write_conclusion(summary: dict[str, Any]) -> list[str]:
     metric = summary["headline"]["metric"]
-    lower = lower_is_better(metric)
+    lower = summary["directions"][metric] == "min"
     variants: dict[str, Any] = summary["variants"]
     baselines: dict[str, Any] = summary.get("baselines", {})
     ranked = sorted(variants.items(), key=lambda kv: kv[1]["test"][metric], reverse=not lower)

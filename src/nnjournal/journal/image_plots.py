@@ -14,7 +14,7 @@ from nnjournal.data.bundle import DataBundle
 from nnjournal.evaluation.metrics import confusion
 from nnjournal.journal import plots
 from nnjournal.models.cnn import TiledConv2d
-from nnjournal.training.fit import predict_outputs
+from nnjournal.training.predict import predict_outputs
 
 
 def first_conv(model: nn.Module) -> nn.Conv2d | None:

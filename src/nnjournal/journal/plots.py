@@ -13,7 +13,7 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 
-from nnjournal.journal.files import atomic_write_bytes  # noqa: E402
+from nnjournal.files import atomic_write_bytes  # noqa: E402
 
 
 def save(fig: plt.Figure, path: Path) -> Path:

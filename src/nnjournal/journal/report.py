@@ -8,39 +8,17 @@ import html
 from pathlib import Path
 from typing import Any
 
-from nnjournal.journal.files import atomic_write_text
+from nnjournal.files import atomic_write_text
 from nnjournal.journal.run_dir import read_summary
 
 # A block is ("h2", text) | ("p", text) | ("ul", [text]) | ("table", headers, rows)
 # | ("img", relative_path, caption) | ("pre", text). Markdown and HTML come from the same blocks.
 Block = tuple[Any, ...]
 
-KEY_METRICS = {
-    "classification": [
-        "accuracy",
-        "balanced_accuracy",
-        "f1_macro",
-        "precision_macro",
-        "recall_macro",
-        "roc_auc",
-        "log_loss",
-    ],
-    "regression": ["rmse", "mae", "mse", "r2", "adjusted_r2"],
-    "reconstruction": [
-        "mse",
-        "psnr",
-        "ssim",
-        "input_psnr",
-        "corrupted_mse",
-        "roc_auc",
-        "pr_auc",
-        "code_mean_activation",
-        "code_inactive_fraction",
-        "downstream_logreg_accuracy",
-        "downstream_gbm_accuracy",
-    ],
-    "vae": ["mse", "elbo", "nll_is", "active_latent_dims", "psnr"],
-}
+def key_metrics(summary: dict[str, Any]) -> list[str]:
+    """The metrics a report tabulates, in the task's order (`Task.report_metrics`); older
+    summaries without the list fall back to the headline."""
+    return summary.get("report_metrics") or [summary["headline"]["metric"]]
 
 
 def _num(v: Any) -> str:
@@ -50,8 +28,7 @@ def _num(v: Any) -> str:
 def build_blocks(summary: dict[str, Any], config_text: str) -> list[Block]:
     if "report_blocks" in summary:  # a study lays out its own body (nnjournal.studies)
         return _study_blocks(summary, config_text)
-    task = summary["task"]
-    metrics = [m for m in KEY_METRICS[task] if any(m in v["test"] for v in summary["variants"].values())]
+    metrics = [m for m in key_metrics(summary) if any(m in v["test"] for v in summary["variants"].values())]
     b: list[Block] = [("h1", summary.get("title") or f"Journal entry: {summary['recipe']}")]
     b.append(
         (
@@ -251,11 +228,10 @@ def _threshold_blocks(summary: dict[str, Any]) -> list[Block]:
 def _ensemble_blocks(summary: dict[str, Any]) -> list[Block]:
     """Ensembles: each member's test metrics next to the combined prediction's; MC dropout."""
     out: list[Block] = []
-    task = summary["task"]
     for name, v in summary["variants"].items():
         e = v.get("ensemble")
         if e:
-            metrics = [m for m in KEY_METRICS[task] if m in v["test"]][:4]
+            metrics = [m for m in key_metrics(summary) if m in v["test"]][:4]
             rows = [
                 [f"member {i}"] + [_num(m.get(k, "")) for k in metrics]
                 for i, m in enumerate(e["members_test"])

@@ -5,12 +5,16 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import Iterator
+from contextlib import contextmanager, suppress
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
 from nnjournal.errors import NNJError
-from nnjournal.journal.files import read_jsonl
+from nnjournal.files import atomic_write_json, read_jsonl
+
+FAILED = "failed.json"
 
 
 def create_run_dir(out: Path | str, recipe: str) -> Path:
@@ -27,6 +31,31 @@ def create_run_dir(out: Path | str, recipe: str) -> Path:
     raise NNJError(f"cannot create a run directory under {out}")
 
 
+@contextmanager
+def mark_failed(run_dir: Path) -> Iterator[None]:
+    """Within this block, an error marks `run_dir` failed (`failed.json`: what went wrong),
+    so `nnj runs`, `nnj report` and the index show a failed run instead of choking on a
+    half-written one. An interrupted run is not failed: it stays resumable."""
+    (run_dir / FAILED).unlink(missing_ok=True)  # a resumed run starts clean
+    try:
+        yield
+    except (KeyboardInterrupt, SystemExit):
+        raise
+    except BaseException as err:
+        if getattr(err, "exit_code", None) != 130 and run_dir.is_dir():
+            with suppress(OSError):  # e.g. a full disk: the run then stays "unfinished", still true
+                atomic_write_json(run_dir / FAILED, {"error": f"{type(err).__name__}: {err}"})
+        raise
+
+
+def read_failure(run_dir: Path) -> str | None:
+    """The error that ended a failed run, or None."""
+    try:
+        return json.loads((Path(run_dir) / FAILED).read_text()).get("error", "unknown error")
+    except (OSError, ValueError, AttributeError):
+        return None
+
+
 def variant_dir(run_dir: Path, variant: str, n_variants: int) -> Path:
     """Where one model's files go: the run directory itself, or variants/<name>/."""
     return run_dir if n_variants == 1 else run_dir / "variants" / variant
@@ -36,6 +65,9 @@ def read_summary(run_dir: Path) -> dict[str, Any]:
     path = Path(run_dir) / "summary.json"
     if not Path(run_dir).is_dir():
         raise NNJError(f"not a run directory: {run_dir}")
+    failure = read_failure(Path(run_dir))
+    if not path.exists() and failure is not None:
+        raise NNJError(f"{run_dir} failed and has no report: {failure}")
     if not path.exists():
         raise NNJError(
             f"{run_dir} has no summary.json: the run did not finish (resume it with `nnj run --resume {run_dir}`)"
@@ -70,6 +102,9 @@ def list_runs(root: Path | str) -> list[dict[str, Any]]:
                 date=summary.get("finished_at"),
                 headline=summary.get("headline"),
             )
+        elif (failure := read_failure(path)) is not None:
+            row["status"] = "failed"
+            row["error"] = failure
         else:
             epochs = len(read_jsonl(path / "metrics.jsonl"))
             row["status"] = f"unfinished ({epochs} epochs logged)" if epochs else "unfinished"

@@ -6,7 +6,7 @@ from __future__ import annotations
 import html
 from pathlib import Path
 
-from nnjournal.journal.files import atomic_write_text
+from nnjournal.files import atomic_write_text
 from nnjournal.journal.run_dir import list_runs
 
 _CSS = """body{font-family:system-ui,-apple-system,Segoe UI,sans-serif;max-width:60rem;margin:auto;

@@ -9,8 +9,9 @@ from torch import nn
 
 from nnjournal.data.bundle import DataInfo
 from nnjournal.models.cnn import CNN_BUILDERS
-from nnjournal.models.mlp import MLP, Perceptron, count_parameters, weight_parameters
+from nnjournal.models.mlp import MLP, Perceptron, count_parameters
 from nnjournal.models.pixels import ImageModel, PixelStandardize
+from nnjournal.regularization.penalties import weight_parameters
 
 __all__ = ["MLP", "Perceptron", "build", "count_parameters", "weight_parameters", "BUILDERS"]
 

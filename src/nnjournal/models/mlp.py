@@ -11,7 +11,6 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-import torch
 from torch import nn
 
 from nnjournal.models.init import init_weights
@@ -83,8 +82,3 @@ class Perceptron(nn.Sequential):
 
 def count_parameters(model: nn.Module) -> int:
     return sum(p.numel() for p in model.parameters() if p.requires_grad)
-
-
-def weight_parameters(model: nn.Module) -> list[torch.Tensor]:
-    """The weights that penalties apply to: matrices and kernels, not biases or norm scales."""
-    return [p for p in model.parameters() if p.requires_grad and p.dim() > 1]

@@ -20,8 +20,9 @@ from torch import nn
 
 from nnjournal.config import EnsembleConfig, TrainingConfig
 from nnjournal.data.bundle import Split
-from nnjournal.tasks import Task
-from nnjournal.training.fit import History, fit
+from nnjournal.tasks.base import Task
+from nnjournal.training.fit import fit
+from nnjournal.training.history import History
 from nnjournal.training.seeding import seed_everything
 from nnjournal.training.vectorized import fit_vectorized, should_vectorize
 
@@ -29,20 +30,23 @@ from nnjournal.training.vectorized import fit_vectorized, should_vectorize
 class Ensemble(nn.Module):
     """Members' outputs (M, B, C) combined into one (B, C) output."""
 
-    def __init__(self, members: Sequence[nn.Module], task: str, combine: str = "mean_proba") -> None:
+    def __init__(self, members: Sequence[nn.Module], outputs: str, combine: str = "mean_proba") -> None:
+        """`outputs` is what the members return: "logits" (classifiers: probabilities are
+        combined) or "values" (regressors: outputs are averaged); tasks say which
+        (`Task.ensemble_outputs`)."""
         super().__init__()
         if not members:
             raise ValueError("an ensemble needs at least one member")
-        if task not in ("classification", "regression"):
-            raise ValueError(f"Ensemble supports classification and regression, got task {task!r}")
+        if outputs not in ("logits", "values"):
+            raise ValueError(f"Ensemble combines 'logits' or 'values', got {outputs!r}")
         if combine not in ("mean_proba", "vote"):
             raise ValueError(f"combine must be 'mean_proba' or 'vote', got {combine!r}")
         self.members = nn.ModuleList(members)
-        self.task, self.combine = task, combine
+        self.outputs, self.combine = outputs, combine
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         outs = torch.stack([m(x) for m in self.members])  # (M, B, C)
-        if self.task == "regression":
+        if self.outputs == "values":
             return outs.mean(0)
         binary = outs.shape[-1] == 1
         proba = torch.sigmoid(outs) if binary else torch.softmax(outs, dim=-1)
@@ -108,7 +112,7 @@ def train_ensemble(
                 data = train if rows is None else Split(train.x[rows[i]], train.y[rows[i]])
                 seed_everything(s)
                 histories.append(fit(m, data, val, task=task, config=training, seed=s))
-    model = Ensemble(members, task.name, ensemble.combine)
+    model = Ensemble(members, task.ensemble_outputs, ensemble.combine)
     return EnsembleResult(model, members, histories, vectorized)
 
 

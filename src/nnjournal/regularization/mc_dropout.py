@@ -55,7 +55,7 @@ def mc_dropout_report(model: nn.Module, split: Any, samples: int, seed: int) -> 
     """Monte-Carlo dropout on a labelled split: accuracy of the averaged passes next to the
     ordinary deterministic pass, and the mean predictive entropy on right and wrong answers
     (plus per-example `entropy` and `correct` arrays for the figure)."""
-    from nnjournal.training.fit import predict_outputs
+    from nnjournal.training.predict import predict_outputs
     from nnjournal.training.seeding import seed_everything
 
     seed_everything(seed)  # the passes' dropout masks: same seed, same numbers

@@ -12,9 +12,10 @@ from typing import Any
 import torch
 from torch import nn
 
-# The module, not the function: models/mlp.py imports regularization/noise.py, so this package
-# may be initialised while mlp.py is still half-loaded; the attribute is read at call time.
-from nnjournal.models import mlp as _mlp
+
+def weight_parameters(model: nn.Module) -> list[torch.Tensor]:
+    """The weights that penalties apply to: matrices and kernels, not biases or norm scales."""
+    return [p for p in model.parameters() if p.requires_grad and p.dim() > 1]
 
 
 class WeightPenalty:
@@ -27,7 +28,7 @@ class WeightPenalty:
         return self.l1 > 0 or self.l2 > 0
 
     def __call__(self, model: nn.Module) -> torch.Tensor:
-        weights = _mlp.weight_parameters(model)
+        weights = weight_parameters(model)
         total = weights[0].new_zeros(())
         if self.l1:
             total = total + self.l1 * sum(w.abs().sum() for w in weights)
@@ -54,7 +55,7 @@ class WeightPenalty:
 
 def near_zero_fraction(model: nn.Module, tol: float = 1e-3) -> float:
     """Fraction of weights with |w| < tol: how sparse L1 made the model."""
-    weights = _mlp.weight_parameters(model)
+    weights = weight_parameters(model)
     total = sum(w.numel() for w in weights)
     small = sum(int((w.detach().abs() < tol).sum()) for w in weights)
     return small / max(total, 1)

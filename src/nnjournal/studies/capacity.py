@@ -29,6 +29,7 @@ from nnjournal.studies.common import (
     with_overrides,
     write_study,
 )
+from nnjournal.tasks import task_class
 
 PROFILES: dict[str, dict[str, Any]] = {
     "quick": {"seeds": 1, "train_size": 150, "epochs": 60, "widths": [2, 8, 32, 128, 512], "l2": [0.0, 1e-2]},
@@ -49,7 +50,7 @@ def run_capacity(cfg: RunConfig, out: Path | str, quiet: bool = True) -> tuple[P
     widths = sorted(study_setting(cfg, "widths", PROFILES))
     strengths = study_setting(cfg, "l2", PROFILES)
     epochs = study_setting(cfg, "epochs", PROFILES)
-    bundle = data_mod.load(cfg.data, seed=cfg.seed, task=cfg.task.name)  # bad data: no run directory
+    bundle = data_mod.load(cfg.data, seed=cfg.seed, task=task_class(cfg.task).data_kind)  # bad data: no run directory
     run_dir = create_run_dir(out, cfg.recipe)
     bundle = DataBundle(
         subsample(bundle.train, study_setting(cfg, "train_size", PROFILES), cfg.seed),

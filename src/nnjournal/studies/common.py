@@ -20,16 +20,18 @@ import torch
 from torch import nn
 
 import nnjournal
-from nnjournal import models, tasks
+from nnjournal import models
 from nnjournal.config import RunConfig, deep_merge, to_toml, validate_config
 from nnjournal.data.bundle import DataBundle, Split
-from nnjournal.journal.files import atomic_write_json, atomic_write_text
+from nnjournal.files import atomic_write_json, atomic_write_text
 from nnjournal.journal.report import Block, render_report
 from nnjournal.journal.run_dir import create_run_dir
 from nnjournal.journal.site import write_index
 from nnjournal.regularization.ensemble import Ensemble, member_seed, train_ensemble
-from nnjournal.tasks import Task
-from nnjournal.training.fit import History, fit, predict_outputs
+from nnjournal.tasks import Task, build_task
+from nnjournal.training.fit import fit
+from nnjournal.training.history import History
+from nnjournal.training.predict import predict_outputs
 from nnjournal.training.seeding import seed_everything, select_device
 from nnjournal.training.vectorized import fit_vectorized, should_vectorize
 
@@ -113,7 +115,7 @@ def train_seeds(cfg: RunConfig, bundle: DataBundle, task: Task, seeds: list[int]
     groups = [nets[i * size : (i + 1) * size] for i in range(len(seeds))]
     histories = [hs[i * size : (i + 1) * size] for i in range(len(seeds))]
     if size > 1:
-        final = [Ensemble(g, task.name, ens.combine) for g in groups]
+        final = [Ensemble(g, task.ensemble_outputs, ens.combine) for g in groups]
         return SeedRuns(final, histories, time.perf_counter() - t0, vectorized, groups)
     return SeedRuns([g[0] for g in groups], histories, time.perf_counter() - t0, vectorized)
 
@@ -178,7 +180,7 @@ def pm(values: list[float], digits: int = 3) -> str:
 
 
 def load_task(cfg: RunConfig, bundle: DataBundle) -> Task:
-    return tasks.get(cfg.task.name, bundle.info)
+    return build_task(cfg.task, bundle.info)
 
 
 def write_study(

@@ -18,6 +18,7 @@ from nnjournal.config import RunConfig
 from nnjournal.journal import study_plots
 from nnjournal.journal.run_dir import create_run_dir
 from nnjournal.studies.common import error, load_task, study_setting, with_overrides, write_study
+from nnjournal.tasks import task_class
 from nnjournal.training.fit import fit
 from nnjournal.training.seeding import seed_everything
 
@@ -48,7 +49,7 @@ def run_gd_regimes(cfg: RunConfig, out: Path | str, quiet: bool = True) -> tuple
     t0 = time.perf_counter()
     started = datetime.now(timezone.utc).isoformat(timespec="seconds")
     epochs = study_setting(cfg, "epochs", PROFILES)
-    bundle = data_mod.load(cfg.data, seed=cfg.seed, task=cfg.task.name)
+    bundle = data_mod.load(cfg.data, seed=cfg.seed, task=task_class(cfg.task).data_kind)
     task = load_task(cfg, bundle)
     run_dir = create_run_dir(out, cfg.recipe)  # after the checks: bad input leaves no directory
     batch = cfg.training.batch_size

@@ -21,9 +21,8 @@ from nnjournal.data.bundle import DataBundle
 from nnjournal.errors import NNJError
 from nnjournal.journal import study_plots
 from nnjournal.journal.run_dir import create_run_dir
-from nnjournal.models.mlp import weight_parameters
 from nnjournal.regularization.mc_dropout import has_dropout, mc_dropout_report
-from nnjournal.regularization.penalties import near_zero_fraction
+from nnjournal.regularization.penalties import near_zero_fraction, weight_parameters
 from nnjournal.studies.common import (
     SeedRuns,
     default_workers,
@@ -38,6 +37,7 @@ from nnjournal.studies.common import (
     with_overrides,
     write_study,
 )
+from nnjournal.tasks import Classification, task_class
 
 # Each technique is a partial recipe merged over the base recipe. Strengths were chosen on the
 # validation split of the study's own data (MNIST-10k, 500 training images;
@@ -131,7 +131,7 @@ def run_regularization(cfg: RunConfig, out: Path | str, quiet: bool = True) -> t
     epochs = study_setting(cfg, "epochs", PROFILES)
     target = study_setting(cfg, "target_accuracy", PROFILES)
     base = cfg.model_copy(update={"training": cfg.training.model_copy(update={"epochs": epochs})})
-    bundle = data_mod.load(cfg.data, seed=cfg.seed, task=cfg.task.name)
+    bundle = data_mod.load(cfg.data, seed=cfg.seed, task=task_class(cfg.task).data_kind)
     train_size = study_setting(cfg, "train_size", PROFILES)
     bundle = DataBundle(
         subsample(bundle.train, train_size, cfg.seed),
@@ -141,7 +141,7 @@ def run_regularization(cfg: RunConfig, out: Path | str, quiet: bool = True) -> t
         bundle.preprocessing,
     )
     task = load_task(cfg, bundle)
-    if task.name != "classification":
+    if not isinstance(task, Classification):
         raise NNJError(
             "the regularization study measures classification error; use a classification data set"
         )

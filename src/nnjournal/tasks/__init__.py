@@ -1,41 +1,59 @@
-"""Tasks: classification and regression. `get(name, info)` builds one for a data set."""
+"""Tasks: what kind of problem a model solves (see `tasks/base.py` for the protocol).
+
+`TASKS` maps a `[task] name` to its class; `build_task(section, info, bundle)` makes one for
+a data set. A task defined elsewhere (a test, a user's module) joins with `register`."""
 
 from __future__ import annotations
 
 from typing import Any
 
-from nnjournal.data.bundle import DataInfo
-from nnjournal.tasks.base import Task
+from nnjournal.config.task import TASK_SECTIONS, TaskSection, task_section
+from nnjournal.data.bundle import DataBundle, DataInfo
+from nnjournal.tasks.base import StepOutput, SupervisedTask, Task, direction
 from nnjournal.tasks.classification import Classification
 from nnjournal.tasks.reconstruction import Reconstruction
 from nnjournal.tasks.regression import Regression
 from nnjournal.tasks.vae import VAETask
 
-__all__ = ["Task", "Classification", "Regression", "Reconstruction", "VAETask", "get"]
+__all__ = [
+    "TASKS",
+    "Classification",
+    "Reconstruction",
+    "Regression",
+    "StepOutput",
+    "SupervisedTask",
+    "Task",
+    "VAETask",
+    "build_task",
+    "direction",
+    "register",
+    "task_class",
+]
 
-# Tasks whose targets are the inputs themselves (autoencoders).
-RECONSTRUCTION_TASKS = ("reconstruction", "vae")
+TASKS: dict[str, Any] = {
+    "classification": Classification,
+    "regression": Regression,
+    "reconstruction": Reconstruction,
+    "vae": VAETask,
+}
 
 
-def get(name: str | Any, info: DataInfo, class_weights: list[float] | None = None) -> Task:
-    """The task `name` (or a `TaskConfig`, whose options the reconstruction tasks read) for
-    data described by `info`; `class_weights` weight the classification loss per class."""
-    opts = name if not isinstance(name, str) else None
-    name = name if isinstance(name, str) else name.name
-    if name == "reconstruction":
-        if opts is None:
-            return Reconstruction(info)
-        return Reconstruction(info, opts.loss, opts.normal_class, opts.input_transform)
-    if name == "vae":
-        if opts is None:
-            return VAETask(info)
-        return VAETask(info, opts.likelihood, opts.gaussian_std, opts.beta)
-    if name == "classification":
-        if info.n_classes is None:
-            from nnjournal.errors import NNJError
+def register(name: str, task_cls: Any, section_cls: type[TaskSection]) -> None:
+    """Make `[task] name = "<name>"` build `task_cls.from_config(section, info, bundle)`;
+    `section_cls` (a `TaskSection` subclass) validates the recipe's `[task]` table."""
+    TASKS[name] = task_cls
+    TASK_SECTIONS[name] = section_cls
 
-            raise NNJError(f"data set {info.name!r} has no class labels; use task.name='regression'")
-        return Classification(info.n_classes, class_weights)
-    if name == "regression":
-        return Regression(info.n_features)
-    raise ValueError(f"unknown task {name!r}")
+
+def task_class(section: TaskSection | dict[str, Any] | str) -> Any:
+    name = section if isinstance(section, str) else task_section(section).name
+    return TASKS[name]
+
+
+def build_task(
+    section: TaskSection | dict[str, Any] | str, info: DataInfo, bundle: DataBundle | None = None
+) -> Task:
+    """The task named by `section` (its `[task]` table, or just a name) for data described by
+    `info`; `bundle` is the training data where the task needs it (balanced class weights)."""
+    section = task_section({"name": section} if isinstance(section, str) else section)
+    return TASKS[section.name].from_config(section, info, bundle)

@@ -48,7 +48,8 @@ class Task(Protocol):
     headline: str  # the metric a report leads with
     directions: dict[str, Direction]  # every logged or reported metric -> which way is better
     out_features: int
-    trainer: str  # a key of training.TRAINERS: "supervised" (training/fit.py) unless the task says
+    trainer: str  # a key of training.trainers.TRAINERS: "supervised" (training/fit.py) unless the task says
+    logged: list[str]  # per-epoch numbers (train_/val_ prefixed) early stopping may watch
 
     def training_step(self, model: torch.nn.Module, batch: Split, state: Any) -> StepOutput: ...
 
@@ -69,6 +70,18 @@ class SupervisedTask:
     out_features = 1
     trainer = "supervised"
     train_loss: Any = None  # a different training loss (label smoothing); None = `loss`
+    data_kind = "classification"  # how loaders read the target column: class labels or numbers
+    ensemble_outputs: str | None = None  # "logits" / "values" where members can be combined
+
+    @property
+    def report_metrics(self) -> list[str]:
+        """The metrics the report tabulates, first the headline (tasks list their own)."""
+        return [self.headline, *(m for m in self.directions if m not in (self.headline, "loss"))]
+
+    @property
+    def logged(self) -> list[str]:
+        """The per-epoch numbers (train_/val_ prefixed) early stopping can watch."""
+        return ["loss"] + ([self.score_name] if self.score_name is not None else [])
 
     # -------------------------------------------------------------- the step
     def training_step(self, model: torch.nn.Module, batch: Split, state: Any = None) -> StepOutput:
@@ -79,7 +92,8 @@ class SupervisedTask:
     @torch.no_grad()
     def evaluation_step(self, model: torch.nn.Module, batch: Split) -> StepOutput:
         outputs = model(batch.x)
-        return self._step_output(self.loss(outputs, batch.y), outputs, batch)
+        # float64 sums: over one chunk, sum / count gives back exactly the chunk's mean loss
+        return self._step_output(self.loss(outputs, batch.y).double(), outputs, batch)
 
     def _step_output(self, loss: torch.Tensor, outputs: Any, batch: Split) -> StepOutput:
         n = len(batch.y)
@@ -124,6 +138,10 @@ class SupervisedTask:
     def conclusion(self, summary: dict[str, Any]) -> list[str]:
         """Sentences for the report's conclusion, written from the summary's numbers."""
         return []
+
+    def finish(self, result: Any, cfg: Any) -> None:
+        """After the metrics: anything else the task computes on the trained model (kept on
+        `result`, e.g. test predictions, a decision threshold)."""
 
     def describe_model(self, cfg: Any) -> str | None:
         """A line for the model; None = the model family's own description."""

@@ -2,35 +2,61 @@
 
 Two classes use one output logit with binary cross-entropy (sigmoid inside the loss, for
 numerical stability); more classes use `k` logits with categorical cross-entropy (softmax
-inside the loss)."""
+inside the loss). The journal side (baselines, confusion matrices, ROC/PR curves, the decision
+threshold, misclassified images) lives in `tasks/classification_journal.py`."""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Any
 
 import numpy as np
 import torch
 import torch.nn.functional as F
 
-from nnjournal.evaluation.metrics import classification_metrics
+from nnjournal.errors import NNJError
+from nnjournal.evaluation.metrics import CLASSIFICATION_DIRECTIONS, classification_metrics
+from nnjournal.tasks import classification_journal as journal
+from nnjournal.tasks.base import SupervisedTask
 
 
-class Classification:
+class Classification(SupervisedTask):
     name = "classification"
     headline = "accuracy"
     score_name = "accuracy"
+    directions = CLASSIFICATION_DIRECTIONS
+    data_kind = "classification"
+    ensemble_outputs = "logits"  # members' probabilities are combined
+    report_metrics = [
+        "accuracy",
+        "balanced_accuracy",
+        "f1_macro",
+        "precision_macro",
+        "recall_macro",
+        "roc_auc",
+        "log_loss",
+    ]
 
     def __init__(self, n_classes: int, class_weights: Sequence[float] | None = None) -> None:
         """`class_weights` (one per class) scale each example's loss by its class's weight,
         e.g. "balanced" weights n / (k * count) for imbalanced data."""
         if n_classes < 2:
-            raise ValueError(f"classification needs at least 2 classes, got {n_classes}")
+            raise NNJError(f"classification needs at least 2 classes, got {n_classes}")
         self.n_classes = n_classes
         self.binary = n_classes == 2
         self.out_features = 1 if self.binary else n_classes
         self.class_weights = (
             None if class_weights is None else torch.as_tensor(class_weights, dtype=torch.float32)
         )
+
+    @classmethod
+    def from_config(cls, section: Any, info: Any, bundle: Any = None) -> Classification:
+        if info.n_classes is None:
+            raise NNJError(f"data set {info.name!r} has no class labels; use task.name='regression'")
+        weights = None
+        if section.class_weight == "balanced" and bundle is not None:
+            weights = balanced_class_weights(bundle.train.y.cpu().numpy(), info.n_classes)
+        return cls(info.n_classes, weights)
 
     def loss(self, outputs: torch.Tensor, targets: torch.Tensor) -> torch.Tensor:
         if self.class_weights is not None:
@@ -66,3 +92,25 @@ class Classification:
 
     def metrics(self, targets: np.ndarray, outputs: torch.Tensor) -> dict[str, float]:
         return classification_metrics(targets, self.proba(outputs))
+
+    # -------------------------------------------------------------- the journal's hooks
+    def baselines(self, bundle: Any, cfg: Any) -> tuple[dict[str, Any], dict[str, Any]]:
+        return journal.baselines(bundle, cfg)
+
+    def finish(self, result: Any, cfg: Any) -> None:
+        journal.finish(self, result, cfg)
+
+    def summary_extras(self, result: Any) -> dict[str, Any]:
+        return journal.summary_extras(self, result)
+
+    def plots(self, run_dir: Any, results: dict[str, Any], context: dict[str, Any]) -> list[dict[str, str]]:
+        return journal.report_plots(run_dir, results, context)
+
+    def conclusion(self, summary: dict[str, Any]) -> list[str]:
+        return journal.conclusion(summary)
+
+
+def balanced_class_weights(y: np.ndarray, k: int) -> list[float]:
+    """n / (k * count_c) on the training labels (scikit-learn's "balanced")."""
+    counts = np.bincount(y, minlength=k).astype(float)
+    return [len(y) / (k * c) if c else 0.0 for c in counts]

@@ -20,7 +20,10 @@ import torch.nn.functional as F
 
 from nnjournal.data.bundle import DataBundle, DataInfo, Split
 from nnjournal.data.preprocessing import Preprocessing
+from nnjournal.errors import NNJError
 from nnjournal.evaluation.reconstruction import reconstruction_metrics
+from nnjournal.tasks.base import SupervisedTask
+from nnjournal.training.predict import predict_outputs
 
 
 @dataclass
@@ -51,9 +54,46 @@ def downsample2(x: torch.Tensor) -> torch.Tensor:
 INPUT_TRANSFORMS = {"identity": lambda x: x, "grayscale": grayscale, "downsample2": downsample2}
 
 
-class Reconstruction:
+RECONSTRUCTION_DIRECTIONS = {
+    "loss": "min",
+    "mse": "min",
+    "mae": "min",
+    "bce": "min",
+    "psnr": "max",
+    "ssim": "max",
+    "input_mse": "min",
+    "corrupted_mse": "min",
+    "input_corrupted_mse": "min",
+    "input_psnr": "max",
+    "input_ssim": "max",
+    "roc_auc": "max",
+    "pr_auc": "max",
+    "code_sensitivity": "min",
+    "downstream_logreg_accuracy": "max",
+    "downstream_gbm_accuracy": "max",
+    "elbo": "max",
+    "nll_is": "min",
+}
+
+
+class Reconstruction(SupervisedTask):
     name = "reconstruction"
     score_name = "mse"  # tracked per epoch as train_mse / val_mse
+    directions = RECONSTRUCTION_DIRECTIONS
+    data_kind = "classification"  # loaders keep the class labels (plots, anomaly and downstream metrics)
+    report_metrics = [
+        "mse",
+        "psnr",
+        "ssim",
+        "input_psnr",
+        "corrupted_mse",
+        "roc_auc",
+        "pr_auc",
+        "code_mean_activation",
+        "code_inactive_fraction",
+        "downstream_logreg_accuracy",
+        "downstream_gbm_accuracy",
+    ]
 
     def __init__(
         self,
@@ -63,7 +103,7 @@ class Reconstruction:
         input_transform: str = "identity",
     ) -> None:
         if loss not in ("mse", "mae", "bce"):
-            raise ValueError(f"reconstruction loss must be mse, mae or bce, got {loss!r}")
+            raise NNJError(f"reconstruction loss must be mse, mae or bce, got {loss!r}")
         self.loss_name = loss
         self.normal_class = normal_class
         self.input_transform = input_transform
@@ -71,6 +111,10 @@ class Reconstruction:
         # Output channels for convolutional models (the target's), features for dense ones.
         shape = info.input_shape
         self.out_features = shape[0] if len(shape) == 3 else int(np.prod(shape))
+
+    @classmethod
+    def from_config(cls, section: Any, info: DataInfo, bundle: Any = None) -> Reconstruction:
+        return cls(info, section.loss, section.normal_class, section.input_transform)
 
     # -------------------------------------------------------------- training
     def reconstruction_loss(self, recon: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
@@ -96,9 +140,19 @@ class Reconstruction:
         return reconstruction_metrics(t, outputs.recon, t, code=outputs.code)
 
     # -------------------------------------------------------------- data and evaluation
-    def prepare_data(self, bundle: DataBundle, corrupt: Any = None, seed: int = 0) -> DataBundle:
-        """(input, clean target) pairs; `corrupt` (the training augmentation) is applied with
-        a fixed seed to the validation and test inputs."""
+    def prepare_data(self, bundle: DataBundle, cfg: Any) -> DataBundle:
+        """(input, clean target) pairs; when training corrupts its inputs (denoising), the same
+        corruption is applied with a fixed seed to the validation and test inputs."""
+        from nnjournal.data.augment import build_augment
+        from nnjournal.data.corruption import is_corrupting
+
+        augment = cfg.training.augment
+        corrupt = build_augment(augment) if is_corrupting(augment) else None
+        return self.pairs(bundle, corrupt, cfg.seed)
+
+    def pairs(self, bundle: DataBundle, corrupt: Any = None, seed: int = 0) -> DataBundle:
+        """(input, clean target) pairs; `corrupt` is applied with a fixed seed to the
+        validation and test inputs."""
         from nnjournal.data.corruption import corrupt_fixed
 
         transform = INPUT_TRANSFORMS[self.input_transform]
@@ -113,7 +167,7 @@ class Reconstruction:
             anomaly = None
             if self.normal_class is not None:
                 if labels is None:
-                    raise ValueError("task.normal_class needs a data set with class labels")
+                    raise NNJError("task.normal_class needs a data set with class labels; unset it")
                 if name == "test":
                     anomaly = (labels != self.normal_class).long()
                 else:  # the detector learns what normal looks like from normal examples only
@@ -147,8 +201,6 @@ class Reconstruction:
         )
 
     def evaluate(self, model: torch.nn.Module, split: Split) -> dict[str, float]:
-        from nnjournal.training.fit import predict_outputs
-
         out = predict_outputs(model, split.x)
         metrics = reconstruction_metrics(
             split.x, out.recon, split.y, code=out.code, anomaly=getattr(split, "anomaly", None)
@@ -156,12 +208,38 @@ class Reconstruction:
         metrics["code_sensitivity"] = code_sensitivity(model, split.x, out.code)
         return metrics
 
+    # -------------------------------------------------------------- the journal's hooks
+    def baselines(self, bundle: DataBundle, cfg: Any) -> tuple[dict[str, Any], dict[str, Any]]:
+        from nnjournal.tasks import reconstruction_journal
+
+        return {}, reconstruction_journal.baselines(bundle, cfg)
+
+    def finish(self, result: Any, cfg: Any) -> None:
+        if cfg.evaluation.downstream:
+            from nnjournal.tasks import reconstruction_journal
+
+            result.metrics["test"].update(reconstruction_journal.downstream(result.model, result.bundle, cfg.seed))
+
+    def plots(self, run_dir: Any, results: dict[str, Any], context: dict[str, Any]) -> list[dict[str, str]]:
+        from nnjournal.journal import autoencoder_plots
+
+        return autoencoder_plots.plots_for_run(run_dir, results)
+
+    def conclusion(self, summary: dict[str, Any]) -> list[str]:
+        from nnjournal.journal.conclusion import reconstruction_conclusion
+
+        return reconstruction_conclusion(summary)
+
+    def describe_model(self, cfg: Any) -> str | None:
+        from nnjournal.journal.autoencoder_plots import describe_model
+
+        return describe_model(cfg.model)
+
 
 def code_sensitivity(model: torch.nn.Module, x: torch.Tensor, code: torch.Tensor, std: float = 0.05) -> float:
     """How far the code moves per unit of input perturbation, ||f(x + d) - f(x)|| / ||d|| with
     d ~ N(0, std^2) (seeded): what a contractive penalty shrinks."""
     from nnjournal.data.corruption import corrupt_fixed
-    from nnjournal.training.fit import predict_outputs
 
     noisy = corrupt_fixed(x, lambda t: t + std * torch.randn_like(t), seed=12345)
     moved = predict_outputs(model, noisy).code.cpu() - code.cpu()

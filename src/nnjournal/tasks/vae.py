@@ -16,11 +16,13 @@ import torch.nn.functional as F
 from nnjournal.data.bundle import DataInfo, Split
 from nnjournal.evaluation.reconstruction import reconstruction_metrics
 from nnjournal.tasks.reconstruction import Reconstruction
+from nnjournal.training.predict import predict_outputs
 
 
 class VAETask(Reconstruction):
     name = "vae"
     headline = "mse"
+    report_metrics = ["mse", "elbo", "nll_is", "active_latent_dims", "psnr"]
 
     def __init__(
         self, info: DataInfo, likelihood: str = "bernoulli", gaussian_std: float = 0.1, beta: float = 1.0
@@ -28,6 +30,10 @@ class VAETask(Reconstruction):
         super().__init__(info)
         self.headline = "mse"
         self.likelihood, self.gaussian_std, self.beta = likelihood, gaussian_std, beta
+
+    @classmethod
+    def from_config(cls, section: Any, info: DataInfo, bundle: Any = None) -> VAETask:
+        return cls(info, section.likelihood, section.gaussian_std, section.beta)
 
     def nll(self, recon: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
         """-log p(x|z) per example in nats, (n,)."""
@@ -48,8 +54,6 @@ class VAETask(Reconstruction):
         """Reconstruction metrics and KL per dimension on the whole split; ELBO and the
         importance-sampled NLL on its first `max_examples` examples (k decoder passes per
         example make the estimate the expensive part)."""
-        from nnjournal.training.fit import predict_outputs
-
         out = predict_outputs(model, split.x)
         metrics = reconstruction_metrics(split.x, out.recon, split.y)
         n = min(len(split.x), max_examples)

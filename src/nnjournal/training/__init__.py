@@ -1,6 +1,4 @@
-"""Training: the `fit` loop, optimizers and schedules, checkpoints, seeding and devices."""
-
-from nnjournal.training.fit import History, fit, predict_outputs
-from nnjournal.training.seeding import seed_everything, select_device
-
-__all__ = ["History", "fit", "predict_outputs", "seed_everything", "select_device"]
+"""Training: the trainers (`fit` for supervised tasks), optimizers and schedules, early
+stopping, checkpoints, hooks, seeding and devices. Import from the modules themselves
+(`nnjournal.training.fit`, ...): this package file imports nothing, so a task may use
+`training.predict` without pulling in the trainers that use tasks."""

@@ -1,11 +1,13 @@
-"""Checkpoints as plain tensors + JSON: `NAME.safetensors` (weights, optimizer tensors,
-RNG states) and `NAME.json` (step, history, everything else). Both are written atomically,
-and the JSON (written last) names the tensor file's digest, so a crash between the two
-writes is detected instead of resuming from a mismatched pair. No pickle anywhere."""
+"""Checkpoints as one safetensors file: every tensor (weights of any number of named modules,
+optimizer and scheduler state, RNG states) in the body, everything else as JSON in the
+file's own metadata header. One file, written atomically (temp file + rename): a kill at any
+moment leaves the previous checkpoint or the new one, never a torn pair. No pickle anywhere.
+
+Trainers build the state with `training_state(...)` and put it back with `restore_state`, so a
+trainer with two networks and two optimizers (adversarial) checkpoints like one with one."""
 
 from __future__ import annotations
 
-import hashlib
 import json
 from pathlib import Path
 from typing import Any
@@ -15,7 +17,14 @@ from safetensors.torch import load as st_load
 from safetensors.torch import save as st_save
 
 from nnjournal.errors import NNJError
-from nnjournal.journal.files import atomic_write_bytes, atomic_write_json
+from nnjournal.files import atomic_write_bytes
+
+SUFFIX = ".ckpt.safetensors"
+
+
+def checkpoint_file(path_stem: Path) -> Path:
+    """`run/checkpoint` -> `run/checkpoint.ckpt.safetensors`."""
+    return path_stem.with_name(path_stem.name + SUFFIX)
 
 
 def _flatten(prefix: str, obj: Any, tensors: dict[str, torch.Tensor]) -> Any:
@@ -44,23 +53,84 @@ def _unflatten(obj: Any, tensors: dict[str, torch.Tensor]) -> Any:
 def save_checkpoint(path_stem: Path, state: dict[str, Any]) -> None:
     tensors: dict[str, torch.Tensor] = {}
     meta = _flatten("", state, tensors)
-    blob = st_save(tensors)
-    atomic_write_bytes(path_stem.with_suffix(".safetensors"), blob)
-    atomic_write_json(
-        path_stem.with_suffix(".json"), {"sha256": hashlib.sha256(blob).hexdigest(), "state": meta}
-    )
+    blob = st_save(tensors, metadata={"nnjournal": json.dumps(meta)})
+    atomic_write_bytes(checkpoint_file(path_stem), blob)
+
+
+def has_checkpoint(path_stem: Path | None) -> bool:
+    return path_stem is not None and checkpoint_file(path_stem).exists()
 
 
 def load_checkpoint(path_stem: Path) -> dict[str, Any]:
-    meta_path, blob_path = path_stem.with_suffix(".json"), path_stem.with_suffix(".safetensors")
+    path = checkpoint_file(path_stem)
     try:
-        meta = json.loads(meta_path.read_text())
-        blob = blob_path.read_bytes()
-    except (OSError, json.JSONDecodeError) as err:
-        raise NNJError(f"cannot read checkpoint {path_stem}: {err}") from None
-    if hashlib.sha256(blob).hexdigest() != meta.get("sha256"):
-        raise NNJError(f"checkpoint {path_stem} is inconsistent (weights and metadata differ)")
-    return _unflatten(meta["state"], st_load(blob))
+        blob = path.read_bytes()
+        n = int.from_bytes(blob[:8], "little")
+        meta = json.loads(json.loads(blob[8 : 8 + n])["__metadata__"]["nnjournal"])
+        tensors = st_load(blob)
+        return _unflatten(meta, tensors)
+    except (OSError, ValueError, KeyError, TypeError, RuntimeError) as err:
+        raise NNJError(
+            f"cannot read checkpoint {path}: {type(err).__name__} ({err}); delete it to restart the run"
+        ) from None
+
+
+# ---------------------------------------------------------------- trainer state
+def rng_state(generator: torch.Generator) -> dict[str, Any]:
+    """The batch-order generator, torch's global CPU RNG and, when CUDA is in use, every GPU's."""
+    state: dict[str, Any] = {"generator": generator.get_state(), "torch": torch.get_rng_state()}
+    if torch.cuda.is_available() and torch.cuda.is_initialized():
+        state["cuda"] = torch.cuda.get_rng_state_all()
+    return state
+
+
+def restore_rng(state: dict[str, Any], generator: torch.Generator) -> None:
+    generator.set_state(state["generator"])
+    torch.set_rng_state(state["torch"])
+    if state.get("cuda") and torch.cuda.is_available():
+        torch.cuda.set_rng_state_all(state["cuda"])
+
+
+def training_state(
+    modules: dict[str, torch.nn.Module],
+    optimizers: dict[str, torch.optim.Optimizer],
+    schedulers: dict[str, Any],
+    generator: torch.Generator,
+    **extra: Any,
+) -> dict[str, Any]:
+    """A checkpoint's content: named modules, optimizers and schedulers, RNG, and the
+    trainer's own JSON-able `extra` (history, best weights, epochs waited, ...)."""
+    return {
+        "modules": {k: m.state_dict() for k, m in modules.items()},
+        "optimizers": {k: o.state_dict() for k, o in optimizers.items()},
+        "schedulers": {k: s.state_dict() for k, s in schedulers.items() if s is not None},
+        "rng": rng_state(generator),
+        **extra,
+    }
+
+
+def restore_state(
+    state: dict[str, Any],
+    modules: dict[str, torch.nn.Module],
+    optimizers: dict[str, torch.optim.Optimizer],
+    schedulers: dict[str, Any],
+    generator: torch.Generator,
+) -> None:
+    """Put a `training_state` back into live objects (a checkpoint of another model is refused)."""
+    try:
+        for k, m in modules.items():
+            m.load_state_dict(state["modules"][k])
+        for k, o in optimizers.items():
+            o.load_state_dict(optimizer_state_from_checkpoint(state["optimizers"][k]))
+        for k, s in schedulers.items():
+            if s is not None and k in state["schedulers"]:
+                s.load_state_dict(state["schedulers"][k])
+    except (KeyError, RuntimeError, ValueError) as err:
+        raise NNJError(
+            f"the checkpoint does not fit this model ({type(err).__name__}: {str(err).splitlines()[0]}); "
+            "it was written by another configuration"
+        ) from None
+    restore_rng(state["rng"], generator)
 
 
 def optimizer_state_from_checkpoint(state: dict[str, Any]) -> dict[str, Any]:

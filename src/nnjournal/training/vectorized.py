@@ -30,12 +30,13 @@ from nnjournal.config import TrainingConfig
 from nnjournal.data.augment import build_augment
 from nnjournal.data.bundle import Split
 from nnjournal.errors import NNJError
-from nnjournal.evaluation.metrics import lower_is_better
 from nnjournal.regularization.label_smoothing import smoothed_loss
 from nnjournal.regularization.max_norm import apply_max_norm
 from nnjournal.regularization.weight_noise import perturbed_weights
 from nnjournal.tasks import Task
-from nnjournal.training.fit import History, _improved, _resolve_config, check_monitor
+from nnjournal.training.early_stopping import EarlyStopping, check_monitor
+from nnjournal.training.fit import _resolve_config
+from nnjournal.training.history import History
 from nnjournal.training.optim import make_optimizer, make_schedule
 from nnjournal.training.seeding import select_device
 
@@ -130,12 +131,9 @@ def fit_vectorized(
     generators = [torch.Generator().manual_seed(s) for s in seeds]
     monitor = cfg.early_stopping.monitor if val is not None else "train_loss"
     check_monitor(monitor, task, val is not None)
-    minimize = (
-        lower_is_better(monitor) if cfg.early_stopping.mode == "auto" else cfg.early_stopping.mode == "min"
-    )
+    stoppers = [EarlyStopping(cfg.early_stopping, monitor, task) for _ in range(k)]
     histories = [History(monitor=monitor) for _ in range(k)]
     active = [True] * k  # not yet stopped early
-    waited = [0] * k
     best = (
         {name: p.detach().clone() for name, p in params.items()} if cfg.early_stopping.restore_best else None
     )
@@ -203,15 +201,12 @@ def fit_vectorized(
                 continue  # stopped: its own run would have ended here
             h = histories[i]
             h.records.append(record)
-            value = record[monitor]  # check_monitor made sure every epoch records it
-            if _improved(value, h.best_value, minimize, cfg.early_stopping.min_delta):
-                h.best_epoch, h.best_value, waited[i] = epoch + 1, value, 0
-                if best is not None:
-                    for name, p in params.items():
-                        best[name][i] = p.detach()[i]
-            else:
-                waited[i] += 1
-            if cfg.early_stopping.patience is not None and waited[i] >= cfg.early_stopping.patience:
+            stopper = stoppers[i]
+            if stopper.update(epoch + 1, record[monitor]) and best is not None:
+                for name, p in params.items():
+                    best[name][i] = p.detach()[i]
+            h.best_epoch, h.best_value = stopper.best_epoch, stopper.best_value
+            if stopper.should_stop:
                 active[i] = False
                 h.stopped_early = epoch + 1 < cfg.epochs
         if not any(active):

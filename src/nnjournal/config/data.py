@@ -1,0 +1,118 @@
+"""The `[data]` section: one config class per loader, a union discriminated by `name`."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated, Literal
+
+from pydantic import Field
+
+from nnjournal.config.base import Strict
+
+
+class SplitConfig(Strict):
+    val_fraction: float = Field(0.2, ge=0.0, lt=1.0)
+    test_fraction: float = Field(0.2, ge=0.0, lt=1.0)
+
+
+class XorData(SplitConfig):
+    """The four XOR points (train and test) plus a noisy cloud around them (validation)."""
+
+    name: Literal["xor"] = "xor"
+    noise: float = Field(0.1, ge=0.0, description="std of the validation cloud around each corner")
+    cloud_size: int = Field(50, ge=1, description="validation points per corner")
+
+
+class DigitsData(SplitConfig):
+    """scikit-learn's 1,797 real 8x8 handwritten digits."""
+
+    name: Literal["digits"] = "digits"
+    as_images: bool = Field(False, description="1x8x8 images instead of 64-long vectors")
+
+
+class Mnist1dData(SplitConfig):
+    """MNIST-1D generated locally by the `mnist1d` package (4,000 train / 1,000 test)."""
+
+    name: Literal["mnist1d"] = "mnist1d"
+    num_samples: int = Field(5000, ge=100)
+    train_split: float = Field(0.8, gt=0.0, lt=1.0)
+    val_fraction: float = Field(0.1, ge=0.0, lt=1.0)
+
+
+class ArraysData(SplitConfig):
+    """Your own arrays: an `.npz` file holding `x` (n, ...) and `y` (n,) (never unpickled)."""
+
+    name: Literal["arrays"] = "arrays"
+    path: Path
+    standardize: bool = True
+
+
+class CsvData(SplitConfig):
+    """Any CSV file with a header row: column kinds are inferred (numeric, boolean-like,
+    categorical), missing values imputed, categoricals one-hot encoded and numerics
+    standardized, all fitted on the training split only and saved with the model."""
+
+    name: Literal["csv"] = "csv"
+    path: Path | None = Field(None, description="the CSV file; default: shared_file under NNJ_DATA_DIR")
+    shared_file: str | None = Field(None, description="a file under $NNJ_DATA_DIR used when path is unset")
+    target: str | None = Field(None, description="the column to predict")
+    positive_label: str | None = Field(None, description="binary targets: the class counted as positive")
+    id_columns: list[str] = Field(default_factory=list, description="identifiers: never used as features")
+    drop: list[str] = Field(default_factory=list, description="other columns to leave out")
+    numeric: list[str] = Field(default_factory=list, description="columns that must hold numbers")
+    categorical: list[str] = Field(default_factory=list, description="columns to one-hot encode")
+    delimiter: str | None = Field(None, description="field separator; None = guess from the file")
+    max_categories: int = Field(30, ge=2, description="rarer categories are merged into '(other)'")
+    missing_indicators: bool = Field(False, description="add a 0/1 column per feature with gaps")
+    oversample: bool = Field(False, description="repeat minority-class training rows up to balance")
+
+
+class IdxImagesData(SplitConfig):
+    """MNIST, Fashion-MNIST or Kuzushiji-MNIST: 28x28 grey images in the IDX format (.gz or
+    not), from `path` (a folder), else `$NNJ_DATA_DIR/<name>`, else the cache, else downloaded
+    from the canonical mirror with checksum verification."""
+
+    name: Literal["mnist", "fashion-mnist", "kmnist"] = "mnist"
+    path: Path | None = Field(None, description="folder holding the IDX files")
+    download: bool = Field(True, description="download missing files into the cache")
+    mirror: str | None = Field(None, description="base URL to download from (default: the canonical one)")
+    val_fraction: float = Field(0.1, ge=0.0, lt=1.0, description="of the training split")
+    test_fraction: float = Field(
+        0.2, ge=0.0, lt=1.0, description="used only when the official test split must be split itself"
+    )
+    max_train: int | None = Field(
+        None, ge=10, description="keep a seeded stratified subset of training images"
+    )
+
+
+class Cifar10Data(Strict):
+    """CIFAR-10 (32x32 colour photos, 10 classes): the canonical python batches (a folder or
+    the .tar.gz, read with a restricted unpickler) or an .npz with x_train/y_train/x_test/y_test."""
+
+    name: Literal["cifar10"] = "cifar10"
+    path: Path | None = Field(None, description="cifar-10-batches-py folder, its .tar.gz, or an .npz")
+    download: bool = Field(True, description="download the canonical archive into the cache if missing")
+    val_fraction: float = Field(0.1, ge=0.0, lt=1.0, description="of the training split")
+    max_train: int | None = Field(
+        None, ge=10, description="keep a seeded stratified subset of training images"
+    )
+
+
+class ImageFolderData(SplitConfig):
+    """Photos in class sub-folders (`root/<class>/*.jpg`), or `root/train/<class>` and
+    `root/test/<class>` for a given test split; resized to `size` x `size`."""
+
+    name: Literal["image-folder"] = "image-folder"
+    path: Path | None = None
+    size: int = Field(64, ge=4, le=1024, description="side of the square images the model sees")
+    resize: Literal["stretch", "crop"] = Field(
+        "stretch", description="stretch the whole photo, or crop the centre square first"
+    )
+    color: Literal["rgb", "grayscale"] = "rgb"
+    val_fraction: float = Field(0.1, ge=0.0, lt=1.0)
+
+
+DataConfig = Annotated[
+    XorData | DigitsData | Mnist1dData | ArraysData | CsvData | IdxImagesData | Cifar10Data | ImageFolderData,
+    Field(discriminator="name"),
+]

@@ -1,0 +1,78 @@
+"""The `[evaluation]`, `[study]` and `[journal]` sections."""
+
+from __future__ import annotations
+
+from typing import Annotated, Literal
+
+from pydantic import Field, model_validator
+
+from nnjournal.config.base import Strict
+
+
+class ThresholdConfig(Strict):
+    """Binary classification: the decision threshold chosen on the validation split."""
+
+    objective: Literal["none", "f1", "recall_at_precision"] = Field(
+        "none", description="none = 0.5; f1 = max F1; recall_at_precision = max recall at min_precision"
+    )
+    min_precision: float = Field(0.5, gt=0.0, le=1.0)
+
+
+class EvaluationConfig(Strict):
+    baselines: list[Literal["dummy", "linear", "boosted", "pca", "filter"]] = Field(
+        default_factory=lambda: ["dummy", "linear"],
+        description="reconstruction tasks: dummy = mean image, pca, filter = median/Gaussian blur",
+    )
+    pca_components: int | None = Field(None, ge=1, description="PCA baseline; default: the code size")
+    downstream: bool = Field(
+        False,
+        description="reconstruction: fit logistic regression and gradient boosting on the codes "
+        "and on the raw inputs (feature extraction)",
+    )
+    threshold: ThresholdConfig = Field(default_factory=ThresholdConfig)
+    cv: int = Field(0, ge=0, description="k > 1: stratified k-fold CV of the whole pipeline (csv data)")
+    permutation_importance: bool = Field(False, description="per-column importance for the network")
+    mc_dropout: int = Field(
+        0,
+        ge=0,
+        description="classification with dropout: T stochastic test passes with dropout on (Monte-Carlo "
+        "dropout, an implicit ensemble) and their predictive uncertainty; 0 = off",
+    )
+
+    @model_validator(mode="after")
+    def _cv_needs_two_folds(self) -> EvaluationConfig:
+        if self.cv == 1:
+            raise ValueError("cv=1 is not cross-validation; use 0 (off) or k >= 2 folds")
+        return self
+
+
+class StudyConfig(Strict):
+    """A study: many trainings of the recipe's base model, compared in one journal entry.
+    Fields left unset take the profile's value (see `nnjournal.studies`)."""
+
+    name: Literal["regularization", "capacity", "gd-regimes"]
+    profile: Literal["quick", "default"] = "default"
+    seeds: int | None = Field(None, ge=1, description="trainings per setting, with seeds 0..seeds-1")
+    train_size: int | None = Field(None, ge=10, description="training examples kept (small = overfits)")
+    epochs: int | None = Field(None, ge=1)
+    techniques: list[str] | None = Field(
+        None, min_length=1, description="regularization: which techniques to compare"
+    )
+    workers: int | None = Field(
+        None, ge=1, description="processes training settings at once (default: one per CPU core, at most 4)"
+    )
+    target_accuracy: float | None = Field(
+        None, gt=0.0, lt=1.0, description="regularization: validation accuracy for steps-to-target"
+    )
+    widths: list[Annotated[int, Field(ge=1)]] | None = Field(
+        None, min_length=1, description="capacity: hidden widths"
+    )
+    l2: list[Annotated[float, Field(ge=0.0)]] | None = Field(
+        None, min_length=1, description="capacity: L2 strengths"
+    )
+
+
+class JournalConfig(Strict):
+    title: str = ""
+    aim: str = ""
+    plots: bool = True

@@ -1,0 +1,164 @@
+"""The `[model]` section: one config class per model family, a union discriminated by `name`."""
+
+from __future__ import annotations
+
+from typing import Annotated, Literal
+
+from pydantic import Field
+
+from nnjournal.config.base import Strict
+
+Activation = Literal["sigmoid", "tanh", "relu", "leaky_relu", "prelu", "elu", "selu"]
+Init = Literal["default", "zeros", "normal", "xavier", "he"]
+
+
+class MLPModel(Strict):
+    """Multilayer perceptron: Linear -> [norm] -> activation -> [norm] -> dropout, repeated."""
+
+    name: Literal["mlp"] = "mlp"
+    hidden: list[Annotated[int, Field(ge=1)]] = Field(default_factory=lambda: [128, 64])
+    activation: Activation = "relu"
+    init: Init = "default"
+    dropout_input: float = Field(0.0, ge=0.0, lt=1.0)
+    dropout_hidden: float = Field(0.0, ge=0.0, lt=1.0)
+    norm: Literal["none", "batch", "layer"] = "none"
+    norm_placement: Literal["before_activation", "after_activation"] = "before_activation"
+    noise_hidden: float = Field(
+        0.0, ge=0.0, description="std of Gaussian noise added to hidden activations while training"
+    )
+
+
+class PerceptronModel(Strict):
+    """A single linear layer: a linear classifier (cannot learn XOR)."""
+
+    name: Literal["perceptron"] = "perceptron"
+    init: Init = "default"
+
+
+CodeActivation = Literal["linear", "sigmoid", "tanh", "relu", "leaky_relu", "elu"]
+
+
+class AutoencoderModel(Strict):
+    """Encoder -> code -> decoder (models/autoencoders.py). Dense: `hidden` layers then a
+    `code_size` code (several hidden layers = a stacked/deep autoencoder; `code_size` larger
+    than the input = overcomplete, which needs `sparsity` or `contractive`). Conv: the notes'
+    conv + max-pool encoder and conv + upsample decoder with `channels` per stage."""
+
+    name: Literal["autoencoder"] = "autoencoder"
+    kind: Literal["dense", "conv"] = "dense"
+    hidden: list[Annotated[int, Field(ge=1)]] = Field(default_factory=list, description="dense only")
+    code_size: int = Field(32, ge=1, description="dense only")
+    channels: list[Annotated[int, Field(ge=1)]] = Field(
+        default_factory=lambda: [32, 32], description="conv only: one conv + pool stage each"
+    )
+    activation: Literal["linear", "sigmoid", "tanh", "relu", "leaky_relu", "elu"] = "relu"
+    code_activation: CodeActivation = "relu"
+    output_activation: Literal["sigmoid", "linear"] = "sigmoid"
+    tied: bool = Field(False, description="dense only: decoder weights = encoder weights transposed")
+    upscale: int = Field(1, ge=1, le=8, description="conv only: sub-pixel convolution output upscaling")
+    skip: bool = Field(
+        False,
+        description="conv only: add the input, resized to the output, before the output activation "
+        "(the net learns the residual; colorization, super-resolution)",
+    )
+    sparsity: Literal["none", "l1", "kl"] = "none"
+    sparsity_weight: float = Field(0.0, ge=0.0, description="L1 activity or KL-sparsity weight")
+    sparsity_target: float = Field(0.05, gt=0.0, lt=1.0, description="target mean activation rho (kl)")
+    contractive: float = Field(0.0, ge=0.0, description="weight of ||d code / d x||_F^2")
+
+
+class VAEModel(Strict):
+    """Variational autoencoder (models/vae.py): dense encoder to a mean and log-variance of
+    `latent` dimensions, reparameterised sample, dense decoder. The ELBO is the `vae` task's."""
+
+    name: Literal["vae"] = "vae"
+    hidden: list[Annotated[int, Field(ge=1)]] = Field(default_factory=lambda: [256])
+    latent: int = Field(5, ge=1)
+    activation: Literal["sigmoid", "tanh", "relu", "leaky_relu", "elu"] = "relu"
+    output_activation: Literal["sigmoid", "linear"] = "sigmoid"
+
+
+Padding = Literal["valid", "same"] | Annotated[int, Field(ge=0)]
+Pool = Literal["none", "max", "avg", "sum"]
+
+
+class ConvBlock(Strict):
+    """One block of a CNN: conv -> [norm] -> activation -> [pool] -> [dropout].
+
+    `kind`: `conv` (ordinary), `transposed` (upsampling), `tiled` (untied weights that repeat
+    every `tile` positions), `residual` (two 3x3 convs with a skip connection)."""
+
+    kind: Literal["conv", "transposed", "tiled", "residual"] = "conv"
+    filters: int = Field(32, ge=1)
+    kernel: int = Field(3, ge=1)
+    stride: int = Field(1, ge=1)
+    padding: Padding = "same"
+    dilation: int = Field(1, ge=1)
+    groups: int = Field(1, ge=1, description="channel groups; groups = in channels is depthwise")
+    tile: int = Field(2, ge=1, description="tiled conv: period of the untied weights")
+    pool: Pool = "none"
+    pool_size: int = Field(2, ge=1)
+    dropout: float = Field(0.0, ge=0.0, lt=1.0, description="channel dropout after the block")
+
+
+Head = Literal["global-avg", "global-max", "flatten"]
+
+
+class CNNModel(Strict):
+    """A configurable convolutional stack, then a head: pool -> [dense layers] -> output."""
+
+    name: Literal["cnn"] = "cnn"
+    blocks: list[ConvBlock] = Field(
+        default_factory=lambda: [ConvBlock(filters=32, pool="max"), ConvBlock(filters=64, pool="max")]
+    )
+    activation: Activation = "relu"
+    norm: Literal["none", "batch"] = "batch"
+    head: Head = "global-avg"
+    hidden: list[Annotated[int, Field(ge=1)]] = Field(default_factory=list)
+    dropout_head: float = Field(0.0, ge=0.0, lt=1.0)
+    init: Init = "default"
+
+
+class LeNet5Model(Strict):
+    """LeNet-5 (LeCun et al. 1998): conv6 5x5 -> pool -> conv16 5x5 -> pool -> 120 -> 84 -> out.
+    Small inputs are padded so the two 5x5 convs still fit."""
+
+    name: Literal["lenet5"] = "lenet5"
+    activation: Activation = "tanh"
+    pool: Literal["avg", "max"] = "avg"
+    dropout_head: float = Field(0.0, ge=0.0, lt=1.0)
+
+
+class VGGSmallModel(Strict):
+    """VGG-style: stages of 3x3 convs (same padding) then a 2x2 max pool; global-pooling head."""
+
+    name: Literal["vgg-small"] = "vgg-small"
+    widths: list[Annotated[int, Field(ge=1)]] = Field(default_factory=lambda: [32, 64, 128])
+    convs_per_stage: int = Field(2, ge=1)
+    norm: Literal["none", "batch"] = "batch"
+    dropout: float = Field(0.0, ge=0.0, lt=1.0, description="channel dropout after each stage")
+    head: Head = "global-avg"
+    dropout_head: float = Field(0.0, ge=0.0, lt=1.0)
+
+
+class ResNetSmallModel(Strict):
+    """A small ResNet: a 3x3 stem, then stages of residual blocks (skip connections); each
+    later stage halves the size with stride 2 and a 1x1 projection shortcut."""
+
+    name: Literal["resnet-small"] = "resnet-small"
+    widths: list[Annotated[int, Field(ge=1)]] = Field(default_factory=lambda: [16, 32, 64])
+    blocks_per_stage: int = Field(1, ge=1)
+    dropout_head: float = Field(0.0, ge=0.0, lt=1.0)
+
+
+ModelConfig = Annotated[
+    MLPModel
+    | PerceptronModel
+    | CNNModel
+    | LeNet5Model
+    | VGGSmallModel
+    | ResNetSmallModel
+    | AutoencoderModel
+    | VAEModel,
+    Field(discriminator="name"),
+]

@@ -1,0 +1,73 @@
+"""The `[task]` section: one config class per task, chosen by `name`.
+
+Like `[data]` and `[model]` this is a union discriminated by `name`, except that the union is
+a plain dict (`TASK_SECTIONS`) so a task defined outside the package can add its section
+(`nnjournal.tasks.register`). Each section holds only its own task's options."""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from pydantic import Field
+
+from nnjournal.config.base import Strict
+
+
+class TaskSection(Strict):
+    """What every task section has: the task's name."""
+
+    name: str
+
+
+class ClassificationTask(TaskSection):
+    name: Literal["classification"] = "classification"
+    class_weight: Literal["none", "balanced"] = Field(
+        "none", description="balanced: weight each class's loss by n / (k * count) on train"
+    )
+
+
+class RegressionTask(TaskSection):
+    name: Literal["regression"] = "regression"
+    loss: Literal["mse", "mae", "huber"] = Field("mse", description="the training loss")
+
+
+class ReconstructionTask(TaskSection):
+    """Autoencoders (tasks/reconstruction.py): the targets are the clean inputs."""
+
+    name: Literal["reconstruction"] = "reconstruction"
+    loss: Literal["mse", "mae", "bce"] = Field("mse", description="reconstruction loss")
+    normal_class: int | None = Field(
+        None, description="anomaly detection: train on this class only, score the rest as anomalies"
+    )
+    input_transform: Literal["identity", "grayscale", "downsample2"] = Field(
+        "identity", description="what the model sees of the clean target (colorization, super-resolution)"
+    )
+
+
+class VAETaskSection(TaskSection):
+    """The variational autoencoder's ELBO (tasks/vae.py)."""
+
+    name: Literal["vae"] = "vae"
+    likelihood: Literal["bernoulli", "gaussian"] = Field("bernoulli", description="the decoder's")
+    gaussian_std: float = Field(0.1, gt=0.0, description="the Gaussian decoder's fixed std")
+    beta: float = Field(1.0, ge=0.0, description="weight of the KL term (beta-VAE)")
+
+
+TASK_SECTIONS: dict[str, type[TaskSection]] = {
+    "classification": ClassificationTask,
+    "regression": RegressionTask,
+    "reconstruction": ReconstructionTask,
+    "vae": VAETaskSection,
+}
+
+
+def task_section(raw: Any) -> TaskSection:
+    """The section class named by `raw["name"]`, validated (pydantic's errors propagate)."""
+    if isinstance(raw, TaskSection):
+        return raw
+    if not isinstance(raw, dict):
+        raise ValueError(f"task must be a table with a name, got {raw!r}")
+    name = raw.get("name", "classification")
+    if name not in TASK_SECTIONS:
+        raise ValueError(f"task.name = {name!r} is not a task; choose from {', '.join(TASK_SECTIONS)}")
+    return TASK_SECTIONS[name].model_validate(raw)

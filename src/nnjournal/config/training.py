@@ -1,0 +1,137 @@
+"""The `[training]` section: optimizer, schedule, penalties, early stopping, clipping,
+augmentation, the regularization switches, and `[ensemble]`."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import Field, model_validator
+
+from nnjournal.config.base import Strict
+
+
+class OptimizerConfig(Strict):
+    name: Literal["sgd", "adagrad", "adadelta", "rmsprop", "adam", "adamw"] = "adam"
+    lr: float = Field(1e-3, gt=0.0)
+    momentum: float = Field(0.0, ge=0.0, lt=1.0, description="sgd and rmsprop")
+    nesterov: bool = False
+    betas: tuple[float, float] = (0.9, 0.999)
+    weight_decay: float = Field(
+        0.0,
+        ge=0.0,
+        description="decoupled for adamw; a coupled L2 gradient term for the other optimizers",
+    )
+
+    @model_validator(mode="after")
+    def _nesterov_needs_momentum(self) -> OptimizerConfig:
+        if self.nesterov and (self.name != "sgd" or self.momentum <= 0):
+            raise ValueError("nesterov=true needs name='sgd' and momentum > 0")
+        return self
+
+
+class ScheduleConfig(Strict):
+    name: Literal["none", "step", "exponential", "cosine", "onecycle"] = "none"
+    step_size: int = Field(10, ge=1, description="epochs between decays (step)")
+    gamma: float = Field(0.5, gt=0.0, le=1.0, description="decay factor (step, exponential)")
+    max_lr: float | None = Field(None, gt=0.0, description="peak lr (onecycle); default 10x lr")
+    min_lr: float = Field(0.0, ge=0.0, description="floor (cosine)")
+
+
+class PenaltyConfig(Strict):
+    """Penalties added to the loss on weights (not biases or norm parameters)."""
+
+    l1: float = Field(0.0, ge=0.0, description="lambda * sum |w| (lasso)")
+    l2: float = Field(0.0, ge=0.0, description="lambda * sum w^2 (ridge); elastic net = both")
+
+
+class EarlyStoppingConfig(Strict):
+    patience: int | None = Field(None, ge=1, description="epochs without improvement; None = never stop")
+    monitor: str = "val_loss"
+    mode: Literal["auto", "min", "max"] = "auto"
+    min_delta: float = Field(0.0, ge=0.0)
+    restore_best: bool = Field(True, description="restore the best epoch's weights at the end")
+
+
+class ClipConfig(Strict):
+    norm: float | None = Field(None, gt=0.0, description="clip the global gradient norm")
+    value: float | None = Field(None, gt=0.0, description="clip each gradient element")
+
+
+class AugmentConfig(Strict):
+    """Data augmentation on training batches (labels unchanged; off at evaluation)."""
+
+    # Denoising corruptions (data/corruption.py), applied to inputs only: the targets stay clean.
+    mask_fraction: float = Field(0.0, ge=0.0, lt=1.0, description="fraction of inputs set to zero")
+    salt_pepper_fraction: float = Field(0.0, ge=0.0, lt=1.0, description="fraction set to min/max")
+    square_mask: int = Field(0, ge=0, description="side of a random square blanked (inpainting)")
+    clip: tuple[float, float] | None = Field(None, description="clip corrupted inputs to [lo, hi]")
+    noise_std: float = Field(
+        0.0,
+        ge=0.0,
+        description="Gaussian noise added to inputs (standardized features: in units of one feature's spread; "
+        "images: of the 0..1 pixel range)",
+    )
+    feature_dropout: float = Field(0.0, ge=0.0, lt=1.0, description="fraction of input features zeroed")
+    # Images (n, C, H, W); each example draws its own random parameters.
+    crop_padding: int = Field(0, ge=0, description="random crop after zero-padding this many pixels")
+    hflip: bool = Field(False, description="mirror left-right with probability 1/2")
+    rotation: float = Field(0.0, ge=0.0, le=180.0, description="max rotation in degrees, either way")
+    zoom: float = Field(0.0, ge=0.0, lt=1.0, description="scale by a factor in [1 - zoom, 1 + zoom]")
+    translate: float = Field(0.0, ge=0.0, lt=1.0, description="max shift as a fraction of the size")
+    brightness: float = Field(0.0, ge=0.0, lt=1.0, description="multiply by a factor in [1 - b, 1 + b]")
+    contrast: float = Field(0.0, ge=0.0, lt=1.0, description="scale around the image mean by [1 - c, 1 + c]")
+    cutout: int = Field(0, ge=0, description="side in pixels of a square blanked at a random place")
+
+
+class EnsembleConfig(Strict):
+    """Several models combined into one prediction (regression: the mean of the outputs)."""
+
+    size: int = Field(1, ge=1, description="members; 1 = a single model")
+    method: Literal["seeds", "bagging", "snapshot"] = Field(
+        "seeds",
+        description="seeds: same data, different initialisation and batch order; bagging: each member "
+        "on its own bootstrap sample; snapshot: one run with cyclic lr, a member per cycle",
+    )
+    combine: Literal["mean_proba", "vote"] = Field(
+        "mean_proba", description="classification: average the probabilities, or majority vote"
+    )
+
+
+class TrainingConfig(Strict):
+    epochs: int = Field(30, ge=1)
+    batch_size: int = Field(64, ge=1)
+    regime: Literal["minibatch", "batch", "stochastic"] = Field(
+        "minibatch", description="batch = whole set per step; stochastic = one example per step"
+    )
+    optimizer: OptimizerConfig = Field(default_factory=OptimizerConfig)
+    schedule: ScheduleConfig = Field(default_factory=ScheduleConfig)
+    penalty: PenaltyConfig = Field(default_factory=PenaltyConfig)
+    early_stopping: EarlyStoppingConfig = Field(default_factory=EarlyStoppingConfig)
+    clip: ClipConfig = Field(default_factory=ClipConfig)
+    augment: AugmentConfig = Field(default_factory=AugmentConfig)
+    # Regularization switches beyond penalties, dropout, norm and early stopping (issue 5).
+    label_smoothing: float = Field(
+        0.0,
+        ge=0.0,
+        lt=1.0,
+        description="classification: mix this much of the uniform distribution into targets",
+    )
+    max_norm: float | None = Field(
+        None,
+        gt=0.0,
+        description="cap on the L2 norm of each unit's incoming weights, enforced after every step",
+    )
+    weight_noise: float = Field(
+        0.0,
+        ge=0.0,
+        description="std of Gaussian noise added to every weight matrix for each training step's "
+        "forward and backward pass; the update applies to the clean weights",
+    )
+    vectorize: bool | Literal["auto"] = Field(
+        "auto",
+        description="train ensemble members / seeds of one architecture together (torch.func); "
+        "auto = where benchmarks/vectorized.py shows it is faster",
+    )
+    log_grad_norms: bool = Field(False, description="record each layer's gradient norm per epoch")
+    device: Literal["auto", "cpu", "cuda", "mps"] = "auto"
+    checkpoint_every_s: float = Field(30.0, ge=0.0, description="0 = every epoch")

@@ -1,0 +1,24 @@
+"""Model outputs on a whole split, in evaluation mode and in chunks (so a large split never
+needs one huge forward pass)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import torch
+from torch import nn
+
+
+@torch.inference_mode()
+def predict_outputs(model: nn.Module, x: torch.Tensor, batch_size: int = 8192) -> Any:
+    """Model outputs in evaluation mode (dropout off, batch norm uses running estimates): a
+    tensor, or a NamedTuple of tensors for models that return one (autoencoders)."""
+    was_training = model.training
+    model.eval()
+    device = next(model.parameters()).device
+    chunks = [model(x[i : i + batch_size].to(device)) for i in range(0, len(x), batch_size)]
+    model.train(was_training)
+    if chunks and isinstance(chunks[0], tuple):
+        # Structured outputs (an autoencoder's reconstruction, code, penalty): join field by field.
+        return type(chunks[0])(*(torch.cat(parts) for parts in zip(*chunks, strict=True)))
+    return torch.cat(chunks) if chunks else torch.empty(0)
