@@ -24,6 +24,29 @@ app = typer.Typer(
 out = Console()
 F = TypeVar("F", bound=Callable[..., Any])
 
+# Start-up time matters here (`nnj --help` should answer in well under a second): this module
+# imports only typer, rich and nnjournal.errors at the top. Anything that pulls in torch, numpy,
+# matplotlib or scikit-learn is imported inside the command that needs it.
+
+
+def _print_version(value: bool) -> None:
+    if value:
+        from nnjournal import __version__
+
+        typer.echo(f"nnjournal {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _main_options(
+    version: Annotated[
+        bool,
+        typer.Option("--version", callback=_print_version, is_eager=True, help="print the version and exit"),
+    ] = False,
+) -> None:
+    # The body is empty: --version is handled by its eager callback before any command runs.
+    pass
+
 
 def user_errors(fn: F) -> F:
     @functools.wraps(fn)
