@@ -3,8 +3,9 @@
 Every contestant trains the same network (784-256-128-10, ReLU) from the same initial weights
 on the same MNIST tensors (flattened, float32 / 255) with Adam (lr 1e-3), batch 128, for the
 same number of epochs, on the CPU with one torch thread. Rounds interleave the contestants,
-rotating their order, so machine load falls on all alike; each one's median training time is
-printed as a ratio to the hand loop's, with its mean test accuracy and the load average.
+rotating their order, so machine load falls on all alike; each one's median training time (wall
+and process CPU) is printed as a ratio to the hand loop's, with its mean test accuracy and the
+load average.
 
     pip install -e '.[bench]'   # lightning, skorch, keras; a missing one is skipped with a reason
     NNJ_DATA_DIR=/work/shared/data .venv/bin/python benchmarks/peers.py [--rounds 5] [--epochs 5]
@@ -237,24 +238,35 @@ def main() -> None:
     )
     names = list(found)
     seconds: dict[str, list[float]] = {n: [] for n in names}
+    # CPU time of the whole process (every thread): on a shared, overloaded machine wall time
+    # also counts waiting for a core, CPU time only the work a contestant itself does.
+    cpu: dict[str, list[float]] = {n: [] for n in names}
     accuracy: dict[str, list[float]] = {n: [] for n in names}
     for r in range(args.rounds):
         for name in names[r % len(names) :] + names[: r % len(names)]:
             model = make_model(r)  # same initial weights for every contestant within a round
-            start = time.perf_counter()
+            start, start_cpu = time.perf_counter(), time.process_time()
             pred = found[name](model, d, args.epochs, args.batch_size, r)
             seconds[name].append(time.perf_counter() - start)
+            cpu[name].append(time.process_time() - start_cpu)
             accuracy[name].append((pred == d[3]).float().mean().item())
 
-    base = statistics.median(seconds["hand loop"])
-    print(f"{'contestant':22s} {'median s':>9s} {'x hand loop':>12s} {'range':>13s} {'test acc':>9s}")
+    base, base_cpu = statistics.median(seconds["hand loop"]), statistics.median(cpu["hand loop"])
+    print(
+        f"{'contestant':22s} {'median s':>9s} {'x hand loop':>12s} {'range':>13s} "
+        f"{'CPU s':>7s} {'CPU x':>6s} {'test acc':>9s}"
+    )
     for name in names:
+        wall, cpu_s = statistics.median(seconds[name]), statistics.median(cpu[name])
         ratios = [s / h for s, h in zip(seconds[name], seconds["hand loop"], strict=True)]
         print(
-            f"{name:22s} {statistics.median(seconds[name]):9.3f} {statistics.median(seconds[name]) / base:11.2f}x"
-            f" {min(ratios):6.2f}-{max(ratios):.2f}x {statistics.mean(accuracy[name]):9.4f}"
+            f"{name:22s} {wall:9.3f} {wall / base:11.2f}x {min(ratios):6.2f}-{max(ratios):.2f}x "
+            f"{cpu_s:7.3f} {cpu_s / base_cpu:5.2f}x {statistics.mean(accuracy[name]):9.4f}"
         )
-    print(f"{_load_line()} at the end; range = per-round ratio to that round's hand loop")
+    print(
+        f"{_load_line()} at the end; range = per-round wall ratio to that round's hand loop; "
+        "CPU = median process CPU time"
+    )
 
 
 if __name__ == "__main__":
