@@ -5,6 +5,7 @@ Every user error is one line on stderr and exit code 2."""
 from __future__ import annotations
 
 import functools
+import logging
 import sys
 from collections.abc import Callable
 from pathlib import Path
@@ -24,6 +25,32 @@ app = typer.Typer(
 out = Console()
 F = TypeVar("F", bound=Callable[..., Any])
 
+# Start-up time matters here (`nnj --help` should answer in well under a second): this module
+# imports only typer, rich and nnjournal.errors at the top. Anything that pulls in torch, numpy,
+# matplotlib or scikit-learn is imported inside the command that needs it.
+
+
+def _print_version(value: bool) -> None:
+    if value:
+        from nnjournal import __version__
+
+        typer.echo(f"nnjournal {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _main_options(
+    version: Annotated[
+        bool,
+        typer.Option("--version", callback=_print_version, is_eager=True, help="print the version and exit"),
+    ] = False,
+) -> None:
+    # --version is handled by its eager callback before any command runs. The library's notes
+    # (e.g. "no checkpoint: training again from epoch 1") go to stderr as one line each.
+    handler = logging.StreamHandler()
+    handler.setFormatter(logging.Formatter("note: %(message)s"))
+    logging.getLogger("nnjournal").addHandler(handler)
+
 
 def user_errors(fn: F) -> F:
     @functools.wraps(fn)
@@ -31,7 +58,8 @@ def user_errors(fn: F) -> F:
         try:
             return fn(*args, **kwargs)
         except NNJError as err:
-            typer.echo(f"error: {err}", err=True)
+            kind = "interrupted" if err.exit_code == 130 else "error"
+            typer.echo(f"{kind}: {err}", err=True)
             raise typer.Exit(err.exit_code) from None
 
     return wrapper  # type: ignore[return-value]
