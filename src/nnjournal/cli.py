@@ -61,6 +61,10 @@ def user_errors(fn: F) -> F:
             kind = "interrupted" if err.exit_code == 130 else "error"
             typer.echo(f"{kind}: {err}", err=True)
             raise typer.Exit(err.exit_code) from None
+        except OSError as err:  # the machine's, not nnjournal's: a full disk, a folder not writable
+            where = f" ({err.filename})" if err.filename else ""
+            typer.echo(f"error: {err.strerror or err}{where}", err=True)
+            raise typer.Exit(2) from None
 
     return wrapper  # type: ignore[return-value]
 

@@ -107,7 +107,7 @@ def run(
     prepared = _prepare_variants(cfg.variant_configs())
     if resume is None:
         run_dir = create_run_dir(out, cfg.recipe)
-    with mark_failed(run_dir):
+    with mark_failed(run_dir, created=resume is None):
         if resume is None:
             atomic_write_text(run_dir / "config.toml", to_toml(cfg.model_dump(mode="json")))
         results: dict[str, VariantResult] = {}

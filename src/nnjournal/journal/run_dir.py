@@ -3,8 +3,10 @@ the report. `summary.json` is written last, so its presence marks a finished run
 
 from __future__ import annotations
 
+import errno
 import json
 import re
+import shutil
 from collections.abc import Iterator
 from contextlib import contextmanager, suppress
 from datetime import datetime, timezone
@@ -32,15 +34,27 @@ def create_run_dir(out: Path | str, recipe: str) -> Path:
 
 
 @contextmanager
-def mark_failed(run_dir: Path) -> Iterator[None]:
+def mark_failed(run_dir: Path, created: bool) -> Iterator[None]:
     """Within this block, an error marks `run_dir` failed (`failed.json`: what went wrong),
     so `nnj runs`, `nnj report` and the index show a failed run instead of choking on a
-    half-written one. An interrupted run is not failed: it stays resumable."""
+    half-written one. An interrupted run is not failed: it stays resumable. A full disk
+    removes a run this process `created` (nothing can be written there, not even the mark)
+    and says so in one line."""
     (run_dir / FAILED).unlink(missing_ok=True)  # a resumed run starts clean
     try:
         yield
     except (KeyboardInterrupt, SystemExit):
         raise
+    except OSError as err:
+        if err.errno != errno.ENOSPC:
+            raise
+        if created:
+            shutil.rmtree(run_dir, ignore_errors=True)
+        where = f"; the unfinished run {run_dir} was removed" if created else ""
+        raise NNJError(
+            f"no space left on the device writing {err.filename or run_dir}{where}: free some space or "
+            "give --out a folder on another disk"
+        ) from None
     except BaseException as err:
         if getattr(err, "exit_code", None) != 130 and run_dir.is_dir():
             with suppress(OSError):  # e.g. a full disk: the run then stays "unfinished", still true

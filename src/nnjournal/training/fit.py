@@ -113,6 +113,9 @@ def fit(
     check_monitor(monitor, task, val is not None)
     stopping = EarlyStopping(cfg.early_stopping, monitor, task)
     grad_names = [name for name, p in model.named_parameters() if p.requires_grad and p.dim() > 1]
+    # Batch norm cannot normalise a batch of one example in training mode; a last mini-batch
+    # of one (n = k * batch + 1) is skipped rather than crash the epoch.
+    skip_singletons = n > 1 and any(isinstance(m, nn.modules.batchnorm._BatchNorm) for m in model.modules())
     hooks = as_callbacks(callbacks, on_epoch_end)
     batch_hooks = [h for h in hooks if wants_batch_end([h])]
 
@@ -155,6 +158,8 @@ def fit(
                 for b, idx in enumerate(train.batch_indices(batch_size, generator, device)):
                     if interrupt.raised and saver.saved_last_epoch:
                         raise TrainingInterrupted(f"stopped by {interrupt.raised}")
+                    if skip_singletons and len(idx) == 1:
+                        continue
                     batch = train.take(idx)
                     if augment is not None:
                         batch.x = augment(batch.x)
