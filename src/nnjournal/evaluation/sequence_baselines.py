@@ -83,6 +83,22 @@ def seasonal_naive_forecast(series: np.ndarray, origins: np.ndarray, horizon: in
     return out
 
 
+def seasonal_drift_forecast(series: np.ndarray, train_size: int, origins: np.ndarray, horizon: int,
+                            season: int = 12) -> np.ndarray:
+    """(n, horizon): the same month last year times the training part's mean yearly growth
+    (a geometric drift). This is what a network on seasonally differenced logs predicts
+    when it predicts the mean, so it is the bar such a network has to clear."""
+    logs = np.log(np.asarray(series, dtype=float))
+    growth = float(np.mean(logs[season:train_size] - logs[: train_size - season]))
+    out = np.empty((len(origins), horizon))
+    for i, o in enumerate(origins):
+        level = list(logs[: o + 1])
+        for _ in range(horizon):
+            level.append(level[-season] + growth)
+        out[i] = np.exp(level[o + 1 :])
+    return out
+
+
 def _statsmodels():
     try:
         import statsmodels.api as sm
@@ -93,22 +109,35 @@ def _statsmodels():
     return sm
 
 
-def sarima_forecast(series: np.ndarray, train_size: int, origins: np.ndarray, horizon: int,
-                    order: tuple[int, int, int] = (0, 1, 1),
-                    seasonal_order: tuple[int, int, int, int] = (0, 1, 1, 12),
-                    log: bool = True) -> np.ndarray:
-    """(n, horizon) SARIMA forecasts from each origin, in the series' units. Parameters are
-    fitted on the first `train_size` values only; later observations update the state (the
-    Kalman filter) but never the parameters, as a model deployed at `train_size` would."""
+def fit_sarima(series: np.ndarray, train_size: int, order: tuple[int, int, int] = (0, 1, 1),
+               seasonal_order: tuple[int, int, int, int] = (0, 1, 1, 12), log: bool = True):
+    """statsmodels' SARIMAX results fitted on the first `train_size` values (logs by default)."""
     sm = _statsmodels()
     y = np.log(series) if log else np.asarray(series, dtype=float)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # convergence chatter on 96 points
-        fitted = sm.tsa.SARIMAX(y[:train_size], order=order, seasonal_order=seasonal_order).fit(disp=False)
+        return sm.tsa.SARIMAX(y[:train_size], order=order, seasonal_order=seasonal_order).fit(disp=False)
+
+
+def sarima_forecast(series: np.ndarray, train_size: int, origins: np.ndarray, horizon: int,
+                    log: bool = True, fitted=None, **orders) -> np.ndarray:
+    """(n, horizon) SARIMA forecasts from each origin, in the series' units (default
+    SARIMA(0,1,1)(0,1,1)_12; `order=`, `seasonal_order=` change it). Parameters are fitted on
+    the first `train_size` values only (or given as `fitted`, from `fit_sarima`); later
+    observations update the state (the Kalman filter) but never the parameters, as a model
+    deployed at `train_size` would."""
+    fitted = fitted if fitted is not None else fit_sarima(series, train_size, log=log, **orders)
+    y = np.log(series) if log else np.asarray(series, dtype=float)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        # One Kalman pass over the whole series with the fitted parameters; a dynamic
+        # prediction from o + 1 uses the observations up to o only (checked in the tests
+        # against re-filtering y[:o + 1]).
+        full = fitted.apply(y)
         out = np.empty((len(origins), horizon))
         for i, o in enumerate(origins):
-            res = fitted if o + 1 == train_size else fitted.apply(y[: o + 1])
-            out[i] = res.forecast(horizon)
+            pred = full.get_prediction(start=o + 1, end=o + horizon, dynamic=True).predicted_mean
+            out[i] = np.asarray(pred)
     return np.exp(out) if log else out
 
 
