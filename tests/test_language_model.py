@@ -187,3 +187,17 @@ def test_ngram_baselines_on_real_text(shakespeare: str) -> None:
     assert kn < add1  # add-one over-smooths 60+ characters x 60+ contexts on 16k characters
     # a bigram model fitted on the evaluation text itself would be lower: fitted on train only
     assert bigram_loss(data.val_ids, data.val_ids, V) < kn
+
+
+def test_sample_text_is_seeded_and_refuses_unknown_characters(shakespeare: str) -> None:
+    from nnjournal.tasks.language_model import sample_text
+
+    vocab = CharVocab.from_text(shakespeare)
+    torch.manual_seed(0)
+    model = CharLM(len(vocab), embedding_dim=8, hidden_size=16)
+    a = sample_text(model, vocab, "ROMEO:", 30, temperature=0.8, seed=4)
+    assert a.startswith("ROMEO:") and len(a) == 36
+    assert a == sample_text(model, vocab, "ROMEO:", 30, temperature=0.8, seed=4)
+    assert a != sample_text(model, vocab, "ROMEO:", 30, temperature=0.8, seed=5)
+    with pytest.raises(NNJError, match="the prompt has 1 character"):
+        sample_text(model, vocab, "ROMEO~", 5)

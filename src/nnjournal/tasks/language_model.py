@@ -96,3 +96,21 @@ class LanguageModel:
             "accuracy": right / count,
             "tokens": float(count),
         }
+
+
+def sample_text(
+    model: torch.nn.Module,
+    vocab: Any,
+    prompt: str,
+    length: int,
+    temperature: float = 1.0,
+    top_k: int | None = None,
+    seed: int = 0,
+) -> str:
+    """The prompt continued by `length` characters: what `nnj generate` and the report's
+    samples print. The prompt's characters must all be in the vocabulary (refused by name
+    otherwise); the same seed gives the same text."""
+    ids = vocab.encode(prompt, where="the prompt")
+    generator = torch.Generator().manual_seed(seed)
+    out = model.generate(ids, length, temperature=temperature, top_k=top_k, generator=generator)
+    return vocab.decode(out.cpu())
