@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import math
 import warnings
+from typing import Any
 
 import numpy as np
 import torch
@@ -99,7 +100,7 @@ def seasonal_drift_forecast(series: np.ndarray, train_size: int, origins: np.nda
     return out
 
 
-def _statsmodels():
+def _statsmodels() -> Any:
     try:
         import statsmodels.api as sm
     except ImportError:
@@ -110,7 +111,7 @@ def _statsmodels():
 
 
 def fit_sarima(series: np.ndarray, train_size: int, order: tuple[int, int, int] = (0, 1, 1),
-               seasonal_order: tuple[int, int, int, int] = (0, 1, 1, 12), log: bool = True):
+               seasonal_order: tuple[int, int, int, int] = (0, 1, 1, 12), log: bool = True) -> Any:
     """statsmodels' SARIMAX results fitted on the first `train_size` values (logs by default)."""
     sm = _statsmodels()
     y = np.log(series) if log else np.asarray(series, dtype=float)
@@ -120,7 +121,7 @@ def fit_sarima(series: np.ndarray, train_size: int, order: tuple[int, int, int] 
 
 
 def sarima_forecast(series: np.ndarray, train_size: int, origins: np.ndarray, horizon: int,
-                    log: bool = True, fitted=None, **orders) -> np.ndarray:
+                    log: bool = True, fitted: Any = None, **orders: Any) -> np.ndarray:
     """(n, horizon) SARIMA forecasts from each origin, in the series' units (default
     SARIMA(0,1,1)(0,1,1)_12; `order=`, `seasonal_order=` change it). Parameters are fitted on
     the first `train_size` values only (or given as `fitted`, from `fit_sarima`); later
