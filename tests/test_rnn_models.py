@@ -10,6 +10,7 @@ from nnjournal.data.bundle import Split
 from nnjournal.data.sequences import IGNORE, SequenceSplit, pad_sequences
 from nnjournal.errors import NNJError
 from nnjournal.models.rnn import Forecaster, SequenceClassifier, SequenceEncoder, SequenceTagger
+from nnjournal.tasks.base import direction
 from nnjournal.tasks.sequence_classification import SequenceClassification, SequenceTagging
 
 
@@ -73,12 +74,15 @@ def test_padding_does_not_change_the_tagging_loss() -> None:
     seqs = [torch.randint(0, 10, (int(t),), generator=g) for t in (3, 7, 1, 5)]
     tags = [torch.randint(0, 5, (len(s),), generator=g) for s in seqs]
     task = SequenceTagging(5)
-    outs = []
+    outs, metrics = [], []
     for extra, seed in ((0, 1), (6, 2)):
         x, lengths = _padded(seqs, extra, seed)
         y, _ = pad_sequences(tags, pad_value=3)  # a real class as padding target: must be masked
         y = torch.cat([y, torch.full((4, extra), 3)], dim=1)
         outs.append(task.evaluation_step(model, SequenceSplit(x, y, lengths=lengths)))
+        metrics.append(task.evaluate(model, SequenceSplit(x, y, lengths=lengths)))
+    assert metrics[0] == pytest.approx(metrics[1], abs=1e-6)
+    assert all(direction(task, k) for k in metrics[0])
     assert outs[0].count == outs[1].count == 16  # real steps only
     assert torch.allclose(outs[0].sums["loss"], outs[1].sums["loss"], atol=1e-5)
     per_seq = sum(

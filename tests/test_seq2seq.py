@@ -128,6 +128,7 @@ def test_attention_learns_to_translate_unseen_dates() -> None:
     print(f"exact match on unseen dates: attention {with_attention['exact_match']:.3f}, "
           f"none {without['exact_match']:.3f} ({time.perf_counter() - start:.1f}s)")
     assert with_attention["exact_match"] >= 0.9
+    assert all(direction(task, k) for k in with_attention)
     assert without["exact_match"] < with_attention["exact_match"] - 0.3
     src, n = test.x[0], int(test.lengths[0])
     model = _train("bahdanau", train, vocab, 0)  # untrained: decoding still well formed

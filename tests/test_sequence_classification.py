@@ -50,3 +50,4 @@ def test_lstm_reads_mnist_rows_as_time_steps() -> None:
     assert before["accuracy"] < 0.2
     assert after["accuracy"] >= 0.8
     assert after["loss"] < before["loss"] / 2
+    assert all(direction(task, k) for k in after)

@@ -91,7 +91,7 @@ class SequenceEncoder(nn.Module):
             inputs = x if i == 0 else self.drop(x)
             layer_state = None if state is None else _slice_state(state, i * D, (i + 1) * D)
             out, s = self._run(rnn, inputs, lengths, layer_state)  # (B, T, D*H)
-            if self.residual and out.shape[-1] == x.shape[-1]:
+            if self.residual and out.shape[-1] == x.shape[-1]:  # every layer whose input is as wide
                 out = out + x  # a skip connection: gradients reach lower layers directly
             x = out
             finals.append(s)

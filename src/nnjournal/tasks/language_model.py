@@ -94,7 +94,6 @@ class LanguageModel:
             "bits_per_char": loss / LN2,
             "perplexity": math.exp(loss),
             "accuracy": right / count,
-            "tokens": float(count),
         }
 
 

@@ -40,6 +40,7 @@ class SequenceClassification(SupervisedTask):
     directions: dict[str, Direction] = {
         "loss": "min", "accuracy": "max", "balanced_accuracy": "max", "f1_macro": "max",
         "precision_macro": "max", "recall_macro": "max", "log_loss": "min", "roc_auc": "max",
+        "precision": "max", "recall": "max", "f1": "max",  # two classes: the positive class's
     }
 
     def __init__(self, n_classes: int) -> None:
