@@ -1,0 +1,203 @@
+"""A univariate time series (a CSV of date, value) as windows for forecasting.
+
+The split is chronological: the model is fitted on the past and scored on the future, never on
+months shuffled in between (their neighbours would leak the answer). Every fitted transform
+(the scaling) sees the training part only. The optional log and seasonal difference turn the
+airline series' growing, multiplicative seasonality into a roughly stationary series, which
+is what lets a small LSTM compete with SARIMA; predictions are mapped back to the original
+units (passengers) before any error is reported.
+"""
+
+from __future__ import annotations
+
+import csv
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from nnjournal.data.bundle import Split
+from nnjournal.errors import NNJError
+
+
+def read_series(path: Path, date_column: str | None = None, value_column: str | None = None) -> tuple[list[str], np.ndarray]:
+    """(dates, values) from a CSV with a header; by default the first column is the date
+    and the second the value."""
+    with open(path, newline="", encoding="utf-8") as f:
+        rows = list(csv.reader(f))
+    if len(rows) < 3:
+        raise NNJError(f"{path}: a series needs a header and at least two rows")
+    header = rows[0]
+
+    def column(name: str | None, default: int, what: str) -> int:
+        if name is None:
+            return default
+        if name not in header:
+            raise NNJError(f"{path}: no {what} column {name!r} (columns: {', '.join(header)}); set data.{what}_column")
+        return header.index(name)
+
+    di, vi = column(date_column, 0, "date"), column(value_column, 1, "value")
+    dates, values = [], []
+    for line, row in enumerate(rows[1:], start=2):
+        if not row:
+            continue
+        try:
+            values.append(float(row[vi]))
+        except (ValueError, IndexError):
+            raise NNJError(f"{path}, line {line}: value {row[vi] if vi < len(row) else ''!r} is not a number") from None
+        dates.append(row[di])
+    return dates, np.asarray(values, dtype=np.float64)
+
+
+@dataclass
+class SeriesTransform:
+    """values -> (optional) log -> (optional) difference with the value `seasonal_lag` steps
+    earlier -> standardized with the training part's mean and std. `inverse` undoes all
+    three for forecasts made from known origins."""
+
+    log: bool = False
+    seasonal_lag: int = 0  # 0: no differencing; 12: this month minus the same month last year
+    scaling: str = "standard"  # "standard" | "minmax" | "none"
+    shift_: float = field(default=0.0, init=False)
+    scale_: float = field(default=1.0, init=False)
+
+    def _unscaled(self, values: np.ndarray) -> np.ndarray:
+        v = np.asarray(values, dtype=np.float64)
+        if self.log:
+            if (v <= 0).any():
+                raise NNJError("data.log needs positive values (the series has zeros or negatives)")
+            v = np.log(v)
+        if self.seasonal_lag:
+            d = np.full_like(v, np.nan)
+            d[self.seasonal_lag :] = v[self.seasonal_lag :] - v[: -self.seasonal_lag]
+            v = d
+        return v
+
+    def fit(self, train_values: np.ndarray) -> SeriesTransform:
+        """Scaling statistics of the training part only."""
+        u = self._unscaled(train_values)
+        u = u[np.isfinite(u)]
+        if self.scaling == "standard":
+            self.shift_, self.scale_ = float(u.mean()), float(u.std()) or 1.0
+        elif self.scaling == "minmax":
+            self.shift_, self.scale_ = float(u.min()), float(u.max() - u.min()) or 1.0
+        elif self.scaling != "none":
+            raise NNJError(f"data.scaling must be standard, minmax or none, got {self.scaling!r}")
+        return self
+
+    def transform(self, values: np.ndarray) -> np.ndarray:
+        """(N,) transformed values, NaN for the first `seasonal_lag` (nothing to subtract)."""
+        return (self._unscaled(values) - self.shift_) / self.scale_
+
+    def inverse(self, z: np.ndarray, origins: np.ndarray, observed: np.ndarray) -> np.ndarray:
+        """Forecasts z (n, h), made at `origins` (index of each window's last input), in the
+        original units. A seasonal difference is undone with the observed value a season
+        earlier when it is known at the origin, else with the forecast already rebuilt for
+        that month (horizons longer than a season)."""
+        d = np.asarray(z, dtype=np.float64) * self.scale_ + self.shift_  # (n, h)
+        if self.seasonal_lag:
+            lag = self.seasonal_lag
+            base = np.log(observed) if self.log else np.asarray(observed, dtype=np.float64)
+            level = np.empty_like(d)
+            for i, o in enumerate(origins):
+                for k in range(d.shape[1]):
+                    t = o + 1 + k
+                    before = base[t - lag] if t - lag <= o else level[i, k - lag]
+                    level[i, k] = d[i, k] + before
+            d = level
+        return np.exp(d) if self.log else d
+
+    def to_dict(self) -> dict[str, object]:
+        return {"log": self.log, "seasonal_lag": self.seasonal_lag, "scaling": self.scaling,
+                "shift": self.shift_, "scale": self.scale_}
+
+
+@dataclass
+class ForecastSplit(Split):
+    """x (n, window) transformed inputs, y (n, horizon) transformed targets; `origin` (n,)
+    is the index in the series of each window's last input, so forecasts map back to dates
+    and original units."""
+
+    origin: torch.Tensor = None  # type: ignore[assignment]
+
+
+@dataclass
+class SeriesData:
+    train: ForecastSplit
+    val: ForecastSplit | None
+    test: ForecastSplit
+    transform: SeriesTransform
+    values: np.ndarray  # the original series
+    dates: list[str]
+    train_size: int  # values[:train_size] are the training part (validation included)
+    fit_size: int  # values[:fit_size] fitted the scaling and gave the training windows
+
+    def to_original(self, z: np.ndarray, split: ForecastSplit) -> np.ndarray:
+        return self.transform.inverse(z, split.origin.cpu().numpy(), self.values)
+
+    def targets(self, split: ForecastSplit) -> np.ndarray:
+        """(n, horizon) the true future values in original units."""
+        h = split.y.shape[1]
+        return np.stack([self.values[o + 1 : o + 1 + h] for o in split.origin.cpu().numpy()])
+
+
+def _windows(z: np.ndarray, origins: list[int], window: int, horizon: int) -> ForecastSplit:
+    x = np.stack([z[o - window + 1 : o + 1] for o in origins]) if origins else np.zeros((0, window))
+    y = np.stack([z[o + 1 : o + 1 + horizon] for o in origins]) if origins else np.zeros((0, horizon))
+    return ForecastSplit(
+        torch.as_tensor(x, dtype=torch.float32),
+        torch.as_tensor(y, dtype=torch.float32),
+        origin=torch.as_tensor(origins, dtype=torch.int64),
+    )
+
+
+def series_windows(
+    values: np.ndarray,
+    *,
+    train_size: int,
+    window: int,
+    horizon: int = 1,
+    val_size: int = 0,
+    transform: SeriesTransform | None = None,
+    dates: list[str] | None = None,
+) -> SeriesData:
+    """Windows of `window` past values -> the next `horizon`, split by time:
+    train targets in values[:train_size - val_size], validation targets in the `val_size`
+    steps before `train_size`, test targets in values[train_size:] (every test origin whose
+    whole horizon is observed). Inputs may reach back into an earlier part: at forecast time
+    the past is known."""
+    n = len(values)
+    fit_size = train_size - val_size
+    if not 0 < fit_size <= train_size < n or window < 1 or horizon < 1:
+        raise NNJError(
+            f"data.train_size={train_size}, val_size={val_size}, window={window}, horizon={horizon} "
+            f"do not fit a series of {n} values (need 0 < train_size - val_size <= train_size < {n})"
+        )
+    transform = (transform or SeriesTransform()).fit(values[:fit_size])
+    z = transform.transform(values)
+    first = transform.seasonal_lag + window - 1  # the first origin with a complete window
+    origins = range(first, n - horizon)
+
+    def between(lo: int, hi: int) -> list[int]:  # origins whose targets all lie in [lo, hi)
+        return [o for o in origins if o + 1 >= lo and o + horizon <= hi - 1]
+
+    train = between(0, fit_size)
+    if not train:
+        raise NNJError(
+            f"no training window: {fit_size} training values cannot hold a window of {window} + "
+            f"horizon {horizon} (+ seasonal lag {transform.seasonal_lag}); shorten data.window"
+        )
+    test = between(train_size, n)
+    if not test:
+        raise NNJError(f"no test window: the {n - train_size} test values are shorter than horizon {horizon}")
+    return SeriesData(
+        train=_windows(z, train, window, horizon),
+        val=_windows(z, between(fit_size, train_size), window, horizon) if val_size else None,
+        test=_windows(z, test, window, horizon),
+        transform=transform,
+        values=np.asarray(values, dtype=np.float64),
+        dates=dates or [str(i) for i in range(n)],
+        train_size=train_size,
+        fit_size=fit_size,
+    )

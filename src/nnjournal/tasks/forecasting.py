@@ -1,0 +1,70 @@
+"""Forecasting: a window of a series -> the next `horizon` values.
+
+The network trains on the transformed series (scaled, optionally log and seasonally
+differenced) with mean squared error; everything reported is in the series' own units,
+after `SeriesTransform.inverse`, so the RMSE reads in passengers and compares directly with
+persistence, seasonal naive, Holt-Winters and SARIMA.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+from nnjournal.data.timeseries import ForecastSplit, SeriesData
+from nnjournal.tasks.base import Direction, SupervisedTask
+
+
+class Forecasting(SupervisedTask):
+    """Model called as `model(x (B, W)) -> (B, horizon)`; MSE over every forecast value."""
+
+    name = "forecasting"
+    headline = "rmse"
+    directions: dict[str, Direction] = {"loss": "min", "rmse": "min", "mae": "min", "mape": "min",
+                                        "rmse_scaled": "min"}
+
+    def __init__(self, data: SeriesData) -> None:
+        self.data = data  # the transform and the original series, to report in real units
+        self.horizon = data.test.y.shape[1]
+        self.out_features = self.horizon
+        steps = {f"rmse_h{k + 1}": "min" for k in range(self.horizon)} if self.horizon > 1 else {}
+        self.directions = {**Forecasting.directions, **steps}
+
+    def loss(self, outputs: torch.Tensor, targets: torch.Tensor) -> torch.Tensor:
+        return F.mse_loss(outputs, targets)
+
+    @torch.no_grad()
+    def predict_scaled(self, model: torch.nn.Module, split: ForecastSplit) -> np.ndarray:
+        """(n, horizon) forecasts as the network outputs them (transformed units)."""
+        was_training = model.training
+        model.eval()
+        device = next(model.parameters()).device
+        z = model(split.x.to(device)).float().cpu().numpy()
+        model.train(was_training)
+        return z
+
+    def predict(self, model: torch.nn.Module, split: ForecastSplit) -> np.ndarray:
+        """(n, horizon) forecasts in the series' units."""
+        return self.data.to_original(self.predict_scaled(model, split), split)
+
+    def evaluate(self, model: torch.nn.Module, split: ForecastSplit) -> dict[str, float]:
+        z = self.predict_scaled(model, split)
+        out = self.metrics_from(self.data.to_original(z, split), self.data.targets(split))
+        out["rmse_scaled"] = float(np.sqrt(np.mean((z - split.y.cpu().numpy()) ** 2)))
+        return out
+
+    def metrics_from(self, pred: np.ndarray, target: np.ndarray) -> dict[str, float]:
+        """RMSE, MAE and MAPE in original units over every (origin, step) pair, and the RMSE
+        of each horizon step (errors grow with the distance from the origin). Baselines'
+        forecasts go through the same function."""
+        err = pred - target  # (n, horizon)
+        out = {
+            "rmse": float(np.sqrt(np.mean(err**2))),
+            "mae": float(np.mean(np.abs(err))),
+            "mape": float(np.mean(np.abs(err) / np.abs(target)) * 100),
+        }
+        if err.shape[1] > 1:
+            for k in range(err.shape[1]):
+                out[f"rmse_h{k + 1}"] = float(np.sqrt(np.mean(err[:, k] ** 2)))
+        return out

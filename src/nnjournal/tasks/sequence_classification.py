@@ -1,0 +1,134 @@
+"""Sequence classification (many-to-one) and tagging (many-to-many, one label per step).
+
+Batches are `SequenceSplit`s when sequences have different lengths: the model is then called
+as `model(x, lengths)` and packs them, and the tagging loss counts real, scored steps only
+(padding and IGNORE targets never enter the loss or its count). Fixed-length splits (MNIST
+rows, MNIST-1D) are plain `Split`s and the model is called as `model(x)`.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+from nnjournal.data.bundle import Split
+from nnjournal.data.sequences import IGNORE
+from nnjournal.evaluation.metrics import classification_metrics
+from nnjournal.tasks.base import Direction, StepOutput, SupervisedTask
+
+
+def forward_sequences(model: torch.nn.Module, batch: Split) -> torch.Tensor:
+    """`model(x, lengths)` for a batch that carries lengths, else `model(x)`."""
+    lengths = getattr(batch, "lengths", None)
+    return model(batch.x) if lengths is None else model(batch.x, lengths)
+
+
+def _chunks(split: Split, size: int, device: torch.device) -> Any:
+    for start in range(0, len(split), size):
+        yield split.take(torch.arange(start, min(start + size, len(split)))).to(device)
+
+
+class SequenceClassification(SupervisedTask):
+    """One label per sequence, cross-entropy averaged over sequences."""
+
+    name = "sequence_classification"
+    headline = "accuracy"
+    score_name = "accuracy"
+    directions: dict[str, Direction] = {
+        "loss": "min", "accuracy": "max", "balanced_accuracy": "max", "f1_macro": "max",
+        "precision_macro": "max", "recall_macro": "max", "log_loss": "min", "roc_auc": "max",
+        "precision": "max", "recall": "max", "f1": "max",  # two classes: the positive class's
+    }
+
+    def __init__(self, n_classes: int) -> None:
+        self.n_classes = n_classes
+        self.out_features = n_classes
+
+    def loss(self, outputs: torch.Tensor, targets: torch.Tensor) -> torch.Tensor:
+        return F.cross_entropy(outputs, targets)
+
+    def batch_score(self, outputs: torch.Tensor, targets: torch.Tensor) -> torch.Tensor:
+        return (outputs.argmax(1) == targets).sum()
+
+    def training_step(self, model: torch.nn.Module, batch: Split, state: Any = None) -> StepOutput:
+        outputs = forward_sequences(model, batch)
+        return self._step_output((self.train_loss or self.loss)(outputs, batch.y), outputs, batch)
+
+    @torch.no_grad()
+    def evaluation_step(self, model: torch.nn.Module, batch: Split) -> StepOutput:
+        outputs = forward_sequences(model, batch)
+        return self._step_output(self.loss(outputs, batch.y), outputs, batch)
+
+    @torch.no_grad()
+    def evaluate(self, model: torch.nn.Module, split: Split, batch_size: int = 1024) -> dict[str, float]:
+        was_training = model.training
+        model.eval()
+        device = next(model.parameters()).device
+        logits = torch.cat([forward_sequences(model, b).float().cpu() for b in _chunks(split, batch_size, device)])
+        model.train(was_training)
+        out = classification_metrics(split.y.cpu().numpy(), torch.softmax(logits, 1).numpy())
+        out["loss"] = float(F.cross_entropy(logits, split.y.cpu()))
+        return out
+
+
+class SequenceTagging:
+    """One label per step (B, T); targets equal to IGNORE (and steps past `lengths`) are not
+    scored. The loss is the mean over scored steps; sums and count are over scored steps, so
+    an epoch's loss is per token whatever the batches' padding."""
+
+    name = "sequence_tagging"
+    headline = "accuracy"
+    directions: dict[str, Direction] = {"loss": "min", "accuracy": "max", "sequence_accuracy": "max"}
+    trainer = "supervised"
+
+    def __init__(self, n_classes: int) -> None:
+        self.n_classes = n_classes
+        self.out_features = n_classes
+
+    @staticmethod
+    def scored_targets(batch: Split) -> torch.Tensor:
+        """(B, T) targets with padding steps set to IGNORE."""
+        y = batch.y
+        lengths = getattr(batch, "lengths", None)
+        if lengths is None:
+            return y
+        pad = torch.arange(y.shape[1], device=y.device).unsqueeze(0) >= lengths.to(y.device).unsqueeze(1)
+        return y.masked_fill(pad, IGNORE)
+
+    def _step(self, model: torch.nn.Module, batch: Split) -> StepOutput:
+        logits = forward_sequences(model, batch)  # (B, T, C)
+        y = self.scored_targets(batch)
+        scored = y != IGNORE
+        n = int(scored.sum())
+        loss = F.cross_entropy(logits.reshape(-1, logits.shape[-1]), y.reshape(-1), ignore_index=IGNORE)
+        right = ((logits.detach().argmax(-1) == y) & scored).sum()
+        return StepOutput(loss, {"loss": loss.detach() * n, "accuracy": right}, n)
+
+    def training_step(self, model: torch.nn.Module, batch: Split, state: Any = None) -> StepOutput:
+        return self._step(model, batch)
+
+    @torch.no_grad()
+    def evaluation_step(self, model: torch.nn.Module, batch: Split) -> StepOutput:
+        return self._step(model, batch)
+
+    @torch.no_grad()
+    def evaluate(self, model: torch.nn.Module, split: Split, batch_size: int = 1024) -> dict[str, float]:
+        """Per-token loss and accuracy, and the share of sequences with every scored step right."""
+        was_training = model.training
+        model.eval()
+        device = next(model.parameters()).device
+        loss_sum, right, count, whole = 0.0, 0.0, 0, []
+        for b in _chunks(split, batch_size, device):
+            out = self._step(model, b)
+            loss_sum += float(out.sums["loss"])
+            right += float(out.sums["accuracy"])
+            count += out.count
+            y = self.scored_targets(b)
+            wrong = (forward_sequences(model, b).argmax(-1) != y) & (y != IGNORE)
+            whole.append((~wrong.any(1)).cpu().numpy())
+        model.train(was_training)
+        return {"loss": loss_sum / count, "accuracy": right / count,
+                "sequence_accuracy": float(np.concatenate(whole).mean())}

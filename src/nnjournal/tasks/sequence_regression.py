@@ -1,0 +1,49 @@
+"""Sequence regression (many-to-one, a number per sequence): e.g. the adding problem.
+
+Squared error averaged over sequences; the model is called as `model(x, lengths)` when the
+batch carries lengths (see `sequence_classification.forward_sequences`) and returns (B, 1).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import torch
+import torch.nn.functional as F
+
+from nnjournal.data.bundle import Split
+from nnjournal.tasks.base import Direction, StepOutput, SupervisedTask
+from nnjournal.tasks.sequence_classification import forward_sequences
+
+
+class SequenceRegression(SupervisedTask):
+    name = "sequence_regression"
+    headline = "mse"
+    directions: dict[str, Direction] = {"loss": "min", "mse": "min", "rmse": "min", "mae": "min"}
+    out_features = 1
+
+    def loss(self, outputs: torch.Tensor, targets: torch.Tensor) -> torch.Tensor:
+        return F.mse_loss(outputs.squeeze(1), targets)
+
+    def training_step(self, model: torch.nn.Module, batch: Split, state: Any = None) -> StepOutput:
+        outputs = forward_sequences(model, batch)
+        return self._step_output((self.train_loss or self.loss)(outputs, batch.y), outputs, batch)
+
+    @torch.no_grad()
+    def evaluation_step(self, model: torch.nn.Module, batch: Split) -> StepOutput:
+        outputs = forward_sequences(model, batch)
+        return self._step_output(self.loss(outputs, batch.y), outputs, batch)
+
+    @torch.no_grad()
+    def evaluate(self, model: torch.nn.Module, split: Split, batch_size: int = 1024) -> dict[str, float]:
+        was_training = model.training
+        model.eval()
+        device = next(model.parameters()).device
+        preds = []
+        for start in range(0, len(split), batch_size):
+            b = split.take(torch.arange(start, min(start + batch_size, len(split)))).to(device)
+            preds.append(forward_sequences(model, b).squeeze(1).float().cpu())
+        model.train(was_training)
+        err = torch.cat(preds) - split.y.cpu()
+        mse = float((err**2).mean())
+        return {"loss": mse, "mse": mse, "rmse": mse**0.5, "mae": float(err.abs().mean())}
