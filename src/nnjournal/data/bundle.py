@@ -45,6 +45,12 @@ class Split:
         for start in range(0, len(self), batch_size):
             yield order[start : start + batch_size]
 
+    def eval_chunks(self, chunk: int) -> Iterator[slice | torch.Tensor]:
+        """The pieces an evaluation pass walks, in order: contiguous slices of `chunk`
+        examples. Ordered streams override this to walk their windows so state carries."""
+        for start in range(0, len(self), chunk):
+            yield slice(start, start + chunk)
+
     def n_batches(self, batch_size: int) -> int:
         """How many batches `batch_indices` yields per epoch (for per-batch lr schedules)."""
         return -(-len(self) // batch_size)

@@ -249,15 +249,19 @@ def fit(
 
 @torch.no_grad()
 def evaluate_split(model: nn.Module, task: Task, split: Split, prefix: str = "") -> dict[str, float]:
-    """The task's `evaluation_step` summed over chunks of the split, in evaluation mode:
+    """The task's `evaluation_step` summed over the split's `eval_chunks`, in evaluation mode:
     `{prefix + name: sum / count}`. Sums are added in float64, so a one-chunk split gives
-    exactly the task's own mean."""
+    exactly the task's own mean. A task with `stateful = True` gets each chunk's state back."""
     was_training = model.training
     model.eval()
     totals: dict[str, float] = {}
     count = 0.0
-    for start in range(0, len(split), EVAL_CHUNK):
-        out = task.evaluation_step(model, split.take(slice(start, start + EVAL_CHUNK)))
+    stateful = getattr(task, "stateful", False)  # carries state from chunk to chunk (TBPTT streams)
+    state: Any = None
+    for chunk in split.eval_chunks(EVAL_CHUNK):
+        batch = split.take(chunk)
+        out = task.evaluation_step(model, batch, state) if stateful else task.evaluation_step(model, batch)
+        state = out.state
         for name, value in out.sums.items():
             totals[name] = totals.get(name, 0.0) + float(value)
         count += float(out.count)
