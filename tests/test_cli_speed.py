@@ -5,6 +5,7 @@ Each check runs in a fresh subprocess, since this test process has long since im
 
 from __future__ import annotations
 
+import resource
 import subprocess
 import sys
 import time
@@ -20,21 +21,30 @@ NNJ = [str(_SCRIPT)] if _SCRIPT.exists() else [sys.executable, "-m", "nnjournal"
 HEAVY = ("torch", "matplotlib", "sklearn", "scipy", "PIL", "nnjournal.experiment", "nnjournal.studies")
 
 
-def _best_wall(args: list[str], tries: int = 3) -> float:
-    """Fastest of `tries` fresh runs: one slow start on a busy shared machine should not fail."""
-    best = float("inf")
+def _best_time(args: list[str], tries: int = 3) -> tuple[float, float]:
+    """Fastest wall time and CPU time of `tries` fresh runs. On a quiet machine a start-up
+    takes at most its CPU time; under `pytest -n 2` (or other load) wall time can double
+    while CPU time does not, so the bound is checked on the smaller of the two: a start that
+    really got slower (torch imported again) fails either way."""
+    best_wall = best_cpu = float("inf")
     for _ in range(tries):
+        before = resource.getrusage(resource.RUSAGE_CHILDREN)
         start = time.perf_counter()
         done = subprocess.run([*NNJ, *args], capture_output=True, text=True, timeout=60)
-        best = min(best, time.perf_counter() - start)
+        best_wall = min(best_wall, time.perf_counter() - start)
+        after = resource.getrusage(resource.RUSAGE_CHILDREN)
+        cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
+        best_cpu = min(best_cpu, cpu)
         assert done.returncode == 0, done.stderr
-    return best
+    return best_wall, best_cpu
 
 
 @pytest.mark.parametrize(("args", "bound"), [(["--help"], 1.0), (["--version"], 1.0), (["list"], 2.0)])
 def test_wall_time(args: list[str], bound: float) -> None:
-    wall = _best_wall(args)
-    assert wall < bound, f"nnj {' '.join(args)} took {wall:.2f} s (best of 3), bound {bound} s"
+    wall, cpu = _best_time(args)
+    assert min(wall, cpu) < bound, (
+        f"nnj {' '.join(args)} took {wall:.2f} s wall, {cpu:.2f} s CPU (best of 3), bound {bound} s"
+    )
 
 
 def test_version_prints_the_installed_version() -> None:
