@@ -134,4 +134,9 @@ class TrainingConfig(Strict):
     )
     log_grad_norms: bool = Field(False, description="record each layer's gradient norm per epoch")
     device: Literal["auto", "cpu", "cuda", "mps"] = "auto"
-    checkpoint_every_s: float = Field(30.0, ge=0.0, description="0 = every epoch")
+    checkpoint_every_s: float | None = Field(
+        None,
+        ge=0.0,
+        description="None = at every epoch end unless that would take over 1% of the training time "
+        "(then as often as 1% allows); 0 = every epoch; > 0 = when that many seconds have passed",
+    )

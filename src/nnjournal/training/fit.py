@@ -52,7 +52,7 @@ from nnjournal.training.seeding import select_device
 
 EpochCallback = Callable[[int, dict[str, Any]], None]
 EVAL_CHUNK = 8192  # examples per evaluation forward pass
-CHECKPOINT_BUDGET = 0.02  # share of training time that automatic checkpoints may take
+CHECKPOINT_BUDGET = 0.01  # share of training time automatic checkpoints may take (issue: <= 2%)
 
 
 def fit(
@@ -78,7 +78,7 @@ def fit(
     split the best epoch (by `early_stopping.monitor`) is remembered and its weights are
     restored at the end (`early_stopping.restore_best`), also when training runs all epochs.
     `checkpoint` is a path stem: state is saved there atomically at epoch ends (every epoch,
-    or as often as 2% of the training time allows, or every `checkpoint_every_s` seconds) and
+    or as often as 1% of the training time allows, or every `checkpoint_every_s` seconds) and
     on Ctrl-C / SIGTERM, and `resume=True` continues from it. `callbacks` are `Callback`s
     (train begin/end, batch end, epoch end, each given the model); `on_epoch_end` takes plain
     functions `fn(epoch, record)`. `augment` transforms each training batch's inputs: a
@@ -271,7 +271,7 @@ def evaluate_split(model: nn.Module, task: Task, split: Split, prefix: str = "")
 
 class _CheckpointPolicy:
     """When to write a checkpoint at an epoch end. `every_s` None: every epoch unless that would
-    take more than 2% of the training time (tiny epochs), then as often as 2% allows; 0: every
+    take more than 1% of the training time (tiny epochs), then as often as 1% allows; 0: every
     epoch; > 0: when that many seconds have passed since the last one."""
 
     def __init__(self, every_s: float | None) -> None:
