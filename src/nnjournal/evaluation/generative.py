@@ -47,7 +47,9 @@ class EvalClassifier(nn.Module):
     about 97% on the 2,000 MNIST test images after six epochs on the 8,000 training
     images of MNIST-10k, and cheap enough to train on one CPU core in a few seconds."""
 
-    def __init__(self, in_channels: int, side: int, n_classes: int, width: int = 16, features: int = 64) -> None:
+    def __init__(
+        self, in_channels: int, side: int, n_classes: int, width: int = 16, features: int = 64
+    ) -> None:
         super().__init__()
         self.body = nn.Sequential(
             nn.Conv2d(in_channels, width, 5, stride=2, padding=2),  # (w, H/2, W/2)
@@ -119,7 +121,10 @@ def evaluation_classifier(
             loss.backward()
             opt.step()
     model.eval()
-    blob = st_save({k: v.contiguous() for k, v in model.state_dict().items()}, metadata={"settings": json.dumps(settings.__dict__)})
+    blob = st_save(
+        {k: v.contiguous() for k, v in model.state_dict().items()},
+        metadata={"settings": json.dumps(settings.__dict__)},
+    )
     atomic_write_bytes(path, blob)
     return model
 
@@ -204,7 +209,9 @@ class GenerativeEvaluator:
         feats, _ = classify(self.classifier, train.x)
         self.mu, self.sigma = gaussian_stats(feats)
         # The memorisation check compares with (a fixed subset of) the training images.
-        keep = torch.randperm(len(train), generator=torch.Generator().manual_seed(settings.seed))[:nn_reference]
+        keep = torch.randperm(len(train), generator=torch.Generator().manual_seed(settings.seed))[
+            :nn_reference
+        ]
         self.reference = train.x[keep.sort().values].cpu()
 
     def metrics(self, images: torch.Tensor, asked: torch.Tensor | None = None) -> dict[str, float]:
@@ -230,7 +237,9 @@ class GenerativeEvaluator:
             out[f"class_share_{k}"] = float(c / len(images))
         return out
 
-    def generated_metrics(self, gan: Any, n: int, seed: int = 0, labels: torch.Tensor | None = None) -> dict[str, float]:
+    def generated_metrics(
+        self, gan: Any, n: int, seed: int = 0, labels: torch.Tensor | None = None
+    ) -> dict[str, float]:
         """Metrics of `n` images sampled from `gan` with noise seeded by `seed`; a conditional
         GAN is asked for `labels` (default: balanced classes)."""
         gen = torch.Generator().manual_seed(seed)
@@ -256,5 +265,8 @@ def collapse_verdict(metrics: dict[str, float], max_kl: float = 0.2) -> tuple[bo
     real MNIST test images are near 0.01."""
     coverage, kl = metrics["coverage"], metrics["class_kl"]
     if coverage < 1.0 or kl > max_kl:
-        return True, f"coverage {coverage:.2f} of the classes, class KL to uniform {kl:.3f} nats (limit {max_kl:g})"
+        return (
+            True,
+            f"coverage {coverage:.2f} of the classes, class KL to uniform {kl:.3f} nats (limit {max_kl:g})",
+        )
     return False, f"all classes covered, class KL to uniform {kl:.3f} nats (limit {max_kl:g})"

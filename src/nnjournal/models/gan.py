@@ -55,7 +55,9 @@ class MLPDiscriminator(nn.Module):
     """Flattened image -> hidden LeakyReLU layers -> one logit. Conditional: a learned
     per-class vector is added to the first layer's pre-activations (see ConvDiscriminator)."""
 
-    def __init__(self, image_shape: Sequence[int], hidden: Sequence[int], n_classes: int | None = None) -> None:
+    def __init__(
+        self, image_shape: Sequence[int], hidden: Sequence[int], n_classes: int | None = None
+    ) -> None:
         super().__init__()
         if not hidden:
             raise NNJError("the MLP discriminator needs at least one hidden layer (model.hidden)")
@@ -78,7 +80,9 @@ class ConvGenerator(nn.Module):
     """z (+ label embedding) as a 1x1 map -> transposed conv to (2w, H/4, W/4) -> transposed
     conv stride 2 to (w, H/2, W/2) -> transposed conv stride 2 to (C, H, W), tanh."""
 
-    def __init__(self, latent: int, image_shape: Sequence[int], width: int, n_classes: int | None = None) -> None:
+    def __init__(
+        self, latent: int, image_shape: Sequence[int], width: int, n_classes: int | None = None
+    ) -> None:
         super().__init__()
         c, h, w = _conv_shape(image_shape)
         self.embed = nn.Embedding(n_classes, n_classes) if n_classes else None
@@ -236,7 +240,9 @@ def _numel(shape: Sequence[int]) -> int:
 def _conv_shape(image_shape: Sequence[int]) -> tuple[int, int, int]:
     c, h, w = (int(s) for s in image_shape)
     if h % 4 or w % 4:
-        raise NNJError(f"the convolutional GAN needs image sides divisible by 4, got {h}x{w}; use model.kind='vanilla'")
+        raise NNJError(
+            f"the convolutional GAN needs image sides divisible by 4, got {h}x{w}; use model.kind='vanilla'"
+        )
     return c, h, w
 
 

@@ -95,7 +95,9 @@ def load_training_state(
         n for n in optimizers if n not in state["optimizers"]
     ]
     if missing:
-        raise NNJError(f"checkpoint {path} has no state for {', '.join(missing)}; it belongs to another kind of run")
+        raise NNJError(
+            f"checkpoint {path} has no state for {', '.join(missing)}; it belongs to another kind of run"
+        )
     try:
         for name, m in modules.items():
             m.load_state_dict(state["modules"][name])
@@ -103,7 +105,9 @@ def load_training_state(
             o.load_state_dict(_optimizer_state(state["optimizers"][name]))
     except (RuntimeError, ValueError, KeyError) as err:
         first = str(err).strip().splitlines()[0]
-        raise NNJError(f"checkpoint {path} does not fit this model ({first}); resume with the same settings") from None
+        raise NNJError(
+            f"checkpoint {path} does not fit this model ({first}); resume with the same settings"
+        ) from None
     return state["rng"], state["extra"]
 
 
