@@ -66,13 +66,17 @@ def test_task_numbers_ceiling_and_conclusion(task, bundle, quick_cgan):
     lines = task.conclusion(summary)
     assert any(f"(real test images: {real['frechet_distance']:.1f})" in line for line in lines)
     assert any("draws the asked-for class" in line for line in lines)
+
     # The verdict follows the numbers: a generator whose images are all one class has collapsed.
-    one_class = dict(test, coverage=0.1, class_kl=2.3)
-    assert "cgan has collapsed: coverage 0.10" in " ".join(
-        task.conclusion({"variants": {"cgan": {"test": one_class}}})
+    def verdict(numbers: dict[str, float]) -> str:
+        return " ".join(task.conclusion({"variants": {"gan": {"test": numbers}}}))
+
+    plain = {k: v for k, v in test.items() if k != "conditional_accuracy"}
+    assert "gan has collapsed (mode collapse): coverage 0.10" in verdict(
+        dict(plain, coverage=0.1, class_kl=2.3)
     )
-    balanced = dict(test, coverage=1.0, class_kl=0.01)
-    assert "cgan has not collapsed" in " ".join(task.conclusion({"variants": {"cgan": {"test": balanced}}}))
+    assert "gan shows no mode collapse" in verdict(dict(plain, coverage=1.0, class_kl=0.01))
+    assert "does not draw every class it is asked for" in verdict(dict(test, coverage=0.8, class_kl=0.4))
 
 
 def test_gan_figures_have_titles_and_axis_labels(task, bundle, quick_cgan, tmp_path):

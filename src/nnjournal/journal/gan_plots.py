@@ -77,7 +77,7 @@ def snapshot_epochs(epochs: int, count: int = 4) -> list[int]:
 
 def samples_over_epochs_figure(snapshots: dict[int, np.ndarray], columns: int = 8) -> Figure:
     epochs = sorted(snapshots)
-    fig, axes = plt.subplots(1, len(epochs), figsize=(3.2 * len(epochs), 3.6), squeeze=False)
+    fig, axes = plt.subplots(1, len(epochs), figsize=(3.2 * len(epochs), 2.4), squeeze=False)
     for ax, e in zip(axes[0], epochs, strict=True):
         ax.imshow(tile(snapshots[e], columns), cmap="gray", vmin=0, vmax=1)
         ax.set_title(f"epoch {e}")
