@@ -98,7 +98,9 @@ def test_classifier_is_cached_as_safetensors_and_rebuilt_when_damaged(ev, bundle
     assert len(files) == 1
     assert files[0].read_bytes()[8:9] == b"{"  # a safetensors JSON header, not a pickle
     files[0].write_bytes(b"damaged")
+    rng = torch.get_rng_state()
     model = evaluation_classifier(bundle.train, 10, name="mnist")
+    assert torch.equal(torch.get_rng_state(), rng)  # seeded on its own, the caller's RNG untouched
     for k, v in model.state_dict().items():
         assert torch.equal(v, ev.classifier.state_dict()[k])  # retrained, seeded: the same weights
     # Other data or settings get their own entry.
