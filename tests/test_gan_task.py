@@ -79,6 +79,21 @@ def test_task_numbers_ceiling_and_conclusion(task, bundle, quick_cgan):
     assert "does not draw every class it is asked for" in verdict(dict(test, coverage=0.8, class_kl=0.4))
 
 
+def test_a_starved_discriminator_makes_the_generator_collapse_and_the_report_says_so(task, bundle):
+    # With D almost frozen (lr 1e-6), G only has to find the one image D likes best and make it
+    # from every z: D(G(z)) ends above D(x), and coverage, class KL and diversity all show it.
+    torch.manual_seed(0)
+    gan = build_gan("vanilla")
+    train = Split(bundle.train.x[:2000], bundle.train.y[:2000])
+    history = fit_adversarial(gan, train, epochs=3, batch_size=64, seed=0, lr_d=1e-6, device="cpu")
+    assert history.records[-1]["d_fake"] > history.records[-1]["d_real"]
+    test, real = task.evaluate(gan, bundle.test), task.baselines(bundle)[1][REAL]
+    assert test["coverage"] <= 0.2 and test["class_kl"] > 1.5
+    assert test["diversity"] < 0.3 * real["diversity"]
+    text = " ".join(task.conclusion({"variants": {"starved": {"test": test}}, "baselines": {REAL: real}}))
+    assert "starved has collapsed (mode collapse)" in text and "images vary" in text
+
+
 def test_gan_figures_have_titles_and_axis_labels(task, bundle, quick_cgan, tmp_path):
     gan, history, snaps = quick_cgan
     assert sorted(snaps.images) == [1, 3, 5]

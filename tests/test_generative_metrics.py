@@ -47,7 +47,7 @@ def test_real_test_images_are_the_ceiling(real):
     assert real["coverage"] == 1.0
     assert real["class_kl"] < 0.02
     assert real["conditional_accuracy"] > 0.95  # the classifier's own test accuracy
-    assert not collapse_verdict(real)[0]
+    assert not collapse_verdict(real, real)[0]
 
 
 def test_noise_is_far_from_real_and_flagged(ev, real):
@@ -71,8 +71,22 @@ def test_a_constant_generator_is_flagged_as_collapsed(ev, bundle):
     assert m["class_kl"] == pytest.approx(math.log(10), abs=1e-6)
     assert m["inception_score"] == pytest.approx(1.0, abs=1e-3)
     assert m["nearest_train_distance"] < 0.1  # it is a copy of a training image
+    assert m["diversity"] == 0.0  # every image the same
     collapsed, why = collapse_verdict(m)
     assert collapsed and "coverage 0.10" in why
+
+
+def test_a_conditional_generator_that_ignores_z_is_flagged(ev, real):
+    # One image per label: the histogram alone cannot see this collapse, the diversity can.
+    torch.manual_seed(0)
+    gan = build_gan("cgan", n_classes=10, hidden=(32,))
+    with torch.no_grad():
+        gan.generator.net[0].weight[:, : gan.latent] = 0  # the first layer no longer reads z
+    m = ev.generated_metrics(gan, 1000, seed=0)  # balanced labels: image i and i + 500 share one
+    assert m["diversity"] == 0.0
+    collapsed, why = collapse_verdict(m, real)
+    assert collapsed and "images vary 0.00 times as much as real ones" in why
+    assert real["diversity"] > 5.0
 
 
 def test_dropping_half_of_the_classes_is_flagged(ev, bundle):

@@ -9,7 +9,9 @@ trained once on the training split and cached), then on generated images
 - class coverage and the KL of the predicted-class histogram to uniform (mode collapse);
 - for conditional models, the conditional accuracy ("asked for a 7, got a 7");
 - the mean distance of each image to its nearest training image (memorisation: a generator
-  that copies training images scores far below real test images).
+  that copies training images scores far below real test images);
+- the diversity, the mean distance between pairs of images (a generator that ignores z, one
+  image per label, has full class coverage and diversity near 0).
 
 `real_metrics` gives the same numbers for real held-out images: the ceiling a report shows
 beside the generator's. Everything is deterministic for a seed.
@@ -196,6 +198,14 @@ def nearest_distance(images: torch.Tensor, reference: torch.Tensor, chunk: int =
     return torch.cat(out).double().numpy()
 
 
+def diversity(images: torch.Tensor) -> float:
+    """Mean Euclidean distance (pixels in [0, 1]) between image i and image i + n/2: near 0 when
+    the generator gives (nearly) the same image whatever z is."""
+    x = _as_unit(images.cpu()).flatten(1)
+    half = len(x) // 2
+    return float((x[:half] - x[half : 2 * half]).norm(dim=1).double().mean())
+
+
 class GenerativeEvaluator:
     """The classifier and the training images' statistics, computed once per data set; then
     `metrics(images)` for any set of images in [0, 1] (or uint8)."""
@@ -235,6 +245,7 @@ class GenerativeEvaluator:
             "class_kl": kl,
             "confidence": float(probs.max(axis=1).mean()),
             "nearest_train_distance": float(nearest_distance(images, self.reference).mean()),
+            "diversity": diversity(images),
         }
         if asked is not None:
             out["conditional_accuracy"] = float((probs.argmax(axis=1) == asked.cpu().numpy()).mean())
@@ -263,15 +274,30 @@ class GenerativeEvaluator:
         return self.metrics(split.x, split.y)
 
 
-def collapse_verdict(metrics: dict[str, float], max_kl: float = 0.2) -> tuple[bool, str]:
-    """(collapsed?, why) from coverage and the class KL: a generator that leaves out a class or
-    puts far more images in some classes than others has (partially) collapsed. `max_kl` = 0.2
-    nats is reached with a third of the images in one of 10 classes (the rest even), or with two
-    classes missing entirely (log 10/8 = 0.22); real MNIST test images score 0.002."""
+def collapse_verdict(
+    metrics: dict[str, float],
+    real: dict[str, float] | None = None,
+    *,
+    max_kl: float = 0.2,
+    min_diversity: float = 0.5,
+) -> tuple[bool, str]:
+    """(collapsed?, why). Between classes: a generator that leaves out a class or puts far more
+    images in some classes than others has (partially) collapsed; `max_kl` = 0.2 nats is reached
+    with a third of the images in one of 10 classes (the rest even), or with two classes missing
+    entirely (log 10/8 = 0.22); real MNIST test images score 0.002. Within classes (needs `real`):
+    images that differ less than `min_diversity` times as much as real images do come from a
+    generator that ignores much of z — the collapse class coverage cannot see in a conditional
+    GAN that draws one image per label."""
     coverage, kl = metrics["coverage"], metrics["class_kl"]
-    if coverage < 1.0 or kl > max_kl:
-        return (
-            True,
-            f"coverage {coverage:.2f} of the classes, class KL to uniform {kl:.3f} nats (limit {max_kl:g})",
-        )
-    return False, f"all classes covered, class KL to uniform {kl:.3f} nats (limit {max_kl:g})"
+    reasons = []
+    if coverage < 1.0:
+        reasons.append(f"coverage {coverage:.2f} of the classes")
+    if kl > max_kl:
+        reasons.append(f"class KL to uniform {kl:.3f} nats (limit {max_kl:g})")
+    ratio = metrics["diversity"] / real["diversity"] if real and real.get("diversity") else None
+    if ratio is not None and ratio < min_diversity:
+        reasons.append(f"images vary {ratio:.2f} times as much as real ones (limit {min_diversity:g})")
+    if reasons:
+        return True, ", ".join(reasons)
+    varied = f", images vary {ratio:.2f} times as much as real ones" if ratio is not None else ""
+    return False, f"all classes covered, class KL to uniform {kl:.3f} nats (limit {max_kl:g}){varied}"

@@ -53,7 +53,8 @@ class SampleSnapshots:
     ) -> None:
         self.gan, self.epochs, self.folder = gan, set(epochs), folder
         self.z = gan.noise(n, torch.Generator().manual_seed(seed)).cpu()
-        self.labels = gan.check_labels(n, None)
+        labels = gan.check_labels(n, None)
+        self.labels = labels.cpu() if labels is not None else None  # moved to G's device per call
         self.images: dict[int, np.ndarray] = {}
         if folder is not None and folder.is_dir():
             for f in folder.glob("samples_epoch_*.npy"):

@@ -33,6 +33,7 @@ class GANTask:
         "coverage": "max",
         "class_kl": "min",
         "confidence": "max",
+        "diversity": "max",
         "conditional_accuracy": "max",
         # Memorisation check: a copying generator sits near 0; real test images show the normal level.
         "nearest_train_distance": "max",
@@ -139,7 +140,7 @@ class GANTask:
                 f"{name}: Fréchet distance {t['frechet_distance']:.1f}{beside}, classifier Inception Score "
                 f"{t['inception_score']:.2f}{is_real} of at most {self.info.n_classes}."
             )
-            collapsed, why = collapse_verdict(t)
+            collapsed, why = collapse_verdict(t, real)
             if "conditional_accuracy" in t:
                 # Asked for balanced classes, a skewed histogram means some labels are not obeyed.
                 verdict = "does not draw every class it is asked for" if collapsed else "draws every class"
