@@ -28,6 +28,7 @@ from nnjournal.files import atomic_write_text, read_jsonl, remove_stale_temp_fil
 from nnjournal.journal.entry import write_entry
 from nnjournal.journal.run_dir import create_run_dir, mark_failed, variant_dir
 from nnjournal.regularization.ensemble import Ensemble, train_ensemble
+from nnjournal.regularization.label_smoothing import smoothed_loss
 from nnjournal.regularization.mc_dropout import has_dropout
 from nnjournal.saved_model import save_model
 from nnjournal.tasks import Task, build_task, task_class
@@ -167,6 +168,8 @@ def _preflight(cfg: RunConfig, bundle: DataBundle, task: Task) -> None:
             augment(bundle.train.x[:2].clone())  # e.g. rotation asked of feature vectors raises
         has_val = bundle.val is not None and len(bundle.val) > 0  # as `fit` decides it
         check_monitor(cfg.training.early_stopping.monitor if has_val else "train_loss", task, has_val)
+        if cfg.training.label_smoothing:
+            smoothed_loss(task, cfg.training.label_smoothing)  # a task without classes raises
         probe = models.build(cfg.model, bundle.info, task.out_features)  # shapes that do not fit raise
         if cfg.ensemble.size > 1:
             should_vectorize(cfg.training.vectorize, [probe])  # true with batch norm raises

@@ -24,6 +24,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from nnjournal.errors import NNJError
+
 _ACT = {
     "linear": nn.Identity,
     "sigmoid": nn.Sigmoid,
@@ -205,7 +207,10 @@ class ConvAutoencoder(nn.Module):
         self.out_channels, self.upscale, self.skip = out_channels, upscale, skip
         if skip:
             if in_channels not in (1, out_channels):
-                raise ValueError(f"skip needs 1 or {out_channels} input channels, got {in_channels}")
+                raise NNJError(
+                    f"model.skip needs inputs with 1 or {out_channels} channels, got {in_channels}; "
+                    "set model.skip = false"
+                )
             if output_act not in ("sigmoid", "linear"):
                 raise ValueError(f"skip needs a sigmoid or linear output, got {output_act!r}")
             # The decoder learns a correction to the input resized to the output; starting from
