@@ -28,6 +28,7 @@ __all__ = [
     "direction",
     "register",
     "task_class",
+    "task_for_arrays",
 ]
 
 TASKS: dict[str, Any] = {
@@ -57,3 +58,14 @@ def build_task(
     `info`; `bundle` is the training data where the task needs it (balanced class weights)."""
     section = task_section({"name": section} if isinstance(section, str) else section)
     return TASKS[section.name].from_config(section, info, bundle)
+
+
+def task_for_arrays(name: str, x: Any, y: Any) -> Task:
+    """The task `name` for plain arrays (`fit(model, (x, y), task="classification")`): class
+    labels 0..k-1 give k classes."""
+    shape = tuple(x.shape[1:])
+    if task_class(name).data_kind == "classification" and len(y) and not y.is_floating_point():
+        info = DataInfo("arrays", shape, n_classes=max(int(y.max()) + 1, 2))
+    else:
+        info = DataInfo("arrays", shape)
+    return build_task(name, info)

@@ -27,7 +27,7 @@ from torch import nn
 
 from nnjournal.config import TrainingConfig, deep_merge, format_validation_error
 from nnjournal.data.augment import build_augment
-from nnjournal.data.bundle import DataInfo, Split
+from nnjournal.data.bundle import Split
 from nnjournal.errors import NNJError
 from nnjournal.regularization.label_smoothing import smoothed_loss
 from nnjournal.regularization.max_norm import apply_max_norm
@@ -321,11 +321,6 @@ def _as_split(data: Split | tuple[torch.Tensor, torch.Tensor]) -> Split:
 
 
 def _task_for(name: str, train: Split) -> Task:
-    from nnjournal.tasks import build_task
+    from nnjournal.tasks import task_for_arrays
 
-    if name == "classification":
-        n_classes = int(train.y.max()) + 1
-        info = DataInfo("arrays", tuple(train.x.shape[1:]), n_classes=max(n_classes, 2))
-    else:
-        info = DataInfo("arrays", tuple(train.x.shape[1:]))
-    return build_task({"name": name}, info)
+    return task_for_arrays(name, train.x, train.y)
