@@ -75,9 +75,11 @@ def run(
 ) -> None:
     """Run a recipe and write its journal entry."""
     from nnjournal.experiment import run as run_recipe
+    from nnjournal.journal.run_dir import check_out_folder
 
     if recipe is None and resume is None:
         raise NNJError("give a recipe name (see `nnj list`) or --resume RUN_DIR")
+    check_out_folder(out_dir)
     result = run_recipe(recipe or "", set_, out=out_dir, seed=seed, quiet=quiet, resume=resume)
     if not quiet:
         _print_results(result.summary)
@@ -111,12 +113,14 @@ def study(
     --set "study.techniques=['none', 'dropout', 'weight-decay']"; an unknown name lists them all.
     """
     from nnjournal.experiment import run as run_recipe
+    from nnjournal.journal.run_dir import check_out_folder
     from nnjournal.studies import STUDIES, recipe_for
 
     if name not in STUDIES:
         raise NNJError(f"unknown study {name!r}; choose from {', '.join(STUDIES)}")
     if profile not in ("quick", "default"):
         raise NNJError(f"--profile must be quick or default, got {profile!r}")
+    check_out_folder(out_dir)
     result = run_recipe(recipe_for(name), [*set_, f"study.profile={profile!r}"], out=out_dir, quiet=quiet)
     if not quiet:
         _print_results(result.summary)
@@ -130,6 +134,8 @@ def runs(root: Annotated[Path, typer.Argument(help="folder holding run directori
     """Table of past runs, newest first."""
     from nnjournal.journal.run_dir import list_runs
 
+    if root.exists() and not root.is_dir():
+        raise NNJError(f"{root} is a file; give the folder holding run directories (default: runs)")
     rows = list_runs(root)
     if not rows:
         typer.echo(f"no runs under {root}")
@@ -167,20 +173,26 @@ def predict(
     ] = None,
 ) -> None:
     """Predict with a saved model; writes predictions (and class probabilities) to CSV."""
+    from nnjournal.journal.files import check_output_file
     from nnjournal.journal.run_dir import read_summary
     from nnjournal.predict_io import read_inputs, write_predictions
     from nnjournal.saved_model import load_model
 
     summary = read_summary(run_dir)
     folder = run_dir
+    if variant is not None and variant not in summary["variants"]:
+        raise NNJError(f"unknown --variant {variant!r}; this run has {', '.join(summary['variants'])}")
     if len(summary["variants"]) > 1:
         name = variant or summary["headline"]["variant"]
         if name not in summary["variants"]:
-            raise NNJError(f"unknown variant {name!r}; this run has {', '.join(summary['variants'])}")
+            raise NNJError(f"{run_dir}: the best variant {name!r} is not among {', '.join(summary['variants'])}")
         folder = run_dir / "variants" / name
-    trained = load_model(folder)
-    x = read_inputs(input_file, trained.info.feature_names, table=trained.preprocessing.kind == "tabular")
     target = output or input_file.with_name(input_file.stem + "_predictions.csv")
+    check_output_file(target)
+    trained = load_model(folder)
+    tabular = trained.preprocessing.kind == "tabular"
+    required = trained.preprocessing.required_columns if tabular else ()
+    x = read_inputs(input_file, trained.info.feature_names, table=tabular, required_columns=required)
     n = write_predictions(target, trained, x)
     typer.echo(f"{n} predictions written to {target}")
 
@@ -217,11 +229,13 @@ def conv_filters(
 ) -> None:
     """Apply identity, three edge detectors, sharpen, box and Gaussian blur to an image."""
     from nnjournal.classic_filters import KERNELS, apply_all, load_grey
+    from nnjournal.journal.files import check_output_file
     from nnjournal.journal.plots import filter_gallery
 
-    grey = load_grey(image)
     # Not beside the image: in a class folder the figure would become a training photo.
     target = output or Path(image.stem + "_filters.png")
+    check_output_file(target)
+    grey = load_grey(image)
     filter_gallery(apply_all(grey), KERNELS, f"Classic 3x3/5x5 kernels applied to {image.name}", target)
     typer.echo(f"{len(KERNELS)} filtered images written side by side to {target}")
 

@@ -57,6 +57,14 @@ def _guess_delimiter(text: str) -> str:
         return best if counts[best] else ","
 
 
+def _is_number(text: str) -> bool:
+    try:
+        float(text)
+    except ValueError:
+        return False
+    return True
+
+
 def read_table(path: Path, delimiter: str | None = None) -> Table:
     """Read `path` (header row first). `delimiter=None` guesses it from the file."""
     if not path.exists():
@@ -75,6 +83,12 @@ def read_table(path: Path, delimiter: str | None = None) -> Table:
         raise NNJError(f"{path}: not readable as CSV ({err})") from None
     header = [h.strip() for h in rows[0]]
     body = rows[1:]
+    if all(_is_number(h) for h in header):
+        shown = ", ".join(header[:4]) + (", ..." if len(header) > 4 else "")
+        raise NNJError(
+            f"{path}: the first line ({shown}) holds numbers, not column names: the file seems to have no "
+            "header row; add one naming the columns (the target among them)"
+        )
 
     if len(header) == 1:
         others = [d for d in CANDIDATE_DELIMITERS if d != delim and d in header[0]]
