@@ -42,7 +42,7 @@ def read_inputs(
         if missing:
             shown = ", ".join(missing[:10]) + (f" ... ({len(missing)} in all)" if len(missing) > 10 else "")
             raise NNJError(
-                f"{path}: missing required column(s) {shown}; the model was trained on "
+                f"{path}: missing required column(s): {shown}; the model was trained on "
                 f"{', '.join(list(required_columns)[:10])}{' ...' if len(required_columns) > 10 else ''}"
             )
         return found

@@ -81,12 +81,14 @@ def read_prepared(cfg: CsvData, task: str) -> PreparedTable:
     rows = np.flatnonzero(keep)
     if len(rows) == 0:
         raise NNJError(f"{path}: the target column {cfg.target!r} is blank in every row")
+    target = [target_values[i] for i in rows]
+    if task == "classification" and len(rows) > 1 and len(set(target)) < 2:
+        _encode_classes(path, cfg, target)  # says it: a single class
     if len(rows) < MIN_ROWS:
         raise NNJError(
             f"{path}: only {len(rows)} data row(s) with a target {cfg.target!r}; training, validation and test "
             f"splits need at least {MIN_ROWS} rows in all (add rows)"
         )
-    target = [target_values[i] for i in rows]
 
     left_out = set(cfg.id_columns) | set(cfg.drop) | {cfg.target}
     if cfg.id_columns:
