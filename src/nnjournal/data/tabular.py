@@ -125,6 +125,13 @@ def read_prepared(cfg: CsvData, task: str) -> PreparedTable:
             raise NNJError(
                 f"{path}: regression target {cfg.target!r} holds non-numbers such as {target[values.index(None)]!r}"
             )
+        limit = float(np.finfo(np.float32).max)
+        too_big = [target[i] for i, v in enumerate(values) if abs(v) > limit]
+        if too_big:
+            raise NNJError(
+                f"{path}: regression target {cfg.target!r} holds {len(too_big)} value(s) beyond the 32-bit float "
+                f"range (about 3.4e38) such as {too_big[0]!r}; rescale the target (e.g. divide it by a power of ten)"
+            )
         y, class_names = np.asarray(values, dtype=np.float32), None
     counts = ", ".join(
         f"{k} {sum(1 for v in kinds.values() if v == k)}" for k in ("numeric", "boolean", "categorical")
