@@ -11,6 +11,7 @@ import torch.nn.functional as F
 from nnjournal import models, tasks
 from nnjournal.config import EnsembleConfig, MLPModel, TrainingConfig
 from nnjournal.data.bundle import DataInfo, Split
+from nnjournal.errors import NNJError
 from nnjournal.regularization.ensemble import Ensemble, train_ensemble
 from nnjournal.regularization.label_smoothing import smoothed_loss
 from nnjournal.regularization.max_norm import apply_max_norm
@@ -45,7 +46,7 @@ def test_label_smoothing_matches_the_smoothed_target_cross_entropy():
     soft = F.one_hot(y, 3).float() * 0.9 + 0.1 / 3
     expected = -(soft * logits.log_softmax(1)).sum(1).mean()
     assert torch.allclose(smoothed_loss(task, 0.1)(logits, y), expected, atol=1e-6)
-    with pytest.raises(ValueError, match="classification only"):
+    with pytest.raises(NNJError, match="classification only"):
         smoothed_loss(tasks.get("regression", DataInfo("r", (6,))), 0.1)
 
 

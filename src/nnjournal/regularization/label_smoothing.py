@@ -9,15 +9,19 @@ from collections.abc import Callable
 import torch
 import torch.nn.functional as F
 
+from nnjournal.errors import NNJError
+
 LossFn = Callable[[torch.Tensor, torch.Tensor], torch.Tensor]
 
 
 def smoothed_loss(task: object, eps: float) -> LossFn:
     """The task's training loss with label smoothing `eps` (classification only)."""
     if getattr(task, "name", None) != "classification":
-        raise ValueError("training.label_smoothing applies to classification only")
+        raise NNJError(
+            "training.label_smoothing applies to classification only; remove it (or set it to 0) for this task"
+        )
     if not 0 <= eps < 1:
-        raise ValueError(f"label_smoothing must be in [0, 1), got {eps}")
+        raise NNJError(f"training.label_smoothing must be in [0, 1), got {eps}")
     if getattr(task, "binary", False):
 
         def binary(outputs: torch.Tensor, targets: torch.Tensor) -> torch.Tensor:
