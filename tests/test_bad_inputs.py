@@ -118,6 +118,7 @@ def make_files(d: Path) -> None:
     (d / "blank_lines.csv").write_text("\n\n  \n")
     (d / "binary.csv").write_bytes(bytes(range(256)) * 8)
     (d / "utf16.csv").write_text("a,b,y\n1,2,yes\n", encoding="utf-16")
+    (d / "nul.csv").write_bytes(b"a,b,y\n1,\x00,yes\n")
     (d / "ragged.csv").write_text("a,b,y\n1,2,yes\n1,2\n3,4,no\n")
     _csv(d / "target_only.csv", "y", [yes_no(i) for i in range(30)])
     (d / "one_row.csv").write_text("a,b,y\n1,2,yes\n")
@@ -298,7 +299,8 @@ CASES = [
     csv_run("csv empty", "empty.csv", "the file is empty"),
     csv_run("csv blank lines only", "blank_lines.csv", "the file is empty"),
     csv_run("csv binary", "binary.csv", "holds binary data"),
-    csv_run("csv utf-16", "utf16.csv", "holds binary data"),
+    csv_run("csv utf-16 (decoded) with one row", "utf16.csv", "only 1 data row"),
+    csv_run("csv nul bytes", "nul.csv", "holds binary data"),
     csv_run("csv ragged", "ragged.csv", "line 3 has 2 fields"),
     csv_run("csv target only", "target_only.csv", "no feature columns"),
     csv_run("csv one row", "one_row.csv", "only 1 data row"),
@@ -557,6 +559,14 @@ CORE_CASES = [
     # Refused in one line, but only after training: the run directory exists by then. The
     # check (evaluation.cross_validation.check_folds) belongs in experiment._preflight.
     csv_run("csv more folds than rows per class", "good.csv", "evaluation.cv = 50", "evaluation.cv=50"),
+    # Raised in training.fit: training.label_smoothing on a regression recipe.
+    csv_run(
+        "csv label smoothing for regression",
+        "many_numbers.csv",
+        "label_smoothing applies to classification only",
+        "task.name='regression'",
+        "training.label_smoothing=0.1",
+    ),
 ]
 
 

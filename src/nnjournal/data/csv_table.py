@@ -6,6 +6,7 @@ Everything stays a string here; deciding what a column *is* happens in
 
 from __future__ import annotations
 
+import codecs
 import csv
 import io
 from dataclasses import dataclass
@@ -32,6 +33,11 @@ class Table:
 
 def _decode(path: Path) -> str:
     raw = path.read_bytes()
+    if raw[:2] in (codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE):  # Excel's "Unicode text" export
+        try:
+            return raw.decode("utf-16")
+        except UnicodeDecodeError:
+            raise NNJError(f"{path}: starts like UTF-16 text but does not decode; save it as UTF-8 CSV") from None
     if b"\x00" in raw[:_SAMPLE_CHARS]:
         raise NNJError(f"{path}: not a CSV file (it holds binary data); export it as comma-separated text")
     try:
