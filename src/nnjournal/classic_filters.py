@@ -9,8 +9,9 @@ from pathlib import Path
 import numpy as np
 import torch
 import torch.nn.functional as F
-from PIL import Image, UnidentifiedImageError
+from PIL import UnidentifiedImageError
 
+from nnjournal.data.image_files import open_image
 from nnjournal.errors import NNJError
 
 _GAUSS_1D = np.array([1.0, 4.0, 6.0, 4.0, 1.0])
@@ -33,14 +34,16 @@ EDGE_KERNELS = {name for name in KERNELS if name.startswith("edge")}
 
 def load_grey(path: Path, max_side: int = 256) -> np.ndarray:
     """An image file as float grey values 0..255, shrunk so its longer side is `max_side`."""
+    if Path(path).is_dir():
+        raise NNJError(f"{path} is a folder; give one JPEG/PNG image file")
     try:
-        with Image.open(path) as img:
+        with open_image(path) as img:
             img = img.convert("L")
             img.thumbnail((max_side, max_side))
             return np.asarray(img, dtype=np.float32)
     except FileNotFoundError:
         raise NNJError(f"image not found: {path}") from None
-    except (UnidentifiedImageError, OSError) as err:
+    except (UnidentifiedImageError, OSError, ValueError) as err:
         raise NNJError(f"{path}: not a readable image ({err})") from None
 
 

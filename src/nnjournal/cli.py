@@ -4,10 +4,12 @@ Every user error is one line on stderr and exit code 2."""
 
 from __future__ import annotations
 
+import errno
 import functools
 import logging
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Annotated, Any, TypeVar
 
@@ -17,7 +19,41 @@ from rich.table import Table
 
 from nnjournal.errors import NNJError
 
+try:  # typer >= 0.22 ships its own copy of click
+    from typer._click.exceptions import NoArgsIsHelpError, UsageError
+except ImportError:  # pragma: no cover
+    from click.exceptions import NoArgsIsHelpError, UsageError
+from typer.core import TyperGroup
+
+
+class _OneLineUsageErrors(TyperGroup):
+    """Bad command-line usage (`--seed abc`, an unknown option, a missing argument) is one
+    line on stderr and exit code 2, like every other user error, instead of a usage box.
+    Parsing happens in `make_context` (this group's options) and `invoke` (subcommands')."""
+
+    def make_context(self, info_name: str | None, args: list[str], parent: Any = None, **extra: Any) -> Any:
+        with _usage_errors_in_one_line():
+            return super().make_context(info_name, args, parent, **extra)
+
+    def invoke(self, ctx: Any) -> Any:
+        with _usage_errors_in_one_line():
+            return super().invoke(ctx)
+
+
+@contextmanager
+def _usage_errors_in_one_line() -> Iterator[None]:
+    try:
+        yield
+    except NoArgsIsHelpError:  # `nnj` or `nnj conv` alone: the help screen is what they want
+        raise
+    except UsageError as err:
+        hint = f" (see `{err.ctx.command_path} --help`)" if err.ctx is not None else ""
+        typer.echo(f"error: {err.format_message()}{hint}", err=True)
+        raise typer.Exit(err.exit_code) from None
+
+
 app = typer.Typer(
+    cls=_OneLineUsageErrors,
     add_completion=False,
     no_args_is_help=True,
     help="nnjournal: run deep-learning recipes and write journal entries.",
@@ -61,12 +97,26 @@ def user_errors(fn: F) -> F:
             kind = "interrupted" if err.exit_code == 130 else "error"
             typer.echo(f"{kind}: {err}", err=True)
             raise typer.Exit(err.exit_code) from None
-        except OSError as err:  # the machine's, not nnjournal's: a full disk, a folder not writable
-            where = f" ({err.filename})" if err.filename else ""
-            typer.echo(f"error: {err.strerror or err}{where}", err=True)
+        except OSError as err:
+            # The machine, not nnjournal, said no (disk full, no permission, read-only): one line
+            # too. Every other OSError may be a bug and keeps its traceback.
+            if err.errno not in _ENVIRONMENT_ERRORS:
+                raise
+            where = f": {err.filename}" if err.filename else ""
+            typer.echo(f"error: {err.strerror}{where} ({_ENVIRONMENT_ERRORS[err.errno]})", err=True)
             raise typer.Exit(2) from None
 
     return wrapper  # type: ignore[return-value]
+
+
+_ENVIRONMENT_ERRORS = {
+    errno.ENOSPC: "free some disk space, or choose another --out, and run again",
+    errno.EDQUOT: "free some of your disk quota, or choose another --out, and run again",
+    errno.EACCES: "check the file's permissions, or choose another path",
+    errno.EPERM: "check the file's permissions, or choose another path",
+    errno.EROFS: "that file system is read-only; choose another --out",
+    errno.ENAMETOOLONG: "choose a shorter path",
+}
 
 
 @app.command("list")
@@ -107,9 +157,11 @@ def run(
 ) -> None:
     """Run a recipe and write its journal entry."""
     from nnjournal.experiment import run as run_recipe
+    from nnjournal.journal.run_dir import check_out_folder
 
     if recipe is None and resume is None:
         raise NNJError("give a recipe name (see `nnj list`) or --resume RUN_DIR")
+    check_out_folder(out_dir)
     result = run_recipe(recipe or "", set_, out=out_dir, seed=seed, quiet=quiet, resume=resume)
     if not quiet:
         _print_results(result.summary)
@@ -143,12 +195,14 @@ def study(
     --set "study.techniques=['none', 'dropout', 'weight-decay']"; an unknown name lists them all.
     """
     from nnjournal.experiment import run as run_recipe
+    from nnjournal.journal.run_dir import check_out_folder
     from nnjournal.studies import STUDIES, recipe_for
 
     if name not in STUDIES:
         raise NNJError(f"unknown study {name!r}; choose from {', '.join(STUDIES)}")
     if profile not in ("quick", "default"):
         raise NNJError(f"--profile must be quick or default, got {profile!r}")
+    check_out_folder(out_dir)
     result = run_recipe(recipe_for(name), [*set_, f"study.profile={profile!r}"], out=out_dir, quiet=quiet)
     if not quiet:
         _print_results(result.summary)
@@ -162,6 +216,8 @@ def runs(root: Annotated[Path, typer.Argument(help="folder holding run directori
     """Table of past runs, newest first."""
     from nnjournal.journal.run_dir import list_runs
 
+    if root.exists() and not root.is_dir():
+        raise NNJError(f"{root} is a file; give the folder holding run directories (default: runs)")
     rows = list_runs(root)
     if not rows:
         typer.echo(f"no runs under {root}")
@@ -199,20 +255,26 @@ def predict(
     ] = None,
 ) -> None:
     """Predict with a saved model; writes predictions (and class probabilities) to CSV."""
+    from nnjournal.files import check_output_file
     from nnjournal.journal.run_dir import read_summary
     from nnjournal.predict_io import read_inputs, write_predictions
     from nnjournal.saved_model import load_model
 
     summary = read_summary(run_dir)
     folder = run_dir
+    if variant is not None and variant not in summary["variants"]:
+        raise NNJError(f"unknown --variant {variant!r}; this run has {', '.join(summary['variants'])}")
     if len(summary["variants"]) > 1:
         name = variant or summary["headline"]["variant"]
         if name not in summary["variants"]:
-            raise NNJError(f"unknown variant {name!r}; this run has {', '.join(summary['variants'])}")
+            raise NNJError(f"{run_dir}: the best variant {name!r} is not among {', '.join(summary['variants'])}")
         folder = run_dir / "variants" / name
-    trained = load_model(folder)
-    x = read_inputs(input_file, trained.info.feature_names, table=trained.preprocessing.kind == "tabular")
     target = output or input_file.with_name(input_file.stem + "_predictions.csv")
+    check_output_file(target)
+    trained = load_model(folder)
+    tabular = trained.preprocessing.kind == "tabular"
+    required = trained.preprocessing.required_columns if tabular else ()
+    x = read_inputs(input_file, trained.info.feature_names, table=tabular, required_columns=required)
     n = write_predictions(target, trained, x)
     typer.echo(f"{n} predictions written to {target}")
 
@@ -249,11 +311,13 @@ def conv_filters(
 ) -> None:
     """Apply identity, three edge detectors, sharpen, box and Gaussian blur to an image."""
     from nnjournal.classic_filters import KERNELS, apply_all, load_grey
+    from nnjournal.files import check_output_file
     from nnjournal.journal.plots import filter_gallery
 
-    grey = load_grey(image)
     # Not beside the image: in a class folder the figure would become a training photo.
     target = output or Path(image.stem + "_filters.png")
+    check_output_file(target)
+    grey = load_grey(image)
     filter_gallery(apply_all(grey), KERNELS, f"Classic 3x3/5x5 kernels applied to {image.name}", target)
     typer.echo(f"{len(KERNELS)} filtered images written side by side to {target}")
 

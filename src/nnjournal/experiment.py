@@ -168,6 +168,10 @@ def _preflight(cfg: RunConfig, bundle: DataBundle, task: Task) -> None:
             augment(bundle.train.x[:2].clone())  # e.g. rotation asked of feature vectors raises
         has_val = bundle.val is not None and len(bundle.val) > 0  # as `fit` decides it
         check_monitor(cfg.training.early_stopping.monitor if has_val else "train_loss", task, has_val)
+        if cfg.evaluation.cv > 1:  # folds that cannot be cut would fail after the whole training
+            from nnjournal.evaluation.cross_validation import check_cv
+
+            check_cv(cfg)
         if cfg.training.label_smoothing:
             smoothed_loss(task, cfg.training.label_smoothing)  # a task without classes raises
         probe = models.build(cfg.model, bundle.info, task.out_features)  # shapes that do not fit raise

@@ -9,6 +9,18 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
+from nnjournal.errors import NNJError
+
+
+def check_output_file(path: Path | str) -> None:
+    """Refuse, before any work, an output file path that is a folder or lies under a file."""
+    path = Path(path)
+    if path.is_dir():
+        raise NNJError(f"--out {path} is a folder; give a file name to write (e.g. {path / 'out.png'})")
+    for parent in path.parents:
+        if parent.exists() and not parent.is_dir():
+            raise NNJError(f"--out {path}: {parent} is a file, not a folder")
+
 
 def atomic_write_bytes(path: Path | str, data: bytes) -> None:
     path = Path(path)

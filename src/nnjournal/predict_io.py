@@ -7,6 +7,7 @@ from __future__ import annotations
 import csv
 import io
 import zipfile
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -19,16 +20,32 @@ from nnjournal.saved_model import TrainedModel
 
 
 def read_inputs(
-    path: Path, feature_names: list[str] | None, *, table: bool = False, delimiter: str | None = None
+    path: Path,
+    feature_names: list[str] | None,
+    *,
+    table: bool = False,
+    delimiter: str | None = None,
+    required_columns: Sequence[str] = (),
 ) -> Any:
     """An array of numeric inputs, or with `table=True` the CSV's named raw columns (a
-    `Table`) for a tabular model, which checks the columns it needs itself."""
+    `Table`) for a tabular model; `required_columns` are checked against its header."""
     if not path.exists():
         raise NNJError(f"input file not found: {path}")
+    if path.is_dir():
+        kind = "CSV file with named columns" if table else "CSV, .npy or .npz file"
+        raise NNJError(f"{path} is a folder; this model takes one {kind} of inputs")
     if table:
         if path.suffix.lower() in (".npy", ".npz"):
             raise NNJError(f"{path}: this model takes a CSV file with named columns, not a numpy array")
-        return read_table(path, delimiter)
+        found = read_table(path, delimiter)
+        missing = [c for c in required_columns if c not in found.columns]
+        if missing:
+            shown = ", ".join(missing[:10]) + (f" ... ({len(missing)} in all)" if len(missing) > 10 else "")
+            raise NNJError(
+                f"{path}: missing required column(s): {shown}; the model was trained on "
+                f"{', '.join(list(required_columns)[:10])}{' ...' if len(required_columns) > 10 else ''}"
+            )
+        return found
     suffix = path.suffix.lower()
     if suffix in (".npy", ".npz"):
         try:
@@ -49,6 +66,8 @@ def _read_csv(path: Path, feature_names: list[str] | None) -> np.ndarray:
         rows = list(csv.reader(io.StringIO(path.read_text(encoding="utf-8"))))
     except UnicodeDecodeError:
         raise NNJError(f"{path}: not a text CSV file") from None
+    except csv.Error as err:
+        raise NNJError(f"{path}: not readable as CSV ({err})") from None
     rows = [r for r in rows if r]
     if not rows:
         raise NNJError(f"{path}: the file is empty")
@@ -62,6 +81,13 @@ def _read_csv(path: Path, feature_names: list[str] | None) -> np.ndarray:
             raise NNJError(f"{path}: missing required column(s): {shown}")
         order = [header.index(f) for f in feature_names]
         rows = [[r[i] for i in order] for r in rows]
+    widths = {len(r) for r in rows}
+    if len(widths) > 1:
+        line = next(i for i, r in enumerate(rows) if len(r) != len(rows[0]))
+        raise NNJError(
+            f"{path}: row {line + 1} has {len(rows[line])} values but row 1 has {len(rows[0])}; "
+            "every row needs one value per feature"
+        )
     try:
         return np.asarray([[float(v) for v in r] for r in rows], dtype=np.float32)
     except ValueError as err:

@@ -10,7 +10,8 @@ from typing import Any
 
 import numpy as np
 import torch
-from pydantic import TypeAdapter
+from pydantic import TypeAdapter, ValidationError
+from safetensors import SafetensorError
 from safetensors.torch import load_file, save
 
 from nnjournal import models
@@ -21,7 +22,7 @@ from nnjournal.data.tabular_encoding import TabularPreprocessing
 from nnjournal.errors import NNJError
 from nnjournal.files import atomic_write_bytes, atomic_write_json
 from nnjournal.regularization.ensemble import Ensemble
-from nnjournal.tasks import build_task
+from nnjournal.tasks import TASKS, build_task
 from nnjournal.training.predict import predict_outputs
 
 _MODEL_ADAPTER = TypeAdapter(ModelConfig)
@@ -97,23 +98,91 @@ def save_model(
 
 
 def load_model(folder: Path | str) -> TrainedModel:
-    """Load `model.json` + `model.safetensors` from a run (or variant) directory."""
+    """Load `model.json` + `model.safetensors` from a run (or variant) directory. A missing,
+    damaged or mismatched file is an `NNJError` naming it."""
     folder = Path(folder)
-    meta_path = folder / "model.json"
-    if not meta_path.exists():
-        raise NNJError(f"no model.json in {folder}: not a finished run directory")
-    meta = json.loads(meta_path.read_text())
-    info = DataInfo.from_dict(meta["info"])
-    task = build_task(meta["task"], info)
-    model_cfg = _MODEL_ADAPTER.validate_python(meta["model"])
-    if "ensemble" in meta:
-        ens = EnsembleConfig.model_validate(meta["ensemble"])
+    meta = _read_meta(folder / "model.json")
+    damaged = f"{folder / 'model.json'} is damaged"
+    try:
+        info = DataInfo.from_dict(meta["info"])
+        if not info.input_shape or not all(isinstance(d, int) and d > 0 for d in info.input_shape):
+            raise ValueError(f"info.input_shape should be positive integers, found {list(info.input_shape)}")
+        model_cfg = _MODEL_ADAPTER.validate_python(meta["model"])
+        ens = EnsembleConfig.model_validate(meta["ensemble"]) if "ensemble" in meta else None
+        preprocessing = preprocessing_from_dict(meta["preprocessing"])
+        threshold = meta.get("threshold")
+        if threshold is not None:
+            threshold = float(threshold)
+    except ValidationError as err:
+        first = err.errors()[0]
+        where = ".".join(str(p) for p in first["loc"]) or "value"
+        raise NNJError(f"{damaged}: {where}: {first['msg']} (re-run the recipe to write it again)") from None
+    except (KeyError, TypeError, ValueError, AttributeError) as err:
+        raise NNJError(f"{damaged}: {type(err).__name__} {err} (re-run the recipe to write it again)") from None
+    task = _task_from(meta, damaged, info)
+    if ens is not None:
         members = [models.build(model_cfg, info, task.out_features) for _ in range(ens.size)]
-        model = Ensemble(members, task.ensemble_outputs, ens.combine)
+        model: torch.nn.Module = Ensemble(members, task.ensemble_outputs, ens.combine)
     else:
         model = models.build(model_cfg, info, task.out_features)
-    model.load_state_dict(load_file(folder / "model.safetensors"))
+    model.load_state_dict(_read_weights(folder / "model.safetensors", model))
     model.eval()
-    return TrainedModel(
-        model, task, info, preprocessing_from_dict(meta["preprocessing"]), meta.get("threshold")
-    )
+    return TrainedModel(model, task, info, preprocessing, threshold)
+
+
+def _task_from(meta: dict[str, Any], damaged: str, info: DataInfo) -> Any:
+    """The saved task section (or, in files written before sections, its name) as a task."""
+    section = meta["task"]
+    name = section.get("name") if isinstance(section, dict) else section
+    if name not in TASKS:
+        raise NNJError(f"{damaged}: unknown task {name!r}; expected one of {', '.join(TASKS)}")
+    try:
+        return build_task(section, info)
+    except (ValidationError, ValueError, TypeError) as err:
+        raise NNJError(f"{damaged}: task: {str(err).splitlines()[0]} (re-run the recipe)") from None
+
+
+def _read_meta(path: Path) -> dict[str, Any]:
+    if not path.exists():
+        raise NNJError(f"no model.json in {path.parent}: not a finished run directory")
+    try:
+        meta = json.loads(path.read_text(encoding="utf-8"))
+    except (json.JSONDecodeError, UnicodeDecodeError) as err:
+        raise NNJError(f"{path} is damaged: not valid JSON ({err}); re-run the recipe to write it again") from None
+    if not isinstance(meta, dict):
+        raise NNJError(f"{path} is damaged: expected a JSON object, found {type(meta).__name__}")
+    missing = [k for k in ("model", "task", "info", "preprocessing") if k not in meta]
+    if missing:
+        raise NNJError(f"{path} is damaged: no {', '.join(missing)} (re-run the recipe to write it again)")
+    for key in ("model", "info", "preprocessing"):
+        if not isinstance(meta[key], dict):
+            raise NNJError(f"{path} is damaged: {key!r} should be a JSON object, found {type(meta[key]).__name__}")
+    return meta
+
+
+def _read_weights(path: Path, model: torch.nn.Module) -> dict[str, torch.Tensor]:
+    """The tensors of `path`, checked against `model`'s own names and shapes, so weights of
+    another model or a damaged file are one clear error rather than a PyTorch traceback."""
+    if not path.exists():
+        raise NNJError(f"{path} is missing: the run's weights are gone (re-run the recipe)")
+    try:
+        state = load_file(path)
+    except (SafetensorError, OSError, ValueError) as err:
+        raise NNJError(f"{path} is damaged: not a readable safetensors file ({err})") from None
+    expected = model.state_dict()
+    missing = sorted(set(expected) - set(state))
+    extra = sorted(set(state) - set(expected))
+    if missing or extra:
+        raise NNJError(
+            f"{path} does not hold this model's weights (missing {len(missing)} tensor(s) such as "
+            f"{(missing or ['-'])[0]!r}, {len(extra)} unexpected such as {(extra or ['-'])[0]!r}): it belongs "
+            "to another model, or model.json was replaced"
+        )
+    wrong = [k for k, v in expected.items() if tuple(state[k].shape) != tuple(v.shape)]
+    if wrong:
+        k = wrong[0]
+        raise NNJError(
+            f"{path} does not fit model.json: {k!r} has shape {tuple(state[k].shape)}, the model needs "
+            f"{tuple(expected[k].shape)} (weights of another model?)"
+        )
+    return state

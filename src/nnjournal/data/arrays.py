@@ -7,7 +7,7 @@ import zipfile
 import numpy as np
 
 from nnjournal.config import ArraysData
-from nnjournal.data.bundle import DataBundle, DataInfo, as_split, split_indices
+from nnjournal.data.bundle import DataBundle, DataInfo, as_split, missing_class_notes, split_indices
 from nnjournal.data.paths import data_file
 from nnjournal.data.preprocessing import Preprocessing
 from nnjournal.errors import NNJError
@@ -36,11 +36,23 @@ def load_arrays(cfg: ArraysData, seed: int, classification: bool) -> DataBundle:
             raise NNJError(f"{path}: y has a single class {classes[0]!r}; classification needs two or more")
         class_names = [str(c) for c in classes]
     else:
-        y, class_names = y.astype(np.float32), None
-    tr, va, te = split_indices(y, (cfg.val_fraction, cfg.test_fraction), seed, stratify=classification)
+        try:
+            y, class_names = y.astype(np.float32), None
+        except ValueError:
+            raise NNJError(f"{path}: a regression target y must hold numbers, got {y.dtype} values") from None
+    tr, va, te = split_indices(
+        y, (cfg.val_fraction, cfg.test_fraction), seed, stratify=classification, class_names=class_names
+    )
+    notes = missing_class_notes({"validation": y[va], "test": y[te]}, len(class_names), class_names) if (
+        class_names
+    ) else []
     prep = Preprocessing.standardize(x[tr], shape) if cfg.standardize else Preprocessing(shape)
     info = DataInfo(
-        path.stem, shape, n_classes=len(class_names) if class_names else None, class_names=class_names
+        path.stem,
+        shape,
+        n_classes=len(class_names) if class_names else None,
+        class_names=class_names,
+        notes=notes,
     )
     return DataBundle(
         train=as_split(prep.transform(x[tr]), y[tr], classification),

@@ -12,6 +12,7 @@ import torch
 from sklearn.model_selection import train_test_split
 
 from nnjournal.data.preprocessing import Preprocessing
+from nnjournal.errors import NNJError
 
 
 @dataclass
@@ -130,21 +131,110 @@ class DataBundle:
 
 
 def split_indices(
-    y: np.ndarray, fractions: tuple[float, float], seed: int, stratify: bool
+    y: np.ndarray,
+    fractions: tuple[float, float],
+    seed: int,
+    stratify: bool,
+    class_names: list[str] | None = None,
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Seeded train/val/test index split; stratified on `y` when it holds class labels."""
+    """Seeded train/val/test index split; stratified on `y` when it holds class labels.
+
+    A split that cannot be made (no test part, no training rows left, a class too small to
+    stratify, fewer test rows than classes) is an `NNJError` naming the setting to change."""
     val_fraction, test_fraction = fractions
+    check_split(y, fractions, stratify, class_names)
     idx = np.arange(len(y))
     strat = y if stratify else None
-    rest, test = (idx, idx[:0])
-    if test_fraction > 0:
-        rest, test = train_test_split(idx, test_size=test_fraction, random_state=seed, stratify=strat)
+    rest, test = train_test_split(idx, test_size=test_fraction, random_state=seed, stratify=strat)
     val = idx[:0]
     if val_fraction > 0:
         strat_rest = y[rest] if stratify else None
         rel = val_fraction / (1.0 - test_fraction)
-        rest, val = train_test_split(rest, test_size=rel, random_state=seed + 1, stratify=strat_rest)
+        try:
+            rest, val = train_test_split(rest, test_size=rel, random_state=seed + 1, stratify=strat_rest)
+        except ValueError as err:  # what check_split cannot foresee exactly (rounding per class)
+            raise NNJError(
+                f"cannot split a validation part of data.val_fraction = {val_fraction:g} off {len(rest)} "
+                f"training rows ({err}); add rows or set data.val_fraction = 0"
+            ) from None
     return rest, val, test
+
+
+def check_split(
+    y: np.ndarray, fractions: tuple[float, float], stratify: bool, class_names: list[str] | None = None
+) -> None:
+    """Raise an `NNJError` for train/val/test fractions that cannot split `y` (see `split_indices`)."""
+    val_fraction, test_fraction = fractions
+    n = len(y)
+    if test_fraction <= 0:
+        raise NNJError(
+            "data.test_fraction = 0 leaves no test split, and every run is scored on one; "
+            "set data.test_fraction between 0 and 1 (e.g. 0.2)"
+        )
+    if val_fraction + test_fraction >= 1:
+        raise NNJError(
+            f"data.val_fraction = {val_fraction:g} plus data.test_fraction = {test_fraction:g} leaves no "
+            "training rows; make their sum less than 1 (e.g. 0.2 and 0.2)"
+        )
+    # The sizes scikit-learn's train_test_split gives (the test part rounded up).
+    n_test = int(np.ceil(test_fraction * n))
+    n_rest = n - n_test
+    n_val = int(np.ceil(val_fraction / (1 - test_fraction) * n_rest)) if val_fraction > 0 else 0
+    n_train = n_rest - n_val
+    if n_train < 1 or n_test < 1:
+        raise NNJError(
+            f"{n} row(s) are too few for a train/val/test split with data.val_fraction = {val_fraction:g} and "
+            f"data.test_fraction = {test_fraction:g}; add rows (at least a few per split)"
+        )
+    if not stratify:
+        return
+    labels, counts = np.unique(y, return_counts=True)
+    k = len(labels)
+
+    def name(label: int) -> str:
+        return repr(class_names[int(label)]) if class_names and 0 <= int(label) < len(class_names) else str(label)
+
+    need = 3 if val_fraction > 0 else 2
+    small = [(name(c), int(m)) for c, m in zip(labels, counts, strict=True) if m < need]
+    if small:
+        shown = ", ".join(f"{c} ({m} row{'s' if m != 1 else ''})" for c, m in small[:5])
+        more = f" and {len(small) - 5} more" if len(small) > 5 else ""
+        raise NNJError(
+            f"class(es) {shown}{more} have too few rows for a stratified split: each class needs at least "
+            f"{need} (one per split); add rows of those classes, remove them, or merge them into another class"
+        )
+    for part, size, setting in (("test", n_test, "test_fraction"), ("validation", n_val, "val_fraction")):
+        if 0 < size < k:
+            raise NNJError(
+                f"data.{setting} = {fractions[0 if setting == 'val_fraction' else 1]:g} of {n} rows gives a "
+                f"{part} split of {size} row(s), fewer than the {k} classes; a stratified split needs at "
+                f"least one row per class: raise data.{setting} or add rows"
+            )
+    if n_train < k:
+        raise NNJError(
+            f"{n_train} training row(s) are fewer than the {k} classes; lower data.val_fraction/data.test_fraction "
+            "or add rows"
+        )
+
+
+def missing_class_notes(
+    splits: dict[str, np.ndarray], n_classes: int, class_names: list[str] | None = None
+) -> list[str]:
+    """Sentences for the report about classes with no examples in a split ({"test": labels, ...}):
+    their metrics there (recall, per-class accuracy) are undefined, and the averages exclude them."""
+    notes = []
+    for split, labels in splits.items():
+        if len(labels) == 0:
+            continue
+        absent = sorted(set(range(n_classes)) - set(np.unique(labels).tolist()))
+        if absent:
+            names = [class_names[c] if class_names else str(c) for c in absent]
+            shown = ", ".join(repr(str(n)) for n in names[:10]) + (" ..." if len(names) > 10 else "")
+            notes.append(
+                f"The {split} split has no examples of class(es) {shown}: its metrics say nothing about "
+                "them (add data or raise the split's fraction)."
+            )
+    return notes
 
 
 def as_split(x: np.ndarray, y: np.ndarray, classification: bool) -> Split:

@@ -13,6 +13,7 @@ from collections.abc import Callable
 import torch
 
 from nnjournal.config import AugmentConfig
+from nnjournal.errors import NNJError
 
 Corruption = Callable[[torch.Tensor], torch.Tensor]
 
@@ -110,5 +111,7 @@ def corrupt_fixed(x: torch.Tensor, fn: Callable[[torch.Tensor], torch.Tensor], s
 def _square(n: int) -> tuple[int, int]:
     side = int(round(n**0.5))
     if side * side != n:
-        raise ValueError(f"square_mask needs image inputs; {n} features is not a square image")
+        raise NNJError(
+            f"training.augment square_mask needs image inputs; {n} features is not a square image (remove it)"
+        )
     return side, side

@@ -6,6 +6,7 @@ Everything stays a string here; deciding what a column *is* happens in
 
 from __future__ import annotations
 
+import codecs
 import csv
 import io
 from dataclasses import dataclass
@@ -32,6 +33,11 @@ class Table:
 
 def _decode(path: Path) -> str:
     raw = path.read_bytes()
+    if raw[:2] in (codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE):  # Excel's "Unicode text" export
+        try:
+            return raw.decode("utf-16")
+        except UnicodeDecodeError:
+            raise NNJError(f"{path}: starts like UTF-16 text but does not decode; save it as UTF-8 CSV") from None
     if b"\x00" in raw[:_SAMPLE_CHARS]:
         raise NNJError(f"{path}: not a CSV file (it holds binary data); export it as comma-separated text")
     try:
@@ -57,6 +63,14 @@ def _guess_delimiter(text: str) -> str:
         return best if counts[best] else ","
 
 
+def _is_number(text: str) -> bool:
+    try:
+        float(text)
+    except ValueError:
+        return False
+    return True
+
+
 def read_table(path: Path, delimiter: str | None = None) -> Table:
     """Read `path` (header row first). `delimiter=None` guesses it from the file."""
     if not path.exists():
@@ -75,6 +89,12 @@ def read_table(path: Path, delimiter: str | None = None) -> Table:
         raise NNJError(f"{path}: not readable as CSV ({err})") from None
     header = [h.strip() for h in rows[0]]
     body = rows[1:]
+    if all(_is_number(h) for h in header):
+        shown = ", ".join(header[:4]) + (", ..." if len(header) > 4 else "")
+        raise NNJError(
+            f"{path}: the first line ({shown}) holds numbers, not column names: the file seems to have no "
+            "header row; add one naming the columns (the target among them)"
+        )
 
     if len(header) == 1:
         others = [d for d in CANDIDATE_DELIMITERS if d != delim and d in header[0]]

@@ -14,6 +14,7 @@ from PIL import Image, UnidentifiedImageError
 
 from nnjournal.config import ImageFolderData
 from nnjournal.data.bundle import DataBundle
+from nnjournal.data.image_files import open_image
 from nnjournal.data.images import cached_arrays, image_bundle, split_test_off
 from nnjournal.errors import NNJError
 
@@ -54,7 +55,7 @@ def list_images(root: Path, class_names: list[str] | None = None) -> tuple[list[
 
 def decode_image(path: Path, size: int, resize: str = "stretch", color: str = "rgb") -> np.ndarray:
     """One photo as uint8 (C, size, size); raises OSError/ValueError if it cannot be decoded."""
-    with Image.open(path) as img:
+    with open_image(path) as img:
         img.draft(
             "RGB" if color == "rgb" else "L", (size, size)
         )  # JPEG: decode at reduced scale, much faster
@@ -69,17 +70,23 @@ def decode_image(path: Path, size: int, resize: str = "stretch", color: str = "r
 
 
 def _decode_all(files: list[Path], labels: list[int], cfg: ImageFolderData) -> dict[str, np.ndarray]:
-    images, kept, skipped = [], [], []
+    images, kept, skipped, reasons = [], [], [], []
     for path, label in zip(files, labels, strict=True):
         try:
             images.append(decode_image(path, cfg.size, cfg.resize, cfg.color))
             kept.append(label)
-        except (OSError, ValueError, UnidentifiedImageError, Image.DecompressionBombError) as err:
-            log.warning("skipping unreadable image %s (%s)", path, err)
+        except (OSError, ValueError, UnidentifiedImageError, Image.DecompressionBombError, NNJError) as err:
+            # Reported once per load (below), not per file: a folder of 500 bad files is one line.
             skipped.append(str(path))
+            reasons.append(f"{path}: {str(err).removeprefix(f'{path}: ')}")
     channels = 3 if cfg.color == "rgb" else 1
     x = np.stack(images) if images else np.zeros((0, channels, cfg.size, cfg.size), np.uint8)
-    return {"x": x, "y": np.asarray(kept, dtype=np.int64), "skipped": np.asarray(skipped, dtype=str)}
+    return {
+        "x": x,
+        "y": np.asarray(kept, dtype=np.int64),
+        "skipped": np.asarray(skipped, dtype=str),
+        "reasons": np.asarray(reasons, dtype=str),
+    }
 
 
 def _load_split(root: Path, cfg: ImageFolderData, class_names: list[str] | None):
@@ -90,10 +97,13 @@ def _load_split(root: Path, cfg: ImageFolderData, class_names: list[str] | None)
     }
     arrays = cached_arrays("image-folder", key, lambda: _decode_all(files, labels, cfg))
     skipped = [str(s) for s in arrays["skipped"]]
-    if skipped:  # also on a cached load, so the user hears about them every time
-        log.warning("skipped %d unreadable image(s): %s", len(skipped), ", ".join(skipped))
+    reasons = [str(r) for r in arrays.get("reasons", [])]
+    why = f" (first: {reasons[0]})" if reasons else ""  # caches written before reasons were kept lack them
     if len(arrays["y"]) == 0:
-        raise NNJError(f"{root}: none of the {len(files)} image files could be decoded")
+        raise NNJError(f"{root}: none of the {len(files)} image files could be decoded{why}")
+    if skipped:  # also on a cached load, so the user hears about them every time
+        shown = ", ".join(skipped[:5]) + (f" and {len(skipped) - 5} more" if len(skipped) > 5 else "")
+        log.warning("skipped %d unreadable image(s): %s%s", len(skipped), shown, why)
     return arrays["x"], arrays["y"], class_names, skipped
 
 

@@ -19,7 +19,7 @@ import numpy as np
 import torch
 from sklearn.model_selection import train_test_split
 
-from nnjournal.data.bundle import DataBundle, DataInfo, Split
+from nnjournal.data.bundle import DataBundle, DataInfo, Split, missing_class_notes
 from nnjournal.data.paths import cache_dir
 from nnjournal.data.preprocessing import Preprocessing
 from nnjournal.errors import NNJError
@@ -135,6 +135,7 @@ def image_bundle(
     mean = total / count
     std = np.sqrt(np.maximum(total_sq / count - mean**2, 1e-6))
     shape = tuple(int(s) for s in x_tr.shape[1:])
+    notes += missing_class_notes({"validation": y_tr[va], "test": y_te}, len(class_names), class_names)
     info = DataInfo(
         name,
         shape,

@@ -33,6 +33,8 @@ class Preprocessing:
     def transform(self, x: np.ndarray) -> np.ndarray:
         x = np.asarray(x, dtype=np.float32)
         n_features = int(np.prod(self.input_shape))
+        if x.ndim == 0 or x.size == 0:
+            raise NNJError(f"no inputs to predict: got an array of shape {x.shape}, expected (n, {n_features})")
         flat = x.reshape(len(x), -1) if x.ndim > 1 else x.reshape(1, -1)
         if flat.shape[1] != n_features:
             raise NNJError(f"inputs have {flat.shape[1]} features per row, the model expects {n_features}")

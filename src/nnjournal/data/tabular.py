@@ -11,12 +11,13 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from nnjournal.config import CsvData
-from nnjournal.data.bundle import DataBundle, DataInfo, as_split, split_indices
+from nnjournal.data.bundle import DataBundle, DataInfo, as_split, missing_class_notes, split_indices
 from nnjournal.data.csv_table import read_table
 from nnjournal.data.paths import data_file
 from nnjournal.data.tabular_encoding import (
     TabularPreprocessing,
     infer_kinds,
+    is_infinite,
     is_missing,
     parse_boolean,
     parse_number,
@@ -24,6 +25,7 @@ from nnjournal.data.tabular_encoding import (
 from nnjournal.errors import NNJError
 
 MAX_CLASSES = 50  # more distinct labels than this is almost always a numeric target
+MIN_ROWS = 5  # a few rows for each of train / validation / test
 
 
 @dataclass
@@ -59,6 +61,12 @@ def read_prepared(cfg: CsvData, task: str) -> PreparedTable:
             f"{path}: say which column to predict with --set data.target=COLUMN (columns: {names})"
         )
     if cfg.target not in cols:
+        if len(names) == 1:
+            raise NNJError(
+                f"{path}: target column {cfg.target!r} not found: the file was read as the single column "
+                f"{names[0]!r} with delimiter {table.delimiter!r}; if its values are separated by another "
+                "character, set data.delimiter"
+            )
         raise NNJError(f"{path}: target column {cfg.target!r} not found; the columns are {names}")
     for key in ("id_columns", "drop", "numeric", "categorical"):
         unknown = [c for c in getattr(cfg, key) if c not in cols]
@@ -74,6 +82,13 @@ def read_prepared(cfg: CsvData, task: str) -> PreparedTable:
     if len(rows) == 0:
         raise NNJError(f"{path}: the target column {cfg.target!r} is blank in every row")
     target = [target_values[i] for i in rows]
+    if task == "classification" and len(rows) > 1 and len(set(target)) < 2:
+        _encode_classes(path, cfg, target)  # says it: a single class
+    if len(rows) < MIN_ROWS:
+        raise NNJError(
+            f"{path}: only {len(rows)} data row(s) with a target {cfg.target!r}; training, validation and test "
+            f"splits need at least {MIN_ROWS} rows in all (add rows)"
+        )
 
     left_out = set(cfg.id_columns) | set(cfg.drop) | {cfg.target}
     if cfg.id_columns:
@@ -82,13 +97,24 @@ def read_prepared(cfg: CsvData, task: str) -> PreparedTable:
         notes.append(f"Column(s) {cfg.drop} were dropped as asked (data.drop).")
     features = {n: [v[i] for i in rows] for n, v in cols.items() if n not in left_out}
     kinds = infer_kinds(features, cfg.numeric, cfg.categorical)
+    dropped = []
     for name in list(features):
         why = _why_not_a_feature(features[name], kinds[name])
         if why and name not in cfg.numeric and name not in cfg.categorical:
             notes.append(f"{name!r} {why}; left out (declare it in data.numeric/categorical to keep it).")
+            dropped.append(f"{name!r} {why}")
             del features[name], kinds[name]
     if not features:
-        raise NNJError(f"{path}: no feature columns left besides the target {cfg.target!r}")
+        if dropped:
+            raise NNJError(
+                f"{path}: no feature columns left besides the target {cfg.target!r}: {'; '.join(dropped[:3])}"
+                f"{' ...' if len(dropped) > 3 else ''} (declare a column in data.numeric or data.categorical "
+                "to keep it)"
+            )
+        raise NNJError(
+            f"{path}: no feature columns besides the target {cfg.target!r}; the file needs at least one "
+            "input column (check data.id_columns and data.drop)"
+        )
 
     if task == "classification":
         y, class_names = _encode_classes(path, cfg, target)
@@ -98,6 +124,13 @@ def read_prepared(cfg: CsvData, task: str) -> PreparedTable:
         if bad:
             raise NNJError(
                 f"{path}: regression target {cfg.target!r} holds non-numbers such as {target[values.index(None)]!r}"
+            )
+        limit = float(np.finfo(np.float32).max)
+        too_big = [target[i] for i, v in enumerate(values) if abs(v) > limit]
+        if too_big:
+            raise NNJError(
+                f"{path}: regression target {cfg.target!r} holds {len(too_big)} value(s) beyond the 32-bit float "
+                f"range (about 3.4e38) such as {too_big[0]!r}; rescale the target (e.g. divide it by a power of ten)"
             )
         y, class_names = np.asarray(values, dtype=np.float32), None
     counts = ", ".join(
@@ -129,9 +162,17 @@ def _encode_classes(path, cfg: CsvData, target: list[str]) -> tuple[np.ndarray, 
             f"{path}: the target {cfg.target!r} has a single class {classes[0]!r}; classification needs two or more"
         )
     if len(classes) > MAX_CLASSES:
+        if all(parse_number(c) is not None for c in classes):
+            raise NNJError(
+                f"{path}: the target {cfg.target!r} has {len(classes)} distinct numbers, too many classes for "
+                f"classification (at most {MAX_CLASSES}); for a numeric target use --set task.name=regression"
+            )
+        examples = ", ".join(repr(c) for c in classes[:3])
+        what = "every row a different one" if len(classes) == len(target) else f"{len(target):,} rows"
         raise NNJError(
-            f"{path}: the target {cfg.target!r} has {len(classes)} distinct values; for a numeric target use "
-            "--set task.name=regression"
+            f"{path}: the target {cfg.target!r} holds {len(classes)} distinct text values ({examples}, ...; "
+            f"{what}), more than the {MAX_CLASSES} classes a classifier takes: check data.target names the "
+            "column to predict, or merge rare labels"
         )
     if cfg.positive_label is not None:
         if cfg.positive_label not in classes:
@@ -162,7 +203,14 @@ def encoding_notes(prepared: PreparedTable, prep: TabularPreprocessing) -> list[
     """What the report should say about gaps and merged categories, computed from the data."""
     notes = []
     for col in prep.columns:
-        n_missing = sum(is_missing(v) for v in prepared.features[col.name])
+        values = prepared.features[col.name]
+        n_missing = sum(is_missing(v) for v in values)
+        n_inf = sum(is_infinite(v) for v in values) if col.kind == "numeric" else 0
+        if n_inf:
+            notes.append(
+                f"{col.name}: {n_inf} infinite value(s) (such as 'inf') treated as missing and imputed with the "
+                f"training median {float(col.fill):.6g}{' plus a missing-indicator feature' if col.indicator else ''}."
+            )
         if n_missing:
             if col.kind == "numeric":
                 how = f"the training median {float(col.fill):.6g}"
@@ -209,6 +257,10 @@ def bundle_from_indices(
             raise NNJError("data.oversample needs a classification task")
         x_tr, y_tr, note = _oversample(x_tr, y_tr, seed)
         notes.append(note)
+    if cls:
+        notes += missing_class_notes(
+            {"validation": y[val], "test": y[test]}, len(prepared.class_names or []), prepared.class_names
+        )
     info = DataInfo(
         prepared.name,
         prep.input_shape,
@@ -229,7 +281,14 @@ def bundle_from_indices(
 
 def load_csv(cfg: CsvData, seed: int, task: str) -> DataBundle:
     prepared = read_prepared(cfg, task)
-    tr, va, te = split_indices(
-        prepared.y, (cfg.val_fraction, cfg.test_fraction), seed, stratify=prepared.classification
-    )
+    try:
+        tr, va, te = split_indices(
+            prepared.y,
+            (cfg.val_fraction, cfg.test_fraction),
+            seed,
+            stratify=prepared.classification,
+            class_names=prepared.class_names,
+        )
+    except NNJError as err:
+        raise NNJError(f"{csv_path(cfg)}: {err}") from None
     return bundle_from_indices(prepared, cfg, tr, va, te, seed)

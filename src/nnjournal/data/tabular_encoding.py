@@ -36,6 +36,15 @@ def parse_number(value: str) -> float | None:
     return x if np.isfinite(x) else None
 
 
+def is_infinite(value: str) -> bool:
+    """`inf`, `-Infinity`, `1e999`: a number too large for a float. Numeric columns treat such
+    cells as missing (imputed like blanks) rather than turning the column categorical."""
+    try:
+        return bool(np.isinf(float(value)))
+    except ValueError:
+        return False
+
+
 def parse_boolean(value: str) -> float | None:
     low = value.strip().lower()
     if low in TRUE_TOKENS:
@@ -58,7 +67,7 @@ def infer_kinds(
         if name in categorical:
             kinds[name] = "categorical"
             continue
-        bad = [(i, v) for i, v in present if parse_number(v) is None]
+        bad = [(i, v) for i, v in present if parse_number(v) is None and not is_infinite(v)]
         if name in numeric:
             if bad:
                 i, v = bad[0]
@@ -67,7 +76,7 @@ def infer_kinds(
                     f"({len(bad)} non-numeric value(s)); fix or blank them, or remove it from data.numeric"
                 )
             kinds[name] = "numeric"
-        elif present and all(parse_boolean(v) is not None for _, v in present):
+        elif present and all(parse_boolean(v) is not None for _, v in present):  # no inf: not boolean
             kinds[name] = "boolean"
         elif present and not bad:
             kinds[name] = "numeric"
@@ -94,13 +103,30 @@ class ColumnEncoding:
     categories: list[str] = field(default_factory=list)  # categorical: one-hot order
     indicator: bool = False  # add a 0/1 "missing" feature
 
+    def is_gap(self, value: str) -> bool:
+        """Missing, or (numeric columns) infinite: imputed with `fill`."""
+        return is_missing(value) or (self.kind == "numeric" and is_infinite(value))
+
+    def _scale(self, col: np.ndarray) -> np.ndarray:
+        with np.errstate(over="ignore", invalid="ignore"):
+            out = ((col - self.mean) / self.std).astype(np.float32)
+            if not np.isfinite(out).all():  # values near 1e308: col - mean overflows, col / std may not
+                out = (col / self.std - self.mean / self.std).astype(np.float32)
+        if not np.isfinite(out).all():
+            i = int(np.flatnonzero(~np.isfinite(out))[0])
+            raise NNJError(
+                f"column {self.name!r}, data row {i + 1}: {col[i]:.6g} is too far from the training values "
+                f"(mean {self.mean:.6g}, std {self.std:.6g}) to encode as a 32-bit float; check the value"
+            )
+        return out
+
     def feature_names(self) -> list[str]:
         names = [f"{self.name}={c}" for c in self.categories] if self.kind == "categorical" else [self.name]
         return names + ([f"{self.name} (missing)"] if self.indicator else [])
 
     def encode(self, values: list[str]) -> np.ndarray:
         """(n, width) float32 features for this column's raw values."""
-        missing = np.array([is_missing(v) for v in values], dtype=bool)
+        missing = np.array([self.is_gap(v) for v in values], dtype=bool)
         if self.kind == "categorical":
             index = {c: j for j, c in enumerate(self.categories)}
             other = index.get(OTHER)
@@ -118,7 +144,7 @@ class ColumnEncoding:
                     expected = "a number" if self.kind == "numeric" else "yes/no, true/false or 0/1"
                     raise NNJError(f"column {self.name!r}, data row {i + 1}: expected {expected}, got {v!r}")
                 col[i] = x
-            out = ((col - self.mean) / self.std).astype(np.float32)[:, None]
+            out = self._scale(col)[:, None]
         if self.indicator:
             out = np.concatenate([out, missing.astype(np.float32)[:, None]], axis=1)
         return out
@@ -128,7 +154,7 @@ def fit_column(
     name: str, kind: str, values: list[str], max_categories: int, missing_indicator: bool
 ) -> ColumnEncoding:
     """Fit one column's encoding on its training values."""
-    present = [v for v in values if not is_missing(v)]
+    present = [v for v in values if not is_missing(v) and not (kind == "numeric" and is_infinite(v))]
     indicator = missing_indicator and len(present) < len(values)
     if kind == "categorical":
         counts = Counter(present)
@@ -147,10 +173,14 @@ def fit_column(
         return ColumnEncoding(name, kind, fill, indicator=indicator)
     fill = float(np.median(nums)) if len(nums) else 0.0
     imputed = np.concatenate([nums, np.full(len(values) - len(nums), fill)])
-    std = float(imputed.std())
-    return ColumnEncoding(
-        name, kind, fill, mean=float(imputed.mean()), std=std if std > 1e-12 else 1.0, indicator=indicator
-    )
+    with np.errstate(over="ignore", invalid="ignore"):
+        mean, std = float(imputed.mean()), float(imputed.std())
+    if not (np.isfinite(mean) and np.isfinite(std)):
+        # Values near 1e308 overflow the sums; the same statistics of the values divided by
+        # the largest magnitude do not.
+        scale = float(np.abs(imputed).max())
+        mean, std = float((imputed / scale).mean()) * scale, float((imputed / scale).std()) * scale
+    return ColumnEncoding(name, kind, fill, mean=mean, std=std if std > 1e-12 else 1.0, indicator=indicator)
 
 
 def as_columns(data: Any) -> dict[str, list[str]]:

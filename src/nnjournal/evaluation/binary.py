@@ -7,7 +7,10 @@ from __future__ import annotations
 import numpy as np
 from sklearn import metrics as skm
 
+from nnjournal.evaluation.metrics import quiet_metric_warnings
 
+
+@quiet_metric_warnings
 def at_threshold(
     y_true: np.ndarray, p_positive: np.ndarray, threshold: float, class_names: list[str]
 ) -> dict[str, object]:
@@ -31,6 +34,7 @@ def at_threshold(
     }
 
 
+@quiet_metric_warnings
 def ranking_metrics(y_true: np.ndarray, p_positive: np.ndarray) -> dict[str, float]:
     """Threshold-free: ROC-AUC, and PR-AUC as average precision (the positive rate is the
     PR-AUC of a random ranking, reported next to it for scale)."""

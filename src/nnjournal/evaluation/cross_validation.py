@@ -19,6 +19,27 @@ from nnjournal.training.trainers import train_one
 SHOWN = ("accuracy", "roc_auc", "f1", "rmse", "r2")
 
 
+def check_folds(k: int, y: np.ndarray, class_names: list[str] | None) -> None:
+    """An `NNJError` when `k` (stratified) folds cannot be cut from targets `y`: every fold
+    needs a row of every class, so the smallest class needs at least `k` rows."""
+    if k > len(y):
+        raise NNJError(f"evaluation.cv = {k} folds need at least {k} rows; the file has {len(y)}: lower evaluation.cv")
+    if class_names is not None:
+        counts = np.bincount(y, minlength=len(class_names))
+        smallest = int(np.argmin(counts))
+        if counts[smallest] < k:
+            raise NNJError(
+                f"evaluation.cv = {k} stratified folds need at least {k} rows of every class; class "
+                f"{class_names[smallest]!r} has {counts[smallest]}: lower evaluation.cv (or set it to 0)"
+            )
+
+
+def check_cv(cfg: RunConfig) -> None:
+    """Refuse, before anything trains, `evaluation.cv` folds the data cannot give."""
+    prepared = read_prepared(cfg.data, task_class(cfg.task).data_kind)
+    check_folds(cfg.evaluation.cv, prepared.y, prepared.class_names)
+
+
 def cross_validate(cfg: RunConfig) -> dict[str, Any]:
     """Mean and std over `cfg.evaluation.cv` folds of each model's test metrics (the network
     and the recipe's baselines, each refitted on every fold with its own encoding)."""
@@ -28,6 +49,7 @@ def cross_validate(cfg: RunConfig) -> dict[str, Any]:
             f"evaluation.cv needs data.name='csv' (got {cfg.data.name!r}); other loaders split once"
         )
     prepared = read_prepared(cfg.data, task_class(cfg.task).data_kind)
+    check_folds(k, prepared.y, prepared.class_names)
     y = prepared.y
     strat = prepared.classification
     splitter = (

@@ -10,6 +10,8 @@ import math
 import torch
 import torch.nn.functional as F
 
+from nnjournal.errors import NNJError
+
 
 def as_images(x: torch.Tensor) -> torch.Tensor:
     """(n, C, H, W) view of image-like inputs."""
@@ -19,7 +21,7 @@ def as_images(x: torch.Tensor) -> torch.Tensor:
         return x[:, None]
     side = int(round(math.sqrt(x.shape[1])))
     if side * side != x.shape[1]:
-        raise ValueError(f"not an image: {x.shape[1]} features per example")
+        raise NNJError(f"image metrics need images: {x.shape[1]} features per example is not a square image")
     return x.reshape(len(x), 1, side, side)
 
 

@@ -2,10 +2,35 @@
 
 from __future__ import annotations
 
+import functools
+import warnings
+from collections.abc import Callable
+from typing import Any, TypeVar
+
 import numpy as np
 from sklearn import metrics as skm
+from sklearn.exceptions import UndefinedMetricWarning
+
+F = TypeVar("F", bound=Callable[..., Any])
 
 
+def quiet_metric_warnings(fn: F) -> F:
+    """Run `fn` without scikit-learn's metric warnings reaching the terminal ("y_pred contains
+    classes not in y_true", "No positive class found in y_true", undefined precision): they
+    come from a class missing from a split, which the loaders already note for the report
+    (`bundle.missing_class_notes`), and the metrics they warn about are defined as 0 there."""
+
+    @functools.wraps(fn)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", UndefinedMetricWarning)
+            warnings.filterwarnings("ignore", category=UserWarning, module=r"sklearn\.metrics")
+            return fn(*args, **kwargs)
+
+    return wrapper  # type: ignore[return-value]
+
+
+@quiet_metric_warnings
 def classification_metrics(y_true: np.ndarray, proba: np.ndarray) -> dict[str, float]:
     """`proba` is (n, k) class probabilities. Binary problems report the positive class's
     precision/recall/F1; every problem also reports macro averages."""
@@ -40,6 +65,7 @@ def confusion(y_true: np.ndarray, y_pred: np.ndarray, k: int) -> np.ndarray:
     return skm.confusion_matrix(y_true, y_pred, labels=np.arange(k))
 
 
+@quiet_metric_warnings
 def regression_metrics(y_true: np.ndarray, y_pred: np.ndarray, n_features: int) -> dict[str, float]:
     """MAE, MSE, RMSE, R^2 and adjusted R^2 (which penalises R^2 for the number of features
     p: 1 - (1 - R^2)(n - 1)/(n - p - 1); undefined when n <= p + 1)."""

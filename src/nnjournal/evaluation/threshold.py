@@ -12,9 +12,13 @@ from typing import Any
 import numpy as np
 from sklearn.metrics import precision_recall_curve
 
+from nnjournal.errors import NNJError
+from nnjournal.evaluation.metrics import quiet_metric_warnings
+
 OBJECTIVES = ("f1", "recall_at_precision")
 
 
+@quiet_metric_warnings
 def choose_threshold(
     y_true: np.ndarray, p_positive: np.ndarray, objective: str, min_precision: float = 0.5
 ) -> dict[str, Any]:
@@ -24,7 +28,7 @@ def choose_threshold(
     thresholds whose precision is at least `min_precision` (if none reaches it, the
     threshold with the highest precision, and `met` is False)."""
     if objective not in OBJECTIVES:
-        raise ValueError(f"objective must be one of {OBJECTIVES}, got {objective!r}")
+        raise NNJError(f"evaluation.threshold.objective must be one of {OBJECTIVES}, got {objective!r}")
     precision, recall, thresholds = precision_recall_curve(y_true, p_positive)
     # The last (precision, recall) pair has no threshold (it is recall 0 by convention).
     precision, recall = precision[:-1], recall[:-1]

@@ -12,14 +12,26 @@ import matplotlib
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
+from matplotlib.text import Text  # noqa: E402
 
+from nnjournal.evaluation.metrics import quiet_metric_warnings  # noqa: E402
 from nnjournal.files import atomic_write_bytes  # noqa: E402
 
 
 def save(fig: plt.Figure, path: Path) -> Path:
+    """Write `fig` as PNG (atomically) and close it. Text is drawn literally: class names,
+    column names and captions come from users' data, and matplotlib would read `$...$` in
+    them as mathtext (a label like `$\\badcmd$` crashes the drawing, `$x$` is rendered as
+    math). No plot here uses mathtext on purpose."""
+    for text in fig.findobj(Text):
+        text.set_parse_math(False)
     buf = io.BytesIO()
-    fig.savefig(buf, format="png", dpi=110, bbox_inches="tight")
-    plt.close(fig)
+    try:
+        # Tick labels are made while drawing: they take parse_math from the rc settings.
+        with matplotlib.rc_context({"text.parse_math": False}):
+            fig.savefig(buf, format="png", dpi=110, bbox_inches="tight")
+    finally:
+        plt.close(fig)
     atomic_write_bytes(path, buf.getvalue())
     return path
 
@@ -138,6 +150,7 @@ def grad_norms(records: list[dict[str, Any]], title: str, path: Path) -> Path:
     return save(fig, path)
 
 
+@quiet_metric_warnings
 def roc_curves(y: np.ndarray, probas: dict[str, np.ndarray], path: Path) -> Path:
     """ROC curve of each model's P(positive), AUC in the legend; the diagonal is chance."""
     from sklearn.metrics import roc_auc_score, roc_curve
@@ -155,6 +168,7 @@ def roc_curves(y: np.ndarray, probas: dict[str, np.ndarray], path: Path) -> Path
     return save(fig, path)
 
 
+@quiet_metric_warnings
 def pr_curves(y: np.ndarray, probas: dict[str, np.ndarray], path: Path) -> Path:
     """Precision against recall of each model; the horizontal line is the positive rate,
     what a random ranking achieves."""
@@ -174,6 +188,7 @@ def pr_curves(y: np.ndarray, probas: dict[str, np.ndarray], path: Path) -> Path:
     return save(fig, path)
 
 
+@quiet_metric_warnings
 def calibration_curves(y: np.ndarray, probas: dict[str, np.ndarray], path: Path, bins: int = 10) -> Path:
     """Reliability diagram: in each bin of predicted probability, the observed positive
     rate. A calibrated model lies on the diagonal."""
@@ -192,6 +207,7 @@ def calibration_curves(y: np.ndarray, probas: dict[str, np.ndarray], path: Path,
     return save(fig, path)
 
 
+@quiet_metric_warnings
 def threshold_tradeoff(y: np.ndarray, p: np.ndarray, chosen: float | None, path: Path) -> Path:
     """Precision, recall and F1 of the positive class as the decision threshold moves."""
     from sklearn.metrics import precision_recall_curve

@@ -8,6 +8,9 @@ import html
 from pathlib import Path
 from typing import Any
 
+from pydantic import BaseModel, ValidationError
+
+from nnjournal.errors import NNJError
 from nnjournal.files import atomic_write_text
 from nnjournal.journal.run_dir import read_summary
 
@@ -169,10 +172,62 @@ def to_html(blocks: list[Block], run_dir: Path, title: str) -> str:
     )
 
 
+class _Timings(BaseModel):
+    total_s: float
+
+
+class _Common(BaseModel):
+    """The header fields of every journal entry."""
+
+    seed: int
+    finished_at: str
+    device: str
+    timings: _Timings
+    plots: list[dict[str, str]] = []
+    conclusion: list[str] = []
+
+
+class _StudyShape(_Common):
+    study: dict[str, Any]
+    report_blocks: list[list[Any]]
+
+
+class _Data(BaseModel):
+    description: str
+    notes: list[str] = []
+
+
+class _RunVariant(BaseModel):
+    model: str
+    n_params: int
+    training: str
+    test: dict[str, Any]
+
+
+class _RunShape(_Common):
+    data: _Data
+    variants: dict[str, _RunVariant]
+    baselines: dict[str, dict[str, Any]] = {}
+
+
+def check_report_fields(summary: dict[str, Any], path: Path) -> None:
+    """An `NNJError` naming the first field the report needs that summary.json lacks."""
+    shape = _StudyShape if "report_blocks" in summary else _RunShape
+    try:
+        shape.model_validate(summary)
+    except ValidationError as err:
+        first = err.errors()[0]
+        where = ".".join(str(p) for p in first["loc"])
+        raise NNJError(
+            f"{path} is damaged: {where}: {first['msg'].lower()} (re-run the recipe, or restore the file)"
+        ) from None
+
+
 def render_report(run_dir: Path | str) -> tuple[Path, Path]:
     """(Re-)write report.md and report.html of a finished run; returns their paths."""
     run_dir = Path(run_dir)
     summary = read_summary(run_dir)
+    check_report_fields(summary, run_dir / "summary.json")
     config_path = run_dir / "config.toml"
     config_text = config_path.read_text() if config_path.exists() else "(config.toml missing)"
     blocks = build_blocks(summary, config_text)

@@ -13,14 +13,26 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
+from pydantic import BaseModel, Field, ValidationError
+
 from nnjournal.errors import NNJError
 from nnjournal.files import atomic_write_json, read_jsonl
 
 FAILED = "failed.json"
 
 
+def check_out_folder(out: Path | str) -> None:
+    """Refuse, before any work, a folder for run directories that is a file or lies under one."""
+    out = Path(out)
+    for path in (out, *out.parents):
+        if path.exists() and not path.is_dir():
+            where = "is a file" if path == out else f"lies under {path}, which is a file"
+            raise NNJError(f"--out {out} {where}; give a folder for run directories (created if missing)")
+
+
 def create_run_dir(out: Path | str, recipe: str) -> Path:
     out = Path(out)
+    check_out_folder(out)
     stamp = datetime.now(timezone.utc).strftime("%Y-%m-%dT%H-%M-%S")
     slug = re.sub(r"[^A-Za-z0-9_.-]+", "-", recipe).strip("-") or "run"
     for i in range(1, 1000):
@@ -76,6 +88,7 @@ def variant_dir(run_dir: Path, variant: str, n_variants: int) -> Path:
 
 
 def read_summary(run_dir: Path) -> dict[str, Any]:
+    """A finished run's summary.json, checked to have the fields every reader relies on."""
     path = Path(run_dir) / "summary.json"
     if not Path(run_dir).is_dir():
         raise NNJError(f"not a run directory: {run_dir}")
@@ -83,17 +96,58 @@ def read_summary(run_dir: Path) -> dict[str, Any]:
     if not path.exists() and failure is not None:
         raise NNJError(f"{run_dir} failed and has no report: {failure}")
     if not path.exists():
+        if not (Path(run_dir) / "config.toml").exists():
+            raise NNJError(f"{run_dir} is not a run directory (no summary.json or config.toml)")
         raise NNJError(
             f"{run_dir} has no summary.json: the run did not finish (resume it with `nnj run --resume {run_dir}`)"
         )
+    summary, problem = _load_summary(path)
+    if problem:
+        raise NNJError(f"{path} is damaged: {problem} (re-run the recipe, or restore the file)")
+    return summary
+
+
+class _Headline(BaseModel):
+    metric: str
+    variant: str
+    value: float = Field(strict=True)  # a number, not "0.9" (the table formats it)
+
+
+class _Variant(BaseModel):
+    test: dict[str, Any]
+
+
+class _SummaryShape(BaseModel):
+    """What `nnj predict`, `nnj report`, `nnj runs` and the index read from every summary
+    (runs and studies alike); other fields are free."""
+
+    recipe: str
+    task: str
+    headline: _Headline
+    variants: dict[str, _Variant] = Field(min_length=1)
+
+
+def _load_summary(path: Path) -> tuple[dict[str, Any], str | None]:
+    """(summary, None), or ({}, what is wrong with the file)."""
     try:
-        return json.loads(path.read_text())
-    except json.JSONDecodeError as err:
-        raise NNJError(f"{path} is not valid JSON ({err})") from None
+        summary = json.loads(path.read_text(encoding="utf-8"))
+    except (json.JSONDecodeError, UnicodeDecodeError) as err:
+        return {}, f"not valid JSON ({err})"
+    if not isinstance(summary, dict):
+        return {}, f"expected a JSON object, found {type(summary).__name__}"
+    try:
+        shape = _SummaryShape.model_validate(summary)
+    except ValidationError as err:
+        first = err.errors()[0]
+        where = ".".join(str(p) for p in first["loc"])
+        return {}, f"{where}: {first['msg'].lower()}"
+    del shape  # checked; readers use the plain dict
+    return summary, None
 
 
 def list_runs(root: Path | str) -> list[dict[str, Any]]:
-    """One row per run directory under `root`, newest first; unfinished runs included."""
+    """One row per run directory under `root`, newest first; unfinished runs included, and
+    runs whose summary.json is damaged marked so."""
     root = Path(root)
     rows = []
     if not root.is_dir():
@@ -104,16 +158,15 @@ def list_runs(root: Path | str) -> list[dict[str, Any]]:
         row: dict[str, Any] = {"run": path.name, "path": str(path), "status": "unfinished"}
         summary_path = path / "summary.json"
         if summary_path.exists():
-            try:
-                summary = json.loads(summary_path.read_text())
-            except json.JSONDecodeError:
+            summary, problem = _load_summary(summary_path)
+            if problem:
                 row["status"] = "damaged"
                 rows.append(row)
                 continue
             row.update(
                 status="done",
                 recipe=summary.get("recipe"),
-                date=summary.get("finished_at"),
+                date=summary.get("finished_at") if isinstance(summary.get("finished_at"), str) else None,
                 headline=summary.get("headline"),
             )
         elif (failure := read_failure(path)) is not None:

@@ -162,7 +162,8 @@ class ConvNet(nn.Module):
             except (ValueError, RuntimeError) as err:
                 raise NNJError(
                     f"model block {i} ({spec.kind}, {spec.filters} filters) does not fit input of shape "
-                    f"{tuple(probe.shape[1:])}: {str(err).splitlines()[0]}"
+                    f"{tuple(probe.shape[1:])}: {str(err).splitlines()[0]}; use larger inputs (e.g. data.size) "
+                    "or fewer, smaller-kernel or unpooled blocks (model.blocks)"
                 ) from None
             self.features.append(block.train())
             channels = spec.filters

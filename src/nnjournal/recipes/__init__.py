@@ -31,8 +31,25 @@ def recipe_path(name_or_path: str | Path) -> Path:
     return path
 
 
+def _check_text_file(path: Path) -> None:
+    """A recipe path that is a folder or not UTF-8 text (a binary file) is refused in one line;
+    a missing file is left to `read_toml`, which says so."""
+    if path.is_dir():
+        raise NNJError(f"{path} is a folder; give a recipe name (see `nnj list`) or a .toml file")
+    if not path.exists():
+        return
+    try:
+        path.read_bytes().decode("utf-8")
+    except UnicodeDecodeError:
+        raise NNJError(f"{path}: not a recipe (not UTF-8 text; a TOML file is plain text)") from None
+    except OSError as err:
+        raise NNJError(f"{path}: cannot read the recipe ({err.strerror})") from None
+
+
 def load_raw(name_or_path: str | Path) -> dict[str, Any]:
-    raw = read_toml(recipe_path(name_or_path))
+    path = recipe_path(name_or_path)
+    _check_text_file(path)
+    raw = read_toml(path)
     raw.setdefault("recipe", Path(str(name_or_path)).stem)
     return raw
 

@@ -22,7 +22,7 @@ def smoothed_loss(task: object, eps: float) -> LossFn:
             f"(this task is {getattr(task, 'name', 'another kind')}); set it to 0"
         )
     if not 0 <= eps < 1:
-        raise ValueError(f"label_smoothing must be in [0, 1), got {eps}")
+        raise NNJError(f"training.label_smoothing must be in [0, 1), got {eps}")
     if getattr(task, "binary", False):
 
         def binary(outputs: torch.Tensor, targets: torch.Tensor) -> torch.Tensor:

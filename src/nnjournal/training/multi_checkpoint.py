@@ -21,7 +21,7 @@ from safetensors.torch import save as st_save
 from torch import nn
 
 from nnjournal.errors import NNJError
-from nnjournal.journal.files import atomic_write_bytes
+from nnjournal.files import atomic_write_bytes
 
 FORMAT = "nnjournal.multi_checkpoint/1"
 
