@@ -90,3 +90,16 @@ def test_batch_norm_is_refused_and_auto_falls_back(digits):
         should_vectorize(True, nets)
     assert should_vectorize("auto", _nets(4, bundle.info, task.out_features)) is True
     assert should_vectorize("auto", _nets(2, bundle.info, task.out_features)) is False
+
+
+def test_vectorized_training_stops_a_diverging_model_with_a_diagnosis(digits):
+    from nnjournal.errors import NNJError
+
+    bundle, task = digits
+    nets = []
+    for s in range(4):
+        torch.manual_seed(s)
+        nets.append(MLP(64, [32], 10))
+    cfg = TrainingConfig(epochs=3, optimizer={"name": "sgd", "lr": 1e12})
+    with pytest.raises(NNJError, match="diverged.*epoch 1"):
+        fit_vectorized(nets, bundle.train, bundle.val, task=task, config=cfg, seeds=[0, 1, 2, 3])

@@ -36,6 +36,7 @@ from nnjournal.regularization.weight_noise import perturbed_weights
 from nnjournal.tasks import Task
 from nnjournal.training.early_stopping import EarlyStopping, check_monitor
 from nnjournal.training.fit import _resolve_config
+from nnjournal.training.guard import NonFiniteError
 from nnjournal.training.history import History
 from nnjournal.training.optim import make_optimizer, make_schedule
 from nnjournal.training.seeding import select_device
@@ -176,6 +177,13 @@ def fit_vectorized(
             {"epoch": epoch + 1, "lr": optimizer.param_groups[0]["lr"]} for _ in range(k)
         ]
         losses, pens, scores = (loss_sum / n).tolist(), (pen_sum / n).tolist(), (score_sum / n).tolist()
+        diverged = [i for i, v in enumerate(losses) if active[i] and not math.isfinite(v)]
+        if diverged:  # checked once per epoch: the K models train as one, a per-batch sync would cost
+            raise NonFiniteError(
+                f"training diverged: the loss of model {diverged[0]} (seed {seeds[diverged[0]]}) became "
+                f"{losses[diverged[0]]} in epoch {epoch + 1} (learning rate {optimizer.param_groups[0]['lr']:g}); "
+                "try a learning rate 10x lower (training.optimizer.lr) or gradient clipping (training.clip.norm = 1.0)"
+            )
         val_losses = val_scores = None
         if val is not None:
             base.eval()
