@@ -153,6 +153,41 @@ def test_anomaly_detector_follows_pyod_conventions():
     assert set(np.unique(det.predict(b.test.x.numpy()))) <= {0, 1}
 
 
+@pytest.mark.parametrize("cls", [nnj.Autoencoder, nnj.AutoencoderAnomalyDetector])
+def test_autoencoder_estimators_follow_scikit_learns_rules(cls):
+    from sklearn.base import clone
+
+    est = cls(code_size=3, hidden=(8,), epochs=1, device="cpu", random_state=1)
+    shown = " ".join(repr(est).split())  # BaseEstimator's repr: the parameters that differ from defaults
+    assert shown == f"{cls.__name__}(code_size=3, device='cpu', epochs=1, hidden=(8,), random_state=1)"
+    params = est.get_params()
+    assert params["code_size"] == 3 and params["noise_std"] == 0.0
+    if cls is nnj.AutoencoderAnomalyDetector:  # every parameter spelled out, none hidden in **kwargs
+        assert set(params) == set(nnj.Autoencoder().get_params()) | {"contamination"}
+    twin = clone(est)
+    assert twin is not est and twin.get_params() == params
+    assert est.set_params(code_size=2, lr=0.01) is est and est.code_size == 2 and est.lr == 0.01
+    with pytest.raises(ValueError, match="Invalid parameter 'size'"):
+        est.set_params(size=2)
+
+    rng = np.random.default_rng(0)
+    x = rng.random((40, 6), dtype=np.float32)
+    assert est.fit(x) is est and est.n_features_in_ == 6
+    assert est.transform(x).shape == (40, 2)
+    with pytest.raises(ValueError, match="X has 5 features, but .* is expecting 6 features"):
+        est.transform(x[:, :5])
+    with pytest.raises(ValueError, match="X has examples of shape"):
+        est.score_samples(x.reshape(40, 1, 2, 3))
+    with pytest.raises(ValueError, match=r"activation='swish' is invalid: Input should be"):
+        clone(est).set_params(activation="swish").fit(x)
+
+    images = rng.random((40, 1, 4, 4), dtype=np.float32)
+    est.fit(images)
+    assert est.n_features_in_ == 16 and est.input_shape_ == (1, 4, 4)
+    with pytest.raises(ValueError, match=r"X has examples of shape \(1, 4, 5\)"):
+        est.reconstruct(rng.random((3, 1, 4, 5), dtype=np.float32))
+
+
 def test_a_saved_autoencoder_reloads_and_reconstructs_raw_inputs(tmp_path):
     from sklearn.datasets import load_digits
 

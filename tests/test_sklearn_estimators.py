@@ -72,3 +72,8 @@ def test_invalid_parameters_are_reported_in_fit():
     x, y = load_digits(return_X_y=True)
     with pytest.raises(ValueError, match="hidden must be a sequence of positive ints"):
         NeuralClassifier(hidden=(0,)).fit(x, y)
+    # What the config sections refuse comes back as one sentence naming the parameter.
+    with pytest.raises(ValueError, match=r"^NeuralClassifier: activation='swish' is invalid: Input should be"):
+        NeuralClassifier(activation="swish").fit(x, y)
+    with pytest.raises(ValueError, match=r"^NeuralRegressor: lr=0 is invalid: Input should be greater than 0\.$"):
+        NeuralRegressor(lr=0).fit(x, y.astype(float))

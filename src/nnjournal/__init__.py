@@ -20,8 +20,8 @@ except metadata.PackageNotFoundError:  # pragma: no cover - a source tree on sys
 # a 2-core machine), so they are imported on first use (PEP 562) and `import nnjournal`, hence
 # `nnj --help`, stays quick.
 _LAZY: dict[str, str] = {
-    "Autoencoder": "nnjournal.autoencoder",
-    "AutoencoderAnomalyDetector": "nnjournal.autoencoder",
+    "Autoencoder": "nnjournal.estimators",
+    "AutoencoderAnomalyDetector": "nnjournal.estimators",
     "RunConfig": "nnjournal.config",
     "DataBundle": "nnjournal.data",
     "Split": "nnjournal.data",
@@ -59,10 +59,10 @@ __all__ = [
 ]
 
 if TYPE_CHECKING:  # what type checkers and IDEs see; never executed
-    from nnjournal.autoencoder import Autoencoder, AutoencoderAnomalyDetector
     from nnjournal.config import RunConfig
     from nnjournal.data import DataBundle, Split, load
     from nnjournal.errors import NNJError
+    from nnjournal.estimators import Autoencoder, AutoencoderAnomalyDetector
     from nnjournal.experiment import RunResult, run
     from nnjournal.models import MLP, Perceptron
     from nnjournal.saved_model import TrainedModel, load_model

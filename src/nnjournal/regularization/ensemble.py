@@ -14,6 +14,7 @@ from __future__ import annotations
 import copy
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from typing import NamedTuple
 
 import torch
 from torch import nn
@@ -24,6 +25,7 @@ from nnjournal.tasks.base import Task
 from nnjournal.training.fit import fit
 from nnjournal.training.history import History
 from nnjournal.training.seeding import seed_everything
+from nnjournal.training.trainers import train_one
 from nnjournal.training.vectorized import fit_vectorized, should_vectorize
 
 
@@ -69,6 +71,23 @@ def member_seed(seed: int, i: int) -> int:
     return 1000 * seed + i
 
 
+class _MemberConfig(NamedTuple):
+    """What `train_one` reads of a config to train a member it is given (the caller's `build`
+    made it, so there is no model section to build from)."""
+
+    seed: int
+    training: TrainingConfig
+    model: None = None
+
+
+class _MemberData(NamedTuple):
+    """A member's splits for `train_one`: the training rows (a bootstrap sample when bagging)."""
+
+    train: Split
+    val: Split | None
+    info: None = None
+
+
 @dataclass
 class EnsembleResult:
     model: Ensemble
@@ -110,8 +129,9 @@ def train_ensemble(
             histories = []
             for i, (m, s) in enumerate(zip(members, seeds, strict=True)):
                 data = train if rows is None else Split(train.x[rows[i]], train.y[rows[i]])
-                seed_everything(s)
-                histories.append(fit(m, data, val, task=task, config=training, seed=s))
+                # Built above (all first, for the vectorization decision); train_one re-seeds.
+                _, history = train_one(_MemberConfig(s, training), _MemberData(data, val), task, model=m)
+                histories.append(history)
     model = Ensemble(members, task.ensemble_outputs, ensemble.combine)
     return EnsembleResult(model, members, histories, vectorized)
 
@@ -131,7 +151,11 @@ def _snapshots(
     seed: int,
 ) -> tuple[list[nn.Module], list[History]]:
     """One model trained through `size` cosine cycles (the lr restarts high each cycle, which
-    kicks the model out of the minimum it found); a copy is kept at the end of every cycle."""
+    kicks the model out of the minimum it found); a copy is kept at the end of every cycle.
+
+    Not through `train_one`: it seeds before every training, and here one seeding covers the
+    build and all the cycles (dropout and noise draw on in the same stream), so re-seeding
+    would change every snapshot ensemble trained with them."""
     seed_everything(seed)
     model = build()
     cycle = training.model_copy(

@@ -29,10 +29,10 @@ from nnjournal.journal.run_dir import create_run_dir
 from nnjournal.journal.site import write_index
 from nnjournal.regularization.ensemble import Ensemble, member_seed, train_ensemble
 from nnjournal.tasks import Task, build_task
-from nnjournal.training.fit import fit
 from nnjournal.training.history import History
 from nnjournal.training.predict import predict_outputs
 from nnjournal.training.seeding import seed_everything, select_device
+from nnjournal.training.trainers import train_one
 from nnjournal.training.vectorized import fit_vectorized, should_vectorize
 
 
@@ -108,10 +108,8 @@ def train_seeds(cfg: RunConfig, bundle: DataBundle, task: Task, seeds: list[int]
     if vectorized:
         hs = fit_vectorized(nets, bundle.train, bundle.val, task=task, config=cfg.training, seeds=net_seeds)
     else:
-        hs = []
-        for net, s in zip(nets, net_seeds, strict=True):
-            seed_everything(s)
-            hs.append(fit(net, bundle.train, bundle.val, task=task, config=cfg.training, seed=s))
+        # Each net was built after its own seeding above; train_one seeds it again before fitting.
+        hs = [train_one(cfg, bundle, task, model=net, seed=s)[1] for net, s in zip(nets, net_seeds, strict=True)]
     groups = [nets[i * size : (i + 1) * size] for i in range(len(seeds))]
     histories = [hs[i * size : (i + 1) * size] for i in range(len(seeds))]
     if size > 1:

@@ -13,14 +13,12 @@ from pathlib import Path
 from typing import Any
 
 from nnjournal import data as data_mod
-from nnjournal import models
 from nnjournal.config import RunConfig
 from nnjournal.journal import study_plots
 from nnjournal.journal.run_dir import create_run_dir
 from nnjournal.studies.common import error, load_task, study_setting, with_overrides, write_study
 from nnjournal.tasks import task_class
-from nnjournal.training.fit import fit
-from nnjournal.training.seeding import seed_everything
+from nnjournal.training.trainers import train_one
 
 PROFILES: dict[str, dict[str, Any]] = {
     "quick": {"seeds": 1, "epochs": 4},
@@ -70,9 +68,7 @@ def run_gd_regimes(cfg: RunConfig, out: Path | str, quiet: bool = True) -> tuple
             }
         }
         setting = with_overrides(cfg, partial)
-        seed_everything(cfg.seed)
-        model = models.build(setting.model, bundle.info, task.out_features)
-        history = fit(model, bundle.train, bundle.val, task=task, config=setting.training, seed=cfg.seed)
+        model, history = train_one(setting, bundle, task, seed=cfg.seed)
         n = len(bundle.train)
         per_epoch = {"batch": 1, "stochastic": n}.get(regime, math.ceil(n / batch))
         recs = history.records
