@@ -217,6 +217,35 @@ def predict(
     typer.echo(f"{n} predictions written to {target}")
 
 
+@app.command()
+@user_errors
+def generate(
+    run_dir: Annotated[Path, typer.Argument(help="a finished language-model run directory")],
+    prompt: Annotated[str, typer.Option(help="text to continue (characters of the training text)")] = "\n",
+    length: Annotated[int, typer.Option(help="characters to generate")] = 200,
+    temperature: Annotated[float, typer.Option(help="0 = greedy; higher = more random")] = 1.0,
+    top_k: Annotated[int | None, typer.Option("--top-k", help="sample among the k most likely only")] = None,
+    seed: Annotated[int, typer.Option(help="the same seed gives the same text")] = 0,
+    variant: Annotated[str | None, typer.Option(help="which model of a multi-model run")] = None,
+) -> None:
+    """Continue a prompt with a saved character language model (prints prompt + new text)."""
+    import torch
+
+    from nnjournal.journal.run_dir import read_summary
+    from nnjournal.saved_model import load_model
+
+    summary = read_summary(run_dir)
+    folder = run_dir
+    if len(summary["variants"]) > 1:
+        name = variant or summary["headline"]["variant"]
+        if name not in summary["variants"]:
+            raise NNJError(f"unknown variant {name!r}; this run has {', '.join(summary['variants'])}")
+        folder = run_dir / "variants" / name
+    torch.set_num_threads(1)  # one character at a time: a second thread only synchronises
+    trained = load_model(folder)
+    typer.echo(trained.generate(prompt, length, temperature=temperature, top_k=top_k, seed=seed))
+
+
 conv_app = typer.Typer(no_args_is_help=True, help="Convolution arithmetic and classic hand-made filters.")
 model_app = typer.Typer(no_args_is_help=True, help="Inspect the model a recipe builds.")
 app.add_typer(conv_app, name="conv")
