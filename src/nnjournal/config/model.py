@@ -165,6 +165,10 @@ class _Recurrent(Strict):
     layers: int = Field(1, ge=1)
     dropout: float = Field(0.0, ge=0.0, lt=1.0, description="between stacked layers")
     residual: bool = Field(False, description="skip connections between layers of equal width")
+    forget_bias: float | None = Field(
+        None, description="LSTM: initial forget-gate bias (1.0 keeps the cell state early in training; "
+        "Jozefowicz et al. 2015); None = PyTorch's default initialisation"
+    )
 
 
 class RNNModel(_Recurrent):

@@ -28,6 +28,26 @@ def _encoder(cfg: Any) -> dict[str, Any]:
     }
 
 
+def init_forget_bias(module: nn.Module, value: float | None) -> nn.Module:
+    """Set every LSTM layer's forget-gate bias (gate order i, f, g, o, as in nn.LSTM and the
+    manual cells) to `value`: b_ih[f] = value, b_hh[f] = 0, so the gate starts near
+    sigmoid(value) and gradients pass through the cell state from the first step."""
+    if value is None:
+        return module
+    for m in module.modules():
+        encoder = getattr(m, "encoder", None)
+        if getattr(encoder, "cell", None) != "lstm":
+            continue
+        H = encoder.hidden_size
+        with torch.no_grad():
+            for name, p in encoder.named_parameters():
+                if ".bias_ih" in name or name.startswith("bias_ih"):
+                    p[H : 2 * H] = value
+                elif ".bias_hh" in name or name.startswith("bias_hh"):
+                    p[H : 2 * H] = 0.0
+    return module
+
+
 class RowsAsSteps(nn.Module):
     """(B, 1, H, W) grey images -> (B, H, W): row r is time step r. Applied after the pixel
     standardization `models.build` puts in front of image models."""
@@ -56,13 +76,15 @@ def rnn(cfg: Any, info: DataInfo, out_features: int) -> nn.Module:
         net: nn.Module = SequenceTagger(out_features, **kw)
     else:
         net = SequenceClassifier(out_features, pooling=cfg.pooling, **kw)
+    init_forget_bias(net, cfg.forget_bias)
     return RowsAsSteps(net) if len(shape) == 3 else net
 
 
 def char_lm(cfg: Any, info: DataInfo, out_features: int) -> nn.Module:
-    return CharLM(out_features, embedding_dim=cfg.embedding_dim, hidden_size=cfg.hidden, num_layers=cfg.layers,
-                  dropout=cfg.dropout, cell=_cell(cfg.cell), residual=cfg.residual,
-                  implementation=cfg.implementation)
+    model = CharLM(out_features, embedding_dim=cfg.embedding_dim, hidden_size=cfg.hidden, num_layers=cfg.layers,
+                   dropout=cfg.dropout, cell=_cell(cfg.cell), residual=cfg.residual,
+                   implementation=cfg.implementation)
+    return init_forget_bias(model, cfg.forget_bias)
 
 
 def seq2seq(cfg: Any, info: DataInfo, out_features: int) -> nn.Module:
@@ -74,7 +96,8 @@ def seq2seq(cfg: Any, info: DataInfo, out_features: int) -> nn.Module:
 
 def forecaster(cfg: Any, info: DataInfo, out_features: int) -> nn.Module:
     in_features = info.input_shape[1] if len(info.input_shape) == 2 else 1
-    return Forecaster(in_features=in_features, horizon=out_features, hidden_size=cfg.hidden, **_encoder(cfg))
+    model = Forecaster(in_features=in_features, horizon=out_features, hidden_size=cfg.hidden, **_encoder(cfg))
+    return init_forget_bias(model, cfg.forget_bias)
 
 
 RECURRENT_BUILDERS = {"rnn": rnn, "char-lm": char_lm, "seq2seq": seq2seq, "forecaster": forecaster}

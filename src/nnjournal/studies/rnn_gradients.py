@@ -30,7 +30,7 @@ from nnjournal.training.seeding import seed_everything
 from nnjournal.training.trainers import train_one
 
 PROFILES: dict[str, dict[str, Any]] = {
-    "quick": {"lengths": [5, 40], "cells": ["elman", "lstm"], "epochs": 6, "train_size": 1000},
+    "quick": {"lengths": [5, 40], "cells": ["elman", "lstm"], "epochs": 15, "train_size": 2000},
     "default": {"lengths": [10, 25, 50, 100, 200], "cells": ["elman", "lstm", "gru"], "epochs": 30,
                 "train_size": 5000},
 }
