@@ -88,7 +88,7 @@ class LanguageModel:
         from nnjournal.tasks.recurrent_journal import lm_samples
 
         if self.vocab is not None and self.section is not None:
-            self.samples_ = lm_samples(result.model, self.vocab, self.section, cfg.seed)
+            self.samples_ = lm_samples(result.model, self.vocab, self.section, cfg.seed, sample_text)
 
     def summary_extras(self, result: Any) -> dict[str, Any]:
         return {"samples": self.samples_} if self.samples_ else {}

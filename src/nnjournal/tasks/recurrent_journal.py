@@ -33,9 +33,8 @@ def lm_baselines(bundle: Any) -> dict[str, dict[str, float]]:
     return out
 
 
-def lm_samples(model: torch.nn.Module, vocab: Any, section: Any, seed: int) -> dict[str, str]:
-    from nnjournal.tasks.language_model import sample_text
-
+def lm_samples(model: torch.nn.Module, vocab: Any, section: Any, seed: int, sample_text: Any) -> dict[str, str]:
+    """`sample_text` (tasks/language_model.py) at each of the section's temperatures."""
     prompt = section.sample_prompt if all(c in vocab.index for c in section.sample_prompt) else vocab.chars[0]
     return {f"{t:g}": sample_text(model, vocab, prompt, section.sample_length, temperature=t, seed=seed)
             for t in section.sample_temperatures}
