@@ -48,11 +48,12 @@ def describe_single_model(m: Any) -> str:
 
 
 def describe_recurrent(m: Any) -> str:
-    """E.g. "LSTM 2x256 (fused), dropout 0.2, char-lm" or "seq2seq GRU 64, bahdanau attention"."""
+    """E.g. "LSTM 2x256 character language model (fused cells), dropout 0.2" or "seq2seq GRU 64, bahdanau attention"."""
     cell = {"elman": "Elman RNN", "lstm": "LSTM", "gru": "GRU"}[m.cell]
     if m.name == "seq2seq":
         return f"seq2seq: bidirectional {cell} encoder, {cell} decoder, {m.hidden} units, {m.attention} attention"
-    parts = [f"{m.name}: {cell} {m.layers}x{m.hidden} ({m.implementation})"]
+    kind = {"rnn": "sequence model", "char-lm": "character language model", "forecaster": "forecaster"}[m.name]
+    parts = [f"{cell} {m.layers}x{m.hidden} {kind} ({m.implementation} cells)"]
     if getattr(m, "bidirectional", False):
         parts.append("bidirectional")
     if m.dropout:
