@@ -20,7 +20,8 @@ def machine_line() -> str:
     return f"{cores} CPU cores, load average {load[0]:.1f} / {load[1]:.1f} / {load[2]:.1f} at the end; commit {commit}"
 
 
-def write_block(key: str, markdown: str) -> None:
+def write_block(key: str, markdown: str, section: str = SECTION) -> None:
+    SECTION = section  # noqa: N806 - the section this block lives in
     text = DOC.read_text() if DOC.exists() else "# Benchmarks\n"
     if SECTION not in text:
         text = text.rstrip() + f"\n\n{SECTION}\n"

@@ -183,7 +183,7 @@ def _print_results(summary: dict[str, Any]) -> None:
 @app.command()
 @user_errors
 def study(
-    name: Annotated[str, typer.Argument(help="regularization, capacity or gd-regimes")],
+    name: Annotated[str, typer.Argument(help="regularization, capacity, gd-regimes or rnn-gradients")],
     profile: Annotated[str, typer.Option(help="quick (minutes) or default (the full study)")] = "default",
     set_: Annotated[list[str], typer.Option("--set", help="override KEY=VALUE, e.g. study.seeds=3")] = [],
     out_dir: Annotated[Path, typer.Option("--out", help="folder for run directories")] = Path("runs"),
@@ -277,6 +277,35 @@ def predict(
     x = read_inputs(input_file, trained.info.feature_names, table=tabular, required_columns=required)
     n = write_predictions(target, trained, x)
     typer.echo(f"{n} predictions written to {target}")
+
+
+@app.command()
+@user_errors
+def generate(
+    run_dir: Annotated[Path, typer.Argument(help="a finished language-model run directory")],
+    prompt: Annotated[str, typer.Option(help="text to continue (characters of the training text)")] = "\n",
+    length: Annotated[int, typer.Option(help="characters to generate")] = 200,
+    temperature: Annotated[float, typer.Option(help="0 = greedy; higher = more random")] = 1.0,
+    top_k: Annotated[int | None, typer.Option("--top-k", help="sample among the k most likely only")] = None,
+    seed: Annotated[int, typer.Option(help="the same seed gives the same text")] = 0,
+    variant: Annotated[str | None, typer.Option(help="which model of a multi-model run")] = None,
+) -> None:
+    """Continue a prompt with a saved character language model (prints prompt + new text)."""
+    import torch
+
+    from nnjournal.journal.run_dir import read_summary
+    from nnjournal.saved_model import load_model
+
+    summary = read_summary(run_dir)
+    folder = run_dir
+    if len(summary["variants"]) > 1:
+        name = variant or summary["headline"]["variant"]
+        if name not in summary["variants"]:
+            raise NNJError(f"unknown variant {name!r}; this run has {', '.join(summary['variants'])}")
+        folder = run_dir / "variants" / name
+    torch.set_num_threads(1)  # one character at a time: a second thread only synchronises
+    trained = load_model(folder)
+    typer.echo(trained.generate(prompt, length, temperature=temperature, top_k=top_k, seed=seed))
 
 
 conv_app = typer.Typer(no_args_is_help=True, help="Convolution arithmetic and classic hand-made filters.")

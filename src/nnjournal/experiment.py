@@ -272,6 +272,7 @@ def _finish_variant(
         bundle.preprocessing,
         threshold=result.threshold["value"] if result.threshold else None,
         ensemble=cfg.ensemble if members else None,
+        vocab=getattr(task, "vocab", None),
     )
     return result
 

@@ -39,6 +39,28 @@ class TrainedModel:
     # Binary classification: P(positive) >= threshold predicts the positive class. Chosen on
     # validation data when the recipe asks for it; None means argmax (0.5).
     threshold: float | None = None
+    vocab: Any = None  # character models: the vocabulary saved as vocab.json beside the weights
+
+    def generate(
+        self, prompt: str, length: int = 200, *, temperature: float = 1.0, top_k: int | None = None, seed: int = 0
+    ) -> str:
+        """The prompt continued by `length` characters (a language model only). Temperature 0
+        is greedy; the same seed gives the same text; unknown characters are refused by name."""
+        from nnjournal.data.text import CharVocab
+
+        if not hasattr(self.model, "generate") or not isinstance(self.vocab, CharVocab):
+            raise NNJError(f"generate needs a character language model; this run's task is {self.task.name}")
+        if length < 1:
+            raise NNJError(f"--length must be at least 1, got {length}")
+        if temperature < 0:
+            raise NNJError(f"--temperature must be >= 0 (0 = greedy), got {temperature}")
+        if top_k is not None and top_k < 1:
+            raise NNJError(f"--top-k must be at least 1, got {top_k}")
+        if not prompt:
+            raise NNJError("--prompt is empty: give at least one character")
+        from nnjournal.tasks.language_model import sample_text
+
+        return sample_text(self.model, self.vocab, prompt, length, temperature=temperature, top_k=top_k, seed=seed)
 
     def outputs(self, x_raw: Any) -> torch.Tensor:
         """Raw model outputs. `x_raw` is an array, or for tabular models named columns (a dict
@@ -77,10 +99,13 @@ def save_model(
     preprocessing: Preprocessing | TabularPreprocessing,
     threshold: float | None = None,
     ensemble: EnsembleConfig | None = None,
+    vocab: Any = None,
 ) -> None:
     """`ensemble` marks `model` as an `Ensemble` of `ensemble.size` members built from
     `model_cfg` (their weights are the `members.<i>.` entries). `task` is the recipe's task
-    section (or a task name)."""
+    section (or a task name). `vocab` (anything with `to_dict`) is written as vocab.json."""
+    if vocab is not None:
+        atomic_write_json(folder / "vocab.json", vocab.to_dict())
     state = {k: v.detach().cpu().contiguous() for k, v in model.state_dict().items()}
     atomic_write_bytes(folder / "model.safetensors", save(state))
     atomic_write_json(
@@ -127,7 +152,11 @@ def load_model(folder: Path | str) -> TrainedModel:
         model = models.build(model_cfg, info, task.out_features)
     model.load_state_dict(_read_weights(folder / "model.safetensors", model))
     model.eval()
-    return TrainedModel(model, task, info, preprocessing, threshold)
+    vocab = _load_vocab(folder / "vocab.json")
+    if vocab is not None and hasattr(task, "vocab"):
+        task.vocab = vocab
+    return TrainedModel(model, task, info, preprocessing, threshold, vocab)
+
 
 
 def _task_from(meta: dict[str, Any], damaged: str, info: DataInfo) -> Any:
@@ -186,3 +215,14 @@ def _read_weights(path: Path, model: torch.nn.Module) -> dict[str, torch.Tensor]
             f"{tuple(expected[k].shape)} (weights of another model?)"
         )
     return state
+
+
+def _load_vocab(path: Path) -> Any:
+    """The vocabulary saved beside a sequence model, or None for models without one."""
+    if not path.exists():
+        return None
+    from nnjournal.data.sequences import TokenVocab
+    from nnjournal.data.text import CharVocab
+
+    d = json.loads(path.read_text(encoding="utf-8"))
+    return CharVocab.from_dict(d) if d.get("kind") == "chars" else TokenVocab.from_dict(d)

@@ -6,16 +6,21 @@ Recipes are TOML. Unknown keys are errors reported with their dotted path, and
 """
 
 from nnjournal.config.base import Strict
-from nnjournal.config.data import (
+from nnjournal.config.data import (  # recurrent
+    AddingData,
     ArraysData,
     Cifar10Data,
+    CopyData,
     CsvData,
     DataConfig,
+    DatesData,
     DigitsData,
     IdxImagesData,
     ImageFolderData,
     Mnist1dData,
     SplitConfig,
+    TextData,
+    TimeseriesData,
     XorData,
 )
 from nnjournal.config.evaluation import (
@@ -24,15 +29,19 @@ from nnjournal.config.evaluation import (
     StudyConfig,
     ThresholdConfig,
 )
-from nnjournal.config.model import (
+from nnjournal.config.model import (  # recurrent
     AutoencoderModel,
+    CharLMModel,
     CNNModel,
     ConvBlock,
+    ForecasterModel,
     LeNet5Model,
     MLPModel,
     ModelConfig,
     PerceptronModel,
     ResNetSmallModel,
+    RNNModel,
+    Seq2SeqModel,
     VAEModel,
     VGGSmallModel,
 )
@@ -59,6 +68,8 @@ from nnjournal.config.training import (
 )
 
 __all__ = [
+    "AddingData", "CharLMModel", "CopyData", "DatesData", "ForecasterModel", "RNNModel", "Seq2SeqModel",
+    "TextData", "TimeseriesData",
     "TASK_SECTIONS",
     "ArraysData",
     "AugmentConfig",

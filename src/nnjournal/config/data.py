@@ -37,6 +37,9 @@ class Mnist1dData(SplitConfig):
     num_samples: int = Field(5000, ge=100)
     train_split: float = Field(0.8, gt=0.0, lt=1.0)
     val_fraction: float = Field(0.1, ge=0.0, lt=1.0)
+    shuffle_time: bool = Field(
+        False, description="permute the 40 time steps (one fixed permutation): the control for order"
+    )
 
 
 class ArraysData(SplitConfig):
@@ -112,7 +115,81 @@ class ImageFolderData(SplitConfig):
     val_fraction: float = Field(0.1, ge=0.0, lt=1.0)
 
 
+# ---------------------------------------------------------------------------- recurrent networks
+# (issue 12) Text as characters, a time series as windows, generated sequence tasks. Images and
+# MNIST-1D need no section of their own: `model.name = "rnn"` reads a (1, H, W) image row by
+# row and a (T,) signal one value per step.
+
+
+class TextData(Strict):
+    """A UTF-8 text as characters, cut into `streams` contiguous streams and windows of `bptt`
+    characters for truncated BPTT; train / val / test are contiguous chunks in that order."""
+
+    name: Literal["text"] = "text"
+    path: Path | None = Field(None, description="the text file; default: shared_file under NNJ_DATA_DIR")
+    shared_file: str = "text/tinyshakespeare.txt"
+    max_chars: int | None = Field(None, ge=1000, description="only the first characters (quick runs)")
+    streams: int = Field(64, ge=1, description="parallel streams = the batch size (training.batch_size)")
+    bptt: int = Field(100, ge=2, description="characters per window: how far gradients flow back")
+    eval_streams: int | None = Field(None, ge=1, description="streams of val/test (default: streams)")
+    val_fraction: float = Field(0.05, ge=0.0, lt=1.0)
+    test_fraction: float = Field(0.05, gt=0.0, lt=1.0)
+
+
+class TimeseriesData(Strict):
+    """A CSV of (date, value) as windows of `window` past values -> the next `horizon`, split by
+    time: the last `len - train_size` values are the test part; scaling is fitted on the past."""
+
+    name: Literal["timeseries"] = "timeseries"
+    path: Path | None = Field(None, description="the CSV; default: shared_file under NNJ_DATA_DIR")
+    shared_file: str = "timeseries/airline-passengers.csv"
+    date_column: str | None = None
+    value_column: str | None = None
+    window: int = Field(12, ge=1)
+    horizon: int = Field(1, ge=1)
+    train_size: int = Field(96, ge=2, description="values before the test part (validation included)")
+    val_size: int = Field(0, ge=0, description="the last values of the training part, for validation")
+    log: bool = Field(False, description="model the log of the series (multiplicative seasonality)")
+    seasonal_lag: int = Field(0, ge=0, description="difference with the value this many steps earlier")
+    scaling: Literal["standard", "minmax", "none"] = "standard"
+
+
+class GeneratedSequences(Strict):
+    """Sizes of a generated (seeded) sequence data set."""
+
+    n_train: int = Field(8000, ge=10)
+    n_val: int = Field(1000, ge=0)
+    n_test: int = Field(1000, ge=10)
+
+
+class DatesData(GeneratedSequences):
+    """Human-written dates ("3 March 2021") -> ISO 8601; test dates never appear in training."""
+
+    name: Literal["dates"] = "dates"
+
+
+class AddingData(GeneratedSequences):
+    """The adding problem: the sum of the two marked numbers of a `length`-step sequence."""
+
+    name: Literal["adding"] = "adding"
+    length: int = Field(50, ge=2)
+
+
+class CopyData(GeneratedSequences):
+    """The copy task: repeat `memory` symbols after a blank `delay` (one label per step)."""
+
+    name: Literal["copy"] = "copy"
+    delay: int = Field(20, ge=0)
+    memory: int = Field(5, ge=1)
+    n_symbols: int = Field(8, ge=2)
+
+
+SequenceDataConfig = TextData | TimeseriesData | DatesData | AddingData | CopyData
+# ---------------------------------------------------------------------------- end of recurrent
+
+
 DataConfig = Annotated[
-    XorData | DigitsData | Mnist1dData | ArraysData | CsvData | IdxImagesData | Cifar10Data | ImageFolderData,
+    XorData | DigitsData | Mnist1dData | ArraysData | CsvData | IdxImagesData | Cifar10Data | ImageFolderData
+    | SequenceDataConfig,
     Field(discriminator="name"),
 ]

@@ -50,7 +50,7 @@ class StudyConfig(Strict):
     """A study: many trainings of the recipe's base model, compared in one journal entry.
     Fields left unset take the profile's value (see `nnjournal.studies`)."""
 
-    name: Literal["regularization", "capacity", "gd-regimes"]
+    name: Literal["regularization", "capacity", "gd-regimes", "rnn-gradients"]
     profile: Literal["quick", "default"] = "default"
     seeds: int | None = Field(None, ge=1, description="trainings per setting, with seeds 0..seeds-1")
     train_size: int | None = Field(None, ge=10, description="training examples kept (small = overfits)")
@@ -69,6 +69,13 @@ class StudyConfig(Strict):
     )
     l2: list[Annotated[float, Field(ge=0.0)]] | None = Field(
         None, min_length=1, description="capacity: L2 strengths"
+    )
+    # rnn-gradients (issue 12)
+    lengths: list[Annotated[int, Field(ge=0)]] | None = Field(
+        None, min_length=1, description="rnn-gradients: the delays (time steps to remember across)"
+    )
+    cells: list[Literal["elman", "lstm", "gru"]] | None = Field(
+        None, min_length=1, description="rnn-gradients: the recurrent cells compared"
     )
 
 

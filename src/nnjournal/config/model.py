@@ -151,6 +151,68 @@ class ResNetSmallModel(Strict):
     dropout_head: float = Field(0.0, ge=0.0, lt=1.0)
 
 
+# ---------------------------------------------------------------------------- recurrent networks
+# (issue 12) models/rnn.py and models/seq2seq.py. "elman" is the plain tanh RNN.
+CellName = Literal["elman", "lstm", "gru"]
+
+
+class _Recurrent(Strict):
+    cell: CellName = "lstm"
+    implementation: Literal["fused", "manual"] = Field(
+        "fused", description="manual: the gate-by-gate cells of models/recurrent_cells.py (teaching; slower)"
+    )
+    hidden: int = Field(128, ge=1, description="hidden units per layer and direction")
+    layers: int = Field(1, ge=1)
+    dropout: float = Field(0.0, ge=0.0, lt=1.0, description="between stacked layers")
+    residual: bool = Field(False, description="skip connections between layers of equal width")
+    forget_bias: float | None = Field(
+        None, description="LSTM: initial forget-gate bias (1.0 keeps the cell state early in training; "
+        "Jozefowicz et al. 2015); None = PyTorch's default initialisation"
+    )
+
+
+class RNNModel(_Recurrent):
+    """A recurrent encoder and a head: many-to-one (`head = "sequence"`, pooled by `pooling`)
+    or many-to-many (`head = "step"`, one output per step). Inputs: token ids (embedded),
+    (T, F) features, (T,) signals (one value per step) or (1, H, W) images (rows as steps)."""
+
+    name: Literal["rnn"] = "rnn"
+    bidirectional: bool = False
+    pooling: Literal["last", "mean", "attention"] = "last"
+    head: Literal["sequence", "step"] = "sequence"
+    embedding_dim: int = Field(32, ge=1, description="token inputs only")
+
+
+class CharLMModel(_Recurrent):
+    """Character language model: embedding -> unidirectional RNN -> next-character logits."""
+
+    name: Literal["char-lm"] = "char-lm"
+    hidden: int = Field(256, ge=1)
+    embedding_dim: int = Field(64, ge=1)
+
+
+class Seq2SeqModel(Strict):
+    """Encoder-decoder with attention (bidirectional encoder, one decoder cell)."""
+
+    name: Literal["seq2seq"] = "seq2seq"
+    cell: Literal["gru", "lstm"] = "gru"
+    attention: Literal["bahdanau", "luong", "none"] = "bahdanau"
+    hidden: int = Field(64, ge=1)
+    embedding_dim: int = Field(32, ge=1)
+
+
+class ForecasterModel(_Recurrent):
+    """A window of a series -> the next `horizon` values from the last state."""
+
+    name: Literal["forecaster"] = "forecaster"
+    hidden: int = Field(32, ge=1)
+    bidirectional: bool = False
+
+
+RecurrentModelConfig = RNNModel | CharLMModel | Seq2SeqModel | ForecasterModel
+# ---------------------------------------------------------------------------- end of recurrent
+
+
 ModelConfig = Annotated[
     MLPModel
     | PerceptronModel
@@ -159,6 +221,7 @@ ModelConfig = Annotated[
     | VGGSmallModel
     | ResNetSmallModel
     | AutoencoderModel
-    | VAEModel,
+    | VAEModel
+    | RecurrentModelConfig,
     Field(discriminator="name"),
 ]

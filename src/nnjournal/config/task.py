@@ -53,11 +53,59 @@ class VAETaskSection(TaskSection):
     beta: float = Field(1.0, ge=0.0, description="weight of the KL term (beta-VAE)")
 
 
+# ---------------------------------------------------------------------------- recurrent networks
+# (issue 12) tasks/language_model.py, sequence_classification.py, sequence_regression.py,
+# forecasting.py, seq2seq.py.
+class LanguageModelTask(TaskSection):
+    """Next-character prediction with truncated BPTT; the report samples text."""
+
+    name: Literal["language-model"] = "language-model"
+    sample_temperatures: list[float] = Field(
+        default_factory=lambda: [0.0, 0.5, 1.0], description="the report's samples (0 = greedy)"
+    )
+    sample_length: int = Field(300, ge=1)
+    sample_prompt: str = Field("\n", min_length=1)
+
+
+class SequenceClassificationTask(TaskSection):
+    name: Literal["sequence-classification"] = "sequence-classification"
+
+
+class SequenceTaggingTask(TaskSection):
+    name: Literal["sequence-tagging"] = "sequence-tagging"
+
+
+class SequenceRegressionTask(TaskSection):
+    name: Literal["sequence-regression"] = "sequence-regression"
+
+
+class ForecastingTask(TaskSection):
+    name: Literal["forecasting"] = "forecasting"
+    sarima: bool = Field(True, description="fit SARIMA(0,1,1)(0,1,1)_s as a baseline (statsmodels)")
+
+
+class Seq2SeqTaskSection(TaskSection):
+    name: Literal["seq2seq"] = "seq2seq"
+    teacher_forcing: float = Field(1.0, ge=0.0, le=1.0, description="probability of feeding the true token")
+
+
+RECURRENT_TASK_SECTIONS: dict[str, type[TaskSection]] = {
+    "language-model": LanguageModelTask,
+    "sequence-classification": SequenceClassificationTask,
+    "sequence-tagging": SequenceTaggingTask,
+    "sequence-regression": SequenceRegressionTask,
+    "forecasting": ForecastingTask,
+    "seq2seq": Seq2SeqTaskSection,
+}
+# ---------------------------------------------------------------------------- end of recurrent
+
+
 TASK_SECTIONS: dict[str, type[TaskSection]] = {
     "classification": ClassificationTask,
     "regression": RegressionTask,
     "reconstruction": ReconstructionTask,
     "vae": VAETaskSection,
+    **RECURRENT_TASK_SECTIONS,
 }
 
 

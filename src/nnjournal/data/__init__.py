@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
+from nnjournal.data import sequence_loaders
 from nnjournal.data.arrays import load_arrays
 from nnjournal.data.bundle import DataBundle, DataInfo, Split
 from nnjournal.data.cifar import load_cifar10
@@ -31,6 +32,15 @@ LOADERS: dict[str, Callable[[Any, int, str], DataBundle]] = {
     "cifar10": lambda cfg, seed, task: load_cifar10(cfg, seed),
     "image-folder": lambda cfg, seed, task: load_image_folder(cfg, seed),
 }
+
+# ---------------------------------------------------------------------------- recurrent (issue 12)
+LOADERS.update({
+    "text": lambda cfg, seed, task: sequence_loaders.load_text(cfg, seed),
+    "timeseries": lambda cfg, seed, task: sequence_loaders.load_timeseries(cfg, seed),
+    "dates": lambda cfg, seed, task: sequence_loaders.load_dates(cfg, seed),
+    "adding": lambda cfg, seed, task: sequence_loaders.load_adding(cfg, seed),
+    "copy": lambda cfg, seed, task: sequence_loaders.load_copy(cfg, seed),
+})
 
 
 def load(cfg: Any, seed: int = 0, task: str = "classification") -> DataBundle:

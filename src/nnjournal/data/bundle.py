@@ -73,6 +73,10 @@ class DataInfo:
     # which the model's first layer uses to standardize each batch (models.build adds it).
     pixel_mean: list[float] | None = None
     pixel_std: list[float] | None = None
+    # Sequences (issue 12): the input token vocabulary's size when x holds ids (embedded by the
+    # model), and a forecaster's horizon (its outputs) when the loader fixes it.
+    vocab_size: int | None = None
+    horizon: int | None = None
 
     @property
     def is_image(self) -> bool:
@@ -92,6 +96,8 @@ class DataInfo:
             "target_name": self.target_name,
             "pixel_mean": self.pixel_mean,
             "pixel_std": self.pixel_std,
+            "vocab_size": self.vocab_size,
+            "horizon": self.horizon,
         }
 
     @classmethod
@@ -105,6 +111,8 @@ class DataInfo:
             target_name=d.get("target_name", "target"),
             pixel_mean=d.get("pixel_mean"),
             pixel_std=d.get("pixel_std"),
+            vocab_size=d.get("vocab_size"),
+            horizon=d.get("horizon"),
         )
 
 
@@ -115,6 +123,9 @@ class DataBundle:
     test: Split
     info: DataInfo
     preprocessing: Preprocessing
+    # What the loader read beyond the splits, for tasks that need it (a text's vocabulary and
+    # raw streams for the n-gram baselines, a series' transform and values to report in units).
+    source: Any = None
 
     def to(self, device: torch.device | str) -> DataBundle:
         return DataBundle(
@@ -123,6 +134,7 @@ class DataBundle:
             self.test.to(device),
             self.info,
             self.preprocessing,
+            self.source,
         )
 
     def describe(self) -> str:

@@ -34,6 +34,10 @@ def _generate(num_samples: int, train_split: float) -> dict[str, np.ndarray]:
 def load_mnist1d(cfg: Mnist1dData, seed: int) -> DataBundle:
     ds = _generate(cfg.num_samples, cfg.train_split)
     x, y = ds["x"].astype(np.float32), ds["y"].astype(np.int64)
+    x_test = ds["x_test"].astype(np.float32)
+    if cfg.shuffle_time:  # one fixed permutation of the steps, the same for every split
+        perm = np.random.default_rng(1234).permutation(x.shape[1])
+        x, x_test = x[:, perm], x_test[:, perm]
     # The paper's test split is fixed; validation comes out of its training split.
     rng = np.random.default_rng(seed)
     order = rng.permutation(len(x))
@@ -47,11 +51,12 @@ def load_mnist1d(cfg: Mnist1dData, seed: int) -> DataBundle:
         class_names=[str(i) for i in range(10)],
         feature_names=[f"t{i}" for i in range(40)],
         target_name="digit",
+        notes=["Time steps shuffled by one fixed permutation (the control for order)."] if cfg.shuffle_time else [],
     )
     return DataBundle(
         train=as_split(prep.transform(x[tr]), y[tr], True),
         val=as_split(prep.transform(x[va]), y[va], True) if n_val else None,
-        test=as_split(prep.transform(ds["x_test"]), ds["y_test"].astype(np.int64), True),
+        test=as_split(prep.transform(x_test), ds["y_test"].astype(np.int64), True),
         info=info,
         preprocessing=prep,
     )

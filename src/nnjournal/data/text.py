@@ -105,6 +105,17 @@ class StreamSplit(Split):
             yield rows + k * self.n_streams
 
 
+    def eval_chunks(self, chunk: int) -> Iterator[torch.Tensor]:
+        """The windows in reading order, one of every stream per chunk (whatever `chunk`), so
+        a stateful task carries each stream's state into its next window."""
+        rows = torch.arange(self.n_streams, device=self.x.device)
+        for k in range(self.n_windows):
+            yield rows + k * self.n_streams
+
+    def n_batches(self, batch_size: int) -> int:
+        return self.n_windows
+
+
 def stream_split(ids: torch.Tensor, n_streams: int, bptt: int) -> StreamSplit:
     """Cut a token stream (N,) into `n_streams` contiguous streams and windows of `bptt`.
     The tail that does not fill a whole window of every stream is dropped (at most

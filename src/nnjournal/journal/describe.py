@@ -42,7 +42,27 @@ def describe_single_model(m: Any) -> str:
         return "single-layer perceptron (linear)"
     if hasattr(m, "blocks") or m.name in ("lenet5", "vgg-small", "resnet-small"):
         return describe_cnn(m)
+    if m.name in ("rnn", "char-lm", "seq2seq", "forecaster"):
+        return describe_recurrent(m)
     return m.name
+
+
+def describe_recurrent(m: Any) -> str:
+    """E.g. "LSTM 2x256 character language model (fused cells), dropout 0.2" or "seq2seq GRU 64, bahdanau attention"."""
+    cell = {"elman": "Elman RNN", "lstm": "LSTM", "gru": "GRU"}[m.cell]
+    if m.name == "seq2seq":
+        return f"seq2seq: bidirectional {cell} encoder, {cell} decoder, {m.hidden} units, {m.attention} attention"
+    kind = {"rnn": "sequence model", "char-lm": "character language model", "forecaster": "forecaster"}[m.name]
+    parts = [f"{cell} {m.layers}x{m.hidden} {kind} ({m.implementation} cells)"]
+    if getattr(m, "bidirectional", False):
+        parts.append("bidirectional")
+    if m.dropout:
+        parts.append(f"dropout {m.dropout:g} between layers")
+    if m.residual:
+        parts.append("residual connections")
+    if m.name == "rnn":
+        parts.append("one output per step" if m.head == "step" else f"{m.pooling} pooling")
+    return ", ".join(parts)
 
 
 def describe_training(cfg: Any, history: History) -> str:

@@ -11,6 +11,7 @@ from nnjournal.data.bundle import DataInfo
 from nnjournal.models.cnn import CNN_BUILDERS
 from nnjournal.models.mlp import MLP, Perceptron, count_parameters
 from nnjournal.models.pixels import ImageModel, PixelStandardize
+from nnjournal.models.recurrent_builders import RECURRENT_BUILDERS
 from nnjournal.regularization.penalties import weight_parameters
 
 __all__ = ["MLP", "Perceptron", "build", "count_parameters", "weight_parameters", "BUILDERS"]
@@ -100,3 +101,6 @@ def _vae(cfg: Any, info: DataInfo, out_features: int) -> nn.Module:
 
 BUILDERS["autoencoder"] = _autoencoder
 BUILDERS["vae"] = _vae
+
+# ---------------------------------------------------------------------------- recurrent (issue 12)
+BUILDERS.update(RECURRENT_BUILDERS)

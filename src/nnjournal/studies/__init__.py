@@ -30,11 +30,18 @@ def _gd_regimes(cfg: RunConfig, out: Path | str, quiet: bool) -> tuple[Path, dic
     return run_gd_regimes(cfg, out, quiet)
 
 
+def _rnn_gradients(cfg: RunConfig, out: Path | str, quiet: bool) -> tuple[Path, dict[str, Any]]:
+    from nnjournal.studies.rnn_gradients import run_rnn_gradients
+
+    return run_rnn_gradients(cfg, out, quiet)
+
+
 # study name -> runner(config, output folder, quiet) -> (run directory, summary)
 STUDIES: dict[str, Callable[[RunConfig, Path | str, bool], tuple[Path, dict[str, Any]]]] = {
     "regularization": _regularization,
     "capacity": _capacity,
     "gd-regimes": _gd_regimes,
+    "rnn-gradients": _rnn_gradients,
 }
 
 

@@ -11,8 +11,13 @@ from nnjournal.config.task import TASK_SECTIONS, TaskSection, task_section
 from nnjournal.data.bundle import DataBundle, DataInfo
 from nnjournal.tasks.base import StepOutput, SupervisedTask, Task, direction
 from nnjournal.tasks.classification import Classification
+from nnjournal.tasks.forecasting import Forecasting  # recurrent (issue 12)
+from nnjournal.tasks.language_model import LanguageModel
 from nnjournal.tasks.reconstruction import Reconstruction
 from nnjournal.tasks.regression import Regression
+from nnjournal.tasks.seq2seq import Seq2SeqTask
+from nnjournal.tasks.sequence_classification import SequenceClassification, SequenceTagging
+from nnjournal.tasks.sequence_regression import SequenceRegression
 from nnjournal.tasks.vae import VAETask
 
 __all__ = [
@@ -37,6 +42,16 @@ TASKS: dict[str, Any] = {
     "reconstruction": Reconstruction,
     "vae": VAETask,
 }
+
+# ---------------------------------------------------------------------------- recurrent (issue 12)
+TASKS.update({
+    "language-model": LanguageModel,
+    "sequence-classification": SequenceClassification,
+    "sequence-tagging": SequenceTagging,
+    "sequence-regression": SequenceRegression,
+    "forecasting": Forecasting,
+    "seq2seq": Seq2SeqTask,
+})
 
 
 def register(name: str, task_cls: Any, section_cls: type[TaskSection]) -> None:

@@ -8,6 +8,8 @@ persistence, seasonal naive, Holt-Winters and SARIMA.
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 import torch
 import torch.nn.functional as F
@@ -24,12 +26,40 @@ class Forecasting(SupervisedTask):
     directions: dict[str, Direction] = {"loss": "min", "rmse": "min", "mae": "min", "mape": "min",
                                         "rmse_scaled": "min"}
 
-    def __init__(self, data: SeriesData) -> None:
-        self.data = data  # the transform and the original series, to report in real units
-        self.horizon = data.test.y.shape[1]
+    data_kind = "regression"
+
+    def __init__(self, data: SeriesData | None, horizon: int | None = None, section: Any = None) -> None:
+        # data: the transform and the original series, to report in real units; a saved model
+        # (no data) knows only its horizon.
+        self.data, self.section = data, section
+        self.horizon = data.test.y.shape[1] if data is not None else int(horizon or 1)
         self.out_features = self.horizon
         steps = {f"rmse_h{k + 1}": "min" for k in range(self.horizon)} if self.horizon > 1 else {}
         self.directions = {**Forecasting.directions, **steps}
+
+    @classmethod
+    def from_config(cls, section: Any, info: Any, bundle: Any = None) -> Forecasting:
+        data = bundle.source if bundle is not None else None
+        return cls(data, horizon=info.horizon, section=section)
+
+    @property
+    def report_metrics(self) -> list[str]:
+        return ["rmse", "mae", "mape", *(k for k in self.directions if k.startswith("rmse_h"))]
+
+    def baselines(self, bundle: Any, cfg: Any) -> tuple[dict[str, Any], dict[str, Any]]:
+        from nnjournal.tasks.recurrent_journal import forecast_baselines
+
+        return forecast_baselines(self, bundle, getattr(self.section, "sarima", True))
+
+    def plots(self, run_dir: Any, results: dict[str, Any], context: dict[str, Any]) -> list[dict[str, str]]:
+        from nnjournal.tasks.recurrent_journal import forecast_plots
+
+        return forecast_plots(run_dir, results, context.get("fitted_baselines", {}))
+
+    def conclusion(self, summary: dict[str, Any]) -> list[str]:
+        from nnjournal.tasks.recurrent_journal import forecast_conclusion
+
+        return forecast_conclusion(summary)
 
     def loss(self, outputs: torch.Tensor, targets: torch.Tensor) -> torch.Tensor:
         return F.mse_loss(outputs, targets)

@@ -44,10 +44,67 @@ class LanguageModel:
         "accuracy": "max",
     }
     trainer = "supervised"
+    stateful = True  # validation carries the state from window to window, as training does
+    data_kind = "text"
+    ensemble_outputs = None
 
-    def __init__(self, vocab_size: int) -> None:
+    def __init__(self, vocab_size: int, vocab: Any = None, section: Any = None) -> None:
         self.vocab_size = vocab_size
         self.out_features = vocab_size
+        self.vocab, self.section = vocab, section  # vocab: saved beside the model (vocab.json)
+        self.samples_: dict[str, str] = {}
+
+    @classmethod
+    def from_config(cls, section: Any, info: Any, bundle: Any = None) -> LanguageModel:
+        vocab = bundle.source.vocab if bundle is not None and bundle.source is not None else None
+        return cls(info.n_classes, vocab, section)
+
+    @property
+    def logged(self) -> list[str]:
+        return ["loss", "bits_per_char", "accuracy"]
+
+    @property
+    def report_metrics(self) -> list[str]:
+        return ["bits_per_char", "loss", "perplexity", "accuracy"]
+
+    # ------------------------------------------------------------ the journal's hooks
+    def prepare_data(self, bundle: Any, cfg: Any) -> Any:
+        """Refuse, before any file is written, a batch size that is not the number of streams."""
+        if cfg.training.batch_size != bundle.train.n_streams:
+            from nnjournal.errors import NNJError
+
+            raise NNJError(
+                f"training.batch_size = {cfg.training.batch_size} but data.streams = {bundle.train.n_streams}: "
+                "with truncated BPTT a batch is one window of every stream; set them equal"
+            )
+        return bundle
+
+    def baselines(self, bundle: Any, cfg: Any) -> tuple[dict[str, Any], dict[str, Any]]:
+        from nnjournal.tasks.recurrent_journal import lm_baselines
+
+        return {}, lm_baselines(bundle)
+
+    def finish(self, result: Any, cfg: Any) -> None:
+        from nnjournal.tasks.recurrent_journal import lm_samples
+
+        if self.vocab is not None and self.section is not None:
+            self.samples_ = lm_samples(result.model, self.vocab, self.section, cfg.seed, sample_text)
+
+    def summary_extras(self, result: Any) -> dict[str, Any]:
+        return {"samples": self.samples_} if self.samples_ else {}
+
+    def plots(self, run_dir: Any, results: dict[str, Any], context: dict[str, Any]) -> list[dict[str, str]]:
+        from nnjournal.tasks.recurrent_journal import lm_plots
+
+        return lm_plots(run_dir, results)
+
+    def conclusion(self, summary: dict[str, Any]) -> list[str]:
+        from nnjournal.tasks.recurrent_journal import lm_conclusion
+
+        return lm_conclusion(summary)
+
+    def describe_model(self, cfg: Any) -> str | None:
+        return None
 
     def _step(self, model: torch.nn.Module, batch: StreamSplit, state: Any) -> StepOutput:
         if not _state_fits(state, len(batch.x)):

@@ -22,6 +22,43 @@ class Seq2SeqTask:
     headline = "exact_match"
     directions: dict[str, Direction] = {"loss": "min", "accuracy": "max", "exact_match": "max"}
     trainer = "supervised"
+    data_kind = "tokens"
+    ensemble_outputs = None
+    logged = ["loss", "accuracy"]
+    report_metrics = ["exact_match", "accuracy", "loss"]
+    vocab: Any = None  # TokenVocab, saved beside the model (vocab.json)
+
+    @classmethod
+    def from_config(cls, section: Any, info: Any, bundle: Any = None) -> Seq2SeqTask:
+        task = cls(info.n_classes, teacher_forcing=section.teacher_forcing)
+        task.vocab = bundle.source if bundle is not None else None
+        return task
+
+    # ------------------------------------------------------------ the journal's hooks
+    def prepare_data(self, bundle: Any, cfg: Any) -> Any:
+        return bundle
+
+    def baselines(self, bundle: Any, cfg: Any) -> tuple[dict[str, Any], dict[str, Any]]:
+        return {}, {}
+
+    def finish(self, result: Any, cfg: Any) -> None:
+        pass
+
+    def summary_extras(self, result: Any) -> dict[str, Any]:
+        return {}
+
+    def plots(self, run_dir: Any, results: dict[str, Any], context: dict[str, Any]) -> list[dict[str, str]]:
+        from nnjournal.tasks.recurrent_journal import seq2seq_plots
+
+        return seq2seq_plots(run_dir, results)
+
+    def conclusion(self, summary: dict[str, Any]) -> list[str]:
+        from nnjournal.tasks.recurrent_journal import seq2seq_conclusion
+
+        return seq2seq_conclusion(summary)
+
+    def describe_model(self, cfg: Any) -> str | None:
+        return None
 
     def __init__(self, vocab_size: int, pad_id: int = 0, teacher_forcing: float = 1.0,
                  generator: torch.Generator | None = None) -> None:

@@ -47,6 +47,17 @@ class SequenceClassification(SupervisedTask):
         self.n_classes = n_classes
         self.out_features = n_classes
 
+    @classmethod
+    def from_config(cls, section: Any, info: Any, bundle: Any = None) -> SequenceClassification:
+        return cls(info.n_classes)
+
+    def baselines(self, bundle: Any, cfg: Any) -> tuple[dict[str, Any], dict[str, Any]]:
+        """The classification baselines (majority class, logistic regression, ...) on the
+        flattened sequences: what a model without any notion of order gets."""
+        from nnjournal.tasks import classification_journal
+
+        return classification_journal.baselines(bundle, cfg)
+
     def loss(self, outputs: torch.Tensor, targets: torch.Tensor) -> torch.Tensor:
         return F.cross_entropy(outputs, targets)
 
@@ -84,9 +95,39 @@ class SequenceTagging:
     directions: dict[str, Direction] = {"loss": "min", "accuracy": "max", "sequence_accuracy": "max"}
     trainer = "supervised"
 
+    data_kind = "classification"
+    ensemble_outputs = None
+    logged = ["loss", "accuracy"]
+    report_metrics = ["accuracy", "sequence_accuracy", "loss"]
+
     def __init__(self, n_classes: int) -> None:
         self.n_classes = n_classes
         self.out_features = n_classes
+
+    @classmethod
+    def from_config(cls, section: Any, info: Any, bundle: Any = None) -> SequenceTagging:
+        return cls(info.n_classes)
+
+    def prepare_data(self, bundle: Any, cfg: Any) -> Any:
+        return bundle
+
+    def baselines(self, bundle: Any, cfg: Any) -> tuple[dict[str, Any], dict[str, Any]]:
+        return {}, {}
+
+    def finish(self, result: Any, cfg: Any) -> None:
+        pass
+
+    def summary_extras(self, result: Any) -> dict[str, Any]:
+        return {}
+
+    def plots(self, run_dir: Any, results: dict[str, Any], context: dict[str, Any]) -> list[dict[str, str]]:
+        return []
+
+    def conclusion(self, summary: dict[str, Any]) -> list[str]:
+        return []
+
+    def describe_model(self, cfg: Any) -> str | None:
+        return None
 
     @staticmethod
     def scored_targets(batch: Split) -> torch.Tensor:

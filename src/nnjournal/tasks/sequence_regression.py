@@ -21,6 +21,16 @@ class SequenceRegression(SupervisedTask):
     headline = "mse"
     directions: dict[str, Direction] = {"loss": "min", "mse": "min", "rmse": "min", "mae": "min"}
     out_features = 1
+    data_kind = "regression"
+
+    @classmethod
+    def from_config(cls, section: Any, info: Any, bundle: Any = None) -> SequenceRegression:
+        return cls()
+
+    def baselines(self, bundle: Any, cfg: Any) -> tuple[dict[str, Any], dict[str, Any]]:
+        from nnjournal.tasks.recurrent_journal import mean_predictor
+
+        return {}, mean_predictor(bundle)
 
     def loss(self, outputs: torch.Tensor, targets: torch.Tensor) -> torch.Tensor:
         return F.mse_loss(outputs.squeeze(1), targets)
