@@ -56,6 +56,7 @@ def open_storage(url: str, workers: int) -> Any:
             )
         return optuna.storages.RDBStorage(url)
     if "://" in url:
+        url = _with_driver(url)
         kwargs = {"connect_args": {"connect_timeout": 5}} if url.startswith("postgresql") else {}
         try:
             return optuna.storages.RDBStorage(url, engine_kwargs=kwargs)
@@ -65,6 +66,19 @@ def open_storage(url: str, workers: int) -> Any:
     from optuna.storages.journal import JournalFileBackend
 
     return optuna.storages.JournalStorage(JournalFileBackend(url))
+
+
+def _with_driver(url: str) -> str:
+    """`postgresql://` with the driver that is installed: SQLAlchemy's default differs by
+    version (psycopg2 before 2.1, psycopg 3 from it); the `tune` extra brings psycopg2."""
+    if not url.startswith("postgresql://"):
+        return url
+    import importlib.util
+
+    for module, dialect in (("psycopg2", "psycopg2"), ("psycopg", "psycopg")):
+        if importlib.util.find_spec(module) is not None:
+            return url.replace("postgresql://", f"postgresql+{dialect}://", 1)
+    raise NNJError("--storage postgresql://: no PostgreSQL driver installed; pip install psycopg2-binary")
 
 
 def _hide_password(url: str) -> str:
