@@ -16,6 +16,8 @@ from nnjournal.tasks import build_task
 from nnjournal.training.lr_finder import lr_range_test, suggest
 from nnjournal.tuning.lr_find import find_lr
 
+torch.set_num_threads(1)  # small models: one thread, as under `make test`'s workers
+
 
 def _toy(n: int = 256) -> tuple[torch.nn.Module, Split, object]:
     g = torch.Generator().manual_seed(0)

@@ -319,13 +319,15 @@ def tune(
         str | None, typer.Option(help="study storage: postgresql://... for many machines (default: a file in the run folder)")
     ] = None,
     study_name: Annotated[str | None, typer.Option(help="study to create or join (default: RECIPE-tune)")] = None,
-    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="no progress bars")] = True,
+    progress: Annotated[bool, typer.Option("--progress", help="progress bars of the final retraining")] = False,
 ) -> None:
     """Hyperparameter search on Optuna over the recipe's [search] space; the best
     configuration is retrained, tested once and written to best.toml."""
     from nnjournal.tuning.study import run_tune
 
-    result = run_tune(recipe, set_, out=out_dir, workers=workers, storage=storage, study_name=study_name, quiet=quiet)
+    result = run_tune(
+        recipe, set_, out=out_dir, workers=workers, storage=storage, study_name=study_name, quiet=not progress
+    )
     s = result.summary["search"]
     h = result.summary["headline"]
     typer.echo(f"best trial {s['best_trial']['number']}: val {s['metric']} {s['best_trial']['value']:.4f}; {s['best_params']}")
