@@ -151,3 +151,35 @@ def test_two_workers_share_one_journal_file_study(data_dir, tmp_path):
     assert numbers == [0, 1, 2, 3]
     assert all(t["state"] == "COMPLETE" for t in summary["search"]["trials"])
     assert (run_dir / "study.journal").stat().st_size > 0
+
+
+PRUNED = """
+recipe = "prune-digits"
+[data]
+name = "digits"
+[model]
+name = "mlp"
+hidden = [16]
+[training]
+epochs = 8
+batch_size = 128
+[journal]
+plots = false
+[search]
+sampler = "random"
+n_trials = 9
+pruner = "median"
+[search.space]
+"training.optimizer.lr" = { low = 1e-5, high = 1e-1, log = true }
+"""
+
+
+def test_the_median_pruner_stops_a_poor_trial_from_the_epoch_hook(data_dir, tmp_path):
+    path = tmp_path / "prune.toml"
+    path.write_text(PRUNED)
+    result = nnj("tune", str(path), "--out", str(tmp_path))
+    assert result.exit_code == 0, result.stderr
+    trials = json.loads(next(tmp_path.glob("*-tune/summary.json")).read_text())["search"]["trials"]
+    pruned = [t for t in trials if t["state"] == "PRUNED"]
+    assert pruned and all(5 < t["user_attrs"]["epochs"] < 8 for t in pruned)  # after the 5-epoch warm-up
+    assert all(t["user_attrs"]["epochs"] == 8 for t in trials if t["state"] == "COMPLETE")

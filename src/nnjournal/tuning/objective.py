@@ -52,6 +52,7 @@ class PruningCallback(Callback):
             return
         self.trial.report(float(record[self.key]), epoch)
         if self.trial.should_prune():
+            self.trial.set_user_attr("epochs", epoch + 1)
             raise optuna.TrialPruned(f"pruned at epoch {epoch + 1}: {self.key} = {record[self.key]:.4g}")
 
 
