@@ -372,6 +372,65 @@ def model_summary(
         typer.echo(format_summary(rows, info.input_shape, models.count_parameters(model)))
 
 
+# ---------------------------------------------------------------- tuning (issue 14)
+# The learning-rate range test and hyperparameter search; Optuna (the `tune` extra) is imported
+# only inside `nnj tune`.
+
+
+@app.command("lr-find")
+@user_errors
+def lr_find(
+    recipe: Annotated[str, typer.Argument(help="recipe name or .toml path")],
+    set_: Annotated[list[str], typer.Option("--set", help="override KEY=VALUE")] = [],
+    out_dir: Annotated[Path, typer.Option("--out", help="folder for run directories")] = Path("runs"),
+    start: Annotated[float, typer.Option(help="first learning rate")] = 1e-7,
+    end: Annotated[float, typer.Option(help="last learning rate")] = 10.0,
+    steps: Annotated[int, typer.Option(help="mini-batches in the sweep")] = 100,
+) -> None:
+    """The learning-rate range test: sweep the rate exponentially and suggest one."""
+    from nnjournal.tuning.lr_find import run_lr_find
+
+    if not 0 < start < end:
+        raise NNJError(f"need 0 < --start < --end, got {start:g} and {end:g}")
+    if steps < 3:
+        raise NNJError(f"--steps must be at least 3, got {steps}")
+    run_dir, result = run_lr_find(recipe, set_, out=out_dir, start_lr=start, end_lr=end, steps=steps)
+    typer.echo(f"steepest descent: {result.steepest:.3g}" if result.steepest else "steepest descent: none")
+    typer.echo(f"minimum / 10:     {result.min_over_10:.3g}" if result.min_over_10 else "minimum / 10: none")
+    typer.echo(f"stopped: {result.stopped}")
+    typer.echo(f"report: {run_dir / 'report.html'}")
+
+
+@app.command()
+@user_errors
+def tune(
+    recipe: Annotated[str, typer.Argument(help="recipe name or .toml path with a [search] table")],
+    set_: Annotated[list[str], typer.Option("--set", help="override KEY=VALUE, e.g. search.n_trials=30")] = [],
+    out_dir: Annotated[Path, typer.Option("--out", help="folder for run directories")] = Path("runs"),
+    workers: Annotated[int, typer.Option(help="processes on this machine sharing one study")] = 1,
+    storage: Annotated[
+        str | None, typer.Option(help="study storage: postgresql://... for many machines (default: a file in the run folder)")
+    ] = None,
+    study_name: Annotated[str | None, typer.Option(help="study to create or join (default: RECIPE-tune)")] = None,
+    progress: Annotated[bool, typer.Option("--progress", help="progress bars of the final retraining")] = False,
+) -> None:
+    """Hyperparameter search on Optuna over the recipe's [search] space; the best
+    configuration is retrained, tested once and written to best.toml."""
+    from nnjournal.tuning.study import run_tune
+
+    result = run_tune(
+        recipe, set_, out=out_dir, workers=workers, storage=storage, study_name=study_name, quiet=not progress
+    )
+    s = result.summary["search"]
+    h = result.summary["headline"]
+    typer.echo(f"best trial {s['best_trial']['number']}: val {s['metric']} {s['best_trial']['value']:.4f}; {s['best_params']}")
+    typer.echo(f"retrained: test {h['metric']} {h['value']:.4f}")
+    typer.echo(f"best config: {result.run_dir / 'best.toml'}")
+    typer.echo(f"report: {result.run_dir / 'report.html'}")
+
+# ---------------------------------------------------------------- end of tuning commands
+
+
 def main() -> None:
     app()
 

@@ -47,6 +47,7 @@ from nnjournal.config.model import (  # recurrent
 )
 from nnjournal.config.overrides import apply_overrides, deep_merge, parse_override
 from nnjournal.config.run import RunConfig, format_validation_error, validate_config
+from nnjournal.config.search import Dimension, SearchConfig
 from nnjournal.config.task import (
     TASK_SECTIONS,
     ClassificationTask,
@@ -81,6 +82,7 @@ __all__ = [
     "ConvBlock",
     "CsvData",
     "DataConfig",
+    "Dimension",
     "DigitsData",
     "EarlyStoppingConfig",
     "EnsembleConfig",
@@ -100,6 +102,7 @@ __all__ = [
     "ResNetSmallModel",
     "RunConfig",
     "ScheduleConfig",
+    "SearchConfig",
     "SplitConfig",
     "Strict",
     "StudyConfig",

@@ -12,6 +12,7 @@ from nnjournal.config.data import DataConfig, DigitsData
 from nnjournal.config.evaluation import EvaluationConfig, JournalConfig, StudyConfig
 from nnjournal.config.model import MLPModel, ModelConfig
 from nnjournal.config.overrides import deep_merge
+from nnjournal.config.search import SearchConfig
 from nnjournal.config.task import ClassificationTask, TaskSection, task_section
 from nnjournal.config.training import EnsembleConfig, TrainingConfig
 from nnjournal.errors import NNJError
@@ -30,6 +31,7 @@ class RunConfig(Strict):
     journal: JournalConfig = Field(default_factory=JournalConfig)
     ensemble: EnsembleConfig = Field(default_factory=EnsembleConfig)
     study: StudyConfig | None = None
+    search: SearchConfig | None = None  # what `nnj tune` searches; `nnj run` ignores it
     # Named variants trained side by side in one journal entry; each is a partial recipe
     # deep-merged over this one (e.g. XOR: perceptron vs MLP).
     variants: dict[str, dict[str, Any]] = Field(default_factory=dict)

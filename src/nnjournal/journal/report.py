@@ -75,10 +75,11 @@ def build_blocks(summary: dict[str, Any], config_text: str) -> list[Block]:
 
 def _study_blocks(summary: dict[str, Any], config_text: str) -> list[Block]:
     b: list[Block] = [("h1", summary.get("title") or f"Study: {summary['recipe']}")]
+    profile = f" ({summary['study']['profile']} profile)" if "study" in summary else ""  # tuning entries have none
     b.append(
         (
             "p",
-            f"Recipe `{summary['recipe']}` ({summary['study']['profile']} profile), seed {summary['seed']}, "
+            f"Recipe `{summary['recipe']}`{profile}, seed {summary['seed']}, "
             f"finished {summary['finished_at']} in {summary['timings']['total_s']:.1f} s on {summary['device']}.",
         )
     )
