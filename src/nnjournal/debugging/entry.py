@@ -31,7 +31,7 @@ from nnjournal.tasks import build_task, task_class
 from nnjournal.training.seeding import seed_everything, select_device
 from nnjournal.training.trainers import train_one
 
-PROFILES = {"quick": {"epochs": 5, "steps": 300}, "default": {"epochs": None, "steps": 500}}
+PROFILES = {"quick": {"epochs": 5, "steps": 500}, "default": {"epochs": None, "steps": 1000}}
 STATS_SAMPLE = 2000  # training inputs the activation statistics are taken on
 
 
@@ -88,10 +88,14 @@ def run_debug(
            f"{fit_result.last_loss:.4g}", f"{fit_result.score:.4f}", "memorised" if fit_result.passed else "FAILED"]]),
         ("img", "plots/overfit.png", "Training loss on the tiny batch per full-batch step (log scale)"),
     ]
+    if fit_result.recipe_lr_score is not None:
+        blocks.append(("p", "At the recipe's learning rate it did not memorise the batch; the numbers point to "
+                            "the learning rate: " + "; ".join(fit_result.diagnosis) + "."))
     if fit_result.passed:
         conclusion.append(
             f"Overfit check passed: {fit_result.score_name} {fit_result.score:.4f} on {fit_result.examples} examples "
-            f"(loss {fit_result.first_loss:.3g} -> {fit_result.last_loss:.3g}), so the model, loss and optimizer can learn."
+            f"(loss {fit_result.first_loss:.3g} -> {fit_result.last_loss:.3g}, lr {fit_result.lr:g}), so the model, loss and "
+            "optimizer can learn" + (f"; at the recipe's lr it reached only {fit_result.recipe_lr_score:.4f}" if fit_result.recipe_lr_score is not None else "") + "."
         )
     else:
         conclusion.append(

@@ -17,7 +17,8 @@ from nnjournal.data.bundle import DataBundle
 from nnjournal.debugging.activations import activation_stats
 
 TINY = 32
-STEPS = 300
+STEPS = 500
+LR_RETRY = 10.0  # a failed fit is tried once more with this many times the learning rate
 TARGET = 0.99  # accuracy on the batch, or share of the loss removed for reconstruction
 # Model fields that regularize; each set to its "off" value for the tiny batch.
 REGULARIZERS = {
@@ -36,6 +37,8 @@ class OverfitResult:
     last_loss: float
     losses: list[float] = field(default_factory=list)
     diagnosis: list[str] = field(default_factory=list)
+    lr: float = 0.0  # the learning rate of the fit reported (the recipe's, or LR_RETRY times it)
+    recipe_lr_score: float | None = None  # when the retry was needed: the score at the recipe's lr
 
     @property
     def passed(self) -> bool:
@@ -76,16 +79,42 @@ def overfit_tiny_batch(
     """Train the recipe's model (or `model`) on `n` training examples with regularization off
     for `steps` full-batch steps and say whether it memorised them, and if not, why."""
     from nnjournal import models
-    from nnjournal.training.fit import evaluate_split, fit
     from nnjournal.training.seeding import seed_everything
 
     plain = without_regularization(cfg, steps)
     batch = tiny_batch(bundle, n, cfg.seed)
     seed_everything(cfg.seed)
     net = model if model is not None else models.build(plain.model, bundle.info, task.out_features)
+    init = {k: v.detach().clone() for k, v in net.state_dict().items()}
+    lr = plain.training.optimizer.lr
+    result = _fit_batch(net, batch, task, plain.training, cfg.seed)
+    result.lr = lr
+    if result.passed:
+        return result
+    result.diagnosis = diagnose(net, batch, result.losses, init, lr)
+    # The cheapest cause to test is the step size: the same start with a larger learning rate.
+    net.load_state_dict(init)
+    faster = plain.training.model_copy(
+        update={"optimizer": plain.training.optimizer.model_copy(update={"lr": lr * LR_RETRY})}
+    )
+    retry = _fit_batch(net, batch, task, faster, cfg.seed)
+    if retry.passed:
+        retry.lr, retry.recipe_lr_score = lr * LR_RETRY, result.score
+        retry.diagnosis = [
+            f"the learning rate: at the recipe's {lr:g} the {result.score_name} reached only {result.score:.4f} "
+            f"in {steps} steps, at {lr * LR_RETRY:g} it reaches {retry.score:.4f}"
+        ]
+        return retry
+    result.diagnosis.append(f"{LR_RETRY:g}x the learning rate did not help either ({result.score_name} {retry.score:.4f})")
+    net.load_state_dict(init)
+    return result
+
+
+def _fit_batch(net: nn.Module, batch: Any, task: Any, training: Any, seed: int) -> OverfitResult:
+    from nnjournal.training.fit import evaluate_split, fit
+
     before = evaluate_split(net, task, batch)
-    weights0 = {k: v.detach().clone() for k, v in net.named_parameters()}
-    history = fit(net, batch, None, task=task, config=plain.training, seed=cfg.seed)
+    history = fit(net, batch, None, task=task, config=training, seed=seed)
     losses = [before["loss"]] + [r["train_loss"] for r in history.records]
     after = evaluate_split(net, task, batch)
     score_name = getattr(task, "score_name", None)
@@ -93,15 +122,13 @@ def overfit_tiny_batch(
         score = after["accuracy"]
     else:
         score_name, score = "loss removed", 1.0 - after["loss"] / max(before["loss"], 1e-12)
-    result = OverfitResult(len(batch), steps, score_name, score, before["loss"], after["loss"], losses)
-    if not result.passed:
-        result.diagnosis = diagnose(net, batch, losses, weights0, plain.training.optimizer.lr)
-    return result
+    return OverfitResult(len(batch), training.epochs, score_name, score, before["loss"], after["loss"], losses)
 
 
 def diagnose(
     net: nn.Module, batch: Any, losses: list[float], weights0: dict[str, torch.Tensor], lr: float
 ) -> list[str]:
+    # weights0: the state_dict before training (parameters are compared by name)
     """What the numbers of a failed tiny-batch fit point to."""
     out = []
     frozen = [n for n, p in net.named_parameters() if not p.requires_grad]

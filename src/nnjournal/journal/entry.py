@@ -151,6 +151,12 @@ def run_plots(
             f = f"plots/grad_norms{suffix}.png"
             plots.grad_norms(r.history.records, f"Gradient norm per layer ({name})", run_dir / f)
             out.append({"file": f, "caption": f"Per-layer gradient norms: {name}"})
+        if r.history.records and "activation_stats" in r.history.records[0]:  # training.log_activation_stats
+            from nnjournal.journal.debug_plots import activation_stats_curves
+
+            f = f"plots/activation_stats{suffix}.png"
+            activation_stats_curves(r.history.records, f"Dead / saturated share per layer ({name})", run_dir / f)
+            out.append({"file": f, "caption": f"Share of dead ReLU units / saturated sigmoid-tanh outputs per epoch: {name}"})
     return out
 
 
