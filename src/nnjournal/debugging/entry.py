@@ -31,7 +31,7 @@ from nnjournal.tasks import build_task, task_class
 from nnjournal.training.seeding import seed_everything, select_device
 from nnjournal.training.trainers import train_one
 
-PROFILES = {"quick": {"epochs": 5, "steps": 500}, "default": {"epochs": None, "steps": 1000}}
+PROFILES = {"quick": {"epochs": 5, "steps": 1000}, "default": {"epochs": None, "steps": 2000}}
 STATS_SAMPLE = 2000  # training inputs the activation statistics are taken on
 
 
@@ -76,7 +76,7 @@ def run_debug(
     conclusion: list[str] = []
 
     # 1. overfit a tiny batch
-    fit_result = overfit_tiny_batch(cfg, bundle, task, steps=settings["steps"], model=fresh())
+    fit_result = overfit_tiny_batch(cfg, bundle, task, steps=settings["steps"], model_hook=model_hook)
     debug_plots.loss_curve(fit_result.losses, "Tiny batch: training loss per step", pdir / "overfit.png")
     blocks += [
         ("h2", "Overfit a tiny batch"),

@@ -6,6 +6,7 @@ do not fit the loss (e.g. probabilities fed to a logit loss), units that are all
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -74,17 +75,20 @@ def tiny_batch(bundle: DataBundle, n: int = TINY, seed: int = 0) -> Any:
 
 def overfit_tiny_batch(
     cfg: RunConfig, bundle: DataBundle, task: Any, *, n: int = TINY, steps: int = STEPS,
-    model: nn.Module | None = None,
+    model_hook: Callable[[nn.Module], None] | None = None,
 ) -> OverfitResult:
-    """Train the recipe's model (or `model`) on `n` training examples with regularization off
-    for `steps` full-batch steps and say whether it memorised them, and if not, why."""
+    """Train the recipe's model (without its dropout and noise layers) on `n` training examples
+    with regularization off for `steps` full-batch steps and say whether it memorised them, and
+    if not, why. `model_hook(model)` is applied to the model once built."""
     from nnjournal import models
     from nnjournal.training.seeding import seed_everything
 
     plain = without_regularization(cfg, steps)
     batch = tiny_batch(bundle, n, cfg.seed)
     seed_everything(cfg.seed)
-    net = model if model is not None else models.build(plain.model, bundle.info, task.out_features)
+    net = models.build(plain.model, bundle.info, task.out_features)
+    if model_hook is not None:
+        model_hook(net)
     init = {k: v.detach().clone() for k, v in net.state_dict().items()}
     lr = plain.training.optimizer.lr
     result = _fit_batch(net, batch, task, plain.training, cfg.seed)
