@@ -108,16 +108,36 @@ def norms_by_layer(curves: dict[str, dict[str, list[float]]], title: str, path: 
     return save(fig, path)
 
 
-def profile_by_layer(profiles: dict[str, list[float]], title: str, path: Path) -> Path:
-    """Gradient norm against depth (first layer left), one line per setting."""
+def profile_by_layer(
+    profiles: dict[str, list[float]], title: str, path: Path, *, xlabel: str = "layer (1 = first)",
+    ylabel: str = "gradient norm",
+) -> Path:
+    """One line per setting on a log scale: by default gradient norm against depth."""
     fig, ax = plt.subplots(figsize=(7, 4))
     for setting, values in profiles.items():
         v = np.maximum(np.asarray(values, dtype=float), 1e-30)
         ax.plot(range(1, len(v) + 1), v, marker="o", ms=3, label=setting)
     ax.set_yscale("log")
-    ax.set_xlabel("layer (1 = first)")
-    ax.set_ylabel("gradient norm")
+    ax.set_xlabel(xlabel)
+    ax.set_ylabel(ylabel)
     ax.set_title(title)
     ax.legend(fontsize=7)
     ax.grid(alpha=0.3)
+    return save(fig, path)
+
+
+def unit_weights(rows: dict[str, np.ndarray], shape: tuple[int, int], title: str, path: Path) -> Path:
+    """One row per setting: each unit's incoming weights drawn as an image of the input."""
+    n = max(len(v) for v in rows.values())
+    fig, axes = plt.subplots(len(rows), n, figsize=(1.0 * n + 1.4, 1.05 * len(rows) + 0.5), squeeze=False)
+    for r, (label, units) in enumerate(rows.items()):
+        lim = float(np.abs(units).max()) or 1.0  # one colour scale per row: identical units look identical
+        for c in range(n):
+            ax = axes[r, c]
+            ax.set_xticks([])
+            ax.set_yticks([])
+            if c < len(units):
+                ax.imshow(units[c].reshape(shape), cmap="RdBu", vmin=-lim, vmax=lim)
+        axes[r, 0].set_ylabel(label, rotation=0, ha="right", va="center", fontsize=8)
+    fig.suptitle(title)
     return save(fig, path)
