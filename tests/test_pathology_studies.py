@@ -52,3 +52,14 @@ def test_init_study_quick_zeros_never_break_symmetry(tmp_path):
     assert "symmetry is never broken" in zero_line
     assert not any("underfit" in line for line in summary["conclusion"])
     assert "plots/units.png" in (run_dir / "report.md").read_text()
+
+
+def test_pathology_studies_on_missing_data_exit_2_and_write_nothing(tmp_path):
+    for name in ("gradients", "init"):
+        out = tmp_path / name
+        result = CliRunner().invoke(
+            app, ["study", name, "--out", str(out), "--set", "data.name='csv'", "--set", f"data.path={str(tmp_path / 'no.csv')!r}"]
+        )
+        assert result.exit_code == 2, result.output
+        assert "no.csv" in result.output
+        assert not out.exists() or not any(out.iterdir())
