@@ -63,3 +63,16 @@ def test_pathology_studies_on_missing_data_exit_2_and_write_nothing(tmp_path):
         assert result.exit_code == 2, result.output
         assert "no.csv" in result.output
         assert not out.exists() or not any(out.iterdir())
+
+
+def test_a_plain_zero_init_run_names_symmetry_not_underfitting(tmp_path):
+    result = run(
+        "digits-mlp", ["model.init='zeros'", "model.activation='sigmoid'", "training.epochs=3",
+                       "model.dropout_input=0.0", "model.dropout_hidden=0.0"], out=tmp_path,
+    )
+    v = result.summary["variants"]["mlp"]
+    assert v["symmetric_layers"] == [1, 2]
+    text = " ".join(result.summary["conclusion"])
+    assert "symmetry" in text and "underfits" not in text
+    plain = run("digits-mlp", ["training.epochs=1"], out=tmp_path)
+    assert "symmetric_layers" not in plain.summary["variants"]["mlp"]

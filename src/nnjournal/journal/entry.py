@@ -17,6 +17,7 @@ import torch
 
 import nnjournal
 from nnjournal import models
+from nnjournal.debugging.symmetry import symmetric_layers
 from nnjournal.files import atomic_write_json
 from nnjournal.journal import plots
 from nnjournal.journal.conclusion import write_conclusion
@@ -65,6 +66,9 @@ def build_summary(
             **r.metrics,
             **r.task.summary_extras(r),
         }
+        symmetric = symmetric_layers(r.model)  # issue 15: zero init never breaks the symmetry
+        if symmetric:
+            entry["symmetric_layers"] = symmetric
         if r.importance is not None:
             entry["permutation_importance"] = r.importance
         if r.members_test:

@@ -12,12 +12,12 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-import torch
 from torch import nn
 
 from nnjournal import data as data_mod
 from nnjournal import models
 from nnjournal.config import RunConfig
+from nnjournal.debugging.symmetry import IDENTICAL, unit_symmetry
 from nnjournal.journal import debug_plots
 from nnjournal.journal.run_dir import create_run_dir
 from nnjournal.studies.common import error, load_task, study_setting, with_overrides, write_study
@@ -26,7 +26,6 @@ from nnjournal.training.fit import fit
 from nnjournal.training.seeding import seed_everything
 
 PROFILES: dict[str, dict[str, Any]] = {"quick": {"epochs": 15}, "default": {"epochs": 60}}
-IDENTICAL = 1e-6  # largest weight difference between two units still counted as the same unit
 SETTINGS: dict[str, dict[str, Any]] = {
     "zeros": {"init": "zeros"},
     "normal(0.01)": {"init": "normal", "init_std": 0.01},
@@ -34,20 +33,6 @@ SETTINGS: dict[str, dict[str, Any]] = {
     "Xavier": {"init": "xavier"},
     "He": {"init": "he"},
 }
-
-
-def unit_symmetry(model: nn.Module) -> list[dict[str, Any]]:
-    """Per hidden Linear layer: its width, the number of distinct units (incoming weights and
-    bias equal to within IDENTICAL count as one) and the largest difference from unit 0."""
-    linears = [m for m in model.modules() if isinstance(m, nn.Linear)][:-1]  # the output layer has no symmetry to break
-    out = []
-    for i, lin in enumerate(linears):
-        w = torch.cat([lin.weight.detach(), lin.bias.detach()[:, None]], dim=1).double()
-        spread = float((w - w[:1]).abs().max())
-        distinct = len(np.unique(np.round(w.cpu().numpy() / IDENTICAL).astype(np.int64), axis=0))
-        out.append({"layer": i + 1, "width": w.shape[0], "distinct": distinct, "spread": spread,
-                    "moved": float(w.abs().max())})
-    return out
 
 
 def run_init(cfg: RunConfig, out: Path | str, quiet: bool = True) -> tuple[Path, dict[str, Any]]:
