@@ -308,6 +308,29 @@ def generate(
     typer.echo(trained.generate(prompt, length, temperature=temperature, top_k=top_k, seed=seed))
 
 
+# ---- issue 15: nnj debug (debugging a network) -------------------------------------------
+@app.command()
+@user_errors
+def debug(
+    recipe: Annotated[str, typer.Argument(help="recipe name or .toml path")],
+    profile: Annotated[str, typer.Option(help="quick (at most 5 epochs) or default (the recipe's epochs)")] = "quick",
+    set_: Annotated[list[str], typer.Option("--set", help="override KEY=VALUE")] = [],
+    out_dir: Annotated[Path, typer.Option("--out", help="folder for run directories")] = Path("runs"),
+) -> None:
+    """Debug a recipe's model: overfit a tiny batch, gradient check, activation statistics, worst mistakes."""
+    from nnjournal.debugging.entry import PROFILES, run_debug
+
+    if profile not in PROFILES:
+        raise NNJError(f"--profile must be one of {', '.join(PROFILES)}, got {profile!r}")
+    run_dir, summary = run_debug(recipe, set_, out=out_dir, profile=profile)
+    for line in summary["conclusion"]:
+        out.print(f"- {line}")
+    typer.echo(f"report: {run_dir / 'report.html'}")
+
+
+# ---- end of issue 15 block ----------------------------------------------------------------
+
+
 conv_app = typer.Typer(no_args_is_help=True, help="Convolution arithmetic and classic hand-made filters.")
 model_app = typer.Typer(no_args_is_help=True, help="Inspect the model a recipe builds.")
 app.add_typer(conv_app, name="conv")

@@ -50,7 +50,7 @@ class StudyConfig(Strict):
     """A study: many trainings of the recipe's base model, compared in one journal entry.
     Fields left unset take the profile's value (see `nnjournal.studies`)."""
 
-    name: Literal["regularization", "capacity", "gd-regimes", "rnn-gradients"]
+    name: Literal["regularization", "capacity", "gd-regimes", "rnn-gradients", "gradients", "init"]
     profile: Literal["quick", "default"] = "default"
     seeds: int | None = Field(None, ge=1, description="trainings per setting, with seeds 0..seeds-1")
     train_size: int | None = Field(None, ge=10, description="training examples kept (small = overfits)")

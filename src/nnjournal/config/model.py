@@ -26,6 +26,13 @@ class MLPModel(Strict):
     noise_hidden: float = Field(
         0.0, ge=0.0, description="std of Gaussian noise added to hidden activations while training"
     )
+    # -- issue 15: deep-network pathologies (the gradients and init studies)
+    init_std: float | None = Field(
+        None, gt=0.0, description="init = 'normal': the weights' std (default 0.01, a small init)"
+    )
+    residual: bool = Field(
+        False, description="skip connections: each hidden block whose width equals its input's adds its input"
+    )
 
 
 class PerceptronModel(Strict):

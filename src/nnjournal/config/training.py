@@ -133,6 +133,12 @@ class TrainingConfig(Strict):
         "auto = where benchmarks/vectorized.py shows it is faster",
     )
     log_grad_norms: bool = Field(False, description="record each layer's gradient norm per epoch")
+    # -- issue 15 (debugging): activation statistics per epoch
+    log_activation_stats: bool = Field(
+        False,
+        description="record each activation layer's dead share (ReLU units that never fire), saturated "
+        "share (sigmoid/tanh), mean and std per epoch, on up to 1,024 training inputs",
+    )
     device: Literal["auto", "cpu", "cuda", "mps"] = "auto"
     checkpoint_every_s: float | None = Field(
         None,

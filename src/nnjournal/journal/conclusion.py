@@ -59,6 +59,12 @@ def write_conclusion(summary: dict[str, Any]) -> list[str]:
                     f"({metric} {_fmt(train[metric])} vs {_fmt(test[metric])}, gap {gap:.3f}): it overfits; "
                     "more regularization or data should help."
                 )
+            elif v.get("symmetric_layers"):  # weak, but not for lack of capacity
+                lines.append(
+                    f"{name}'s hidden units are all identical in layer(s) {v['symmetric_layers']}: the symmetry "
+                    f"of its initialization was never broken (each unit got the same gradient), so each such layer "
+                    f"acts as one unit; that, not capacity, explains {metric} {_fmt(train[metric])} on the training split."
+                )
             elif not lower and train[metric] < 0.9 and test[metric] < 0.9:
                 lines.append(
                     f"{name} is weak on the training split too ({metric} {_fmt(train[metric])}): it underfits; "

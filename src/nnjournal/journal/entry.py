@@ -17,6 +17,7 @@ import torch
 
 import nnjournal
 from nnjournal import models
+from nnjournal.debugging.symmetry import symmetric_layers
 from nnjournal.files import atomic_write_json
 from nnjournal.journal import plots
 from nnjournal.journal.conclusion import write_conclusion
@@ -65,6 +66,9 @@ def build_summary(
             **r.metrics,
             **r.task.summary_extras(r),
         }
+        symmetric = symmetric_layers(r.model)  # issue 15: zero init never breaks the symmetry
+        if symmetric:
+            entry["symmetric_layers"] = symmetric
         if r.importance is not None:
             entry["permutation_importance"] = r.importance
         if r.members_test:
@@ -151,6 +155,12 @@ def run_plots(
             f = f"plots/grad_norms{suffix}.png"
             plots.grad_norms(r.history.records, f"Gradient norm per layer ({name})", run_dir / f)
             out.append({"file": f, "caption": f"Per-layer gradient norms: {name}"})
+        if r.history.records and "activation_stats" in r.history.records[0]:  # training.log_activation_stats
+            from nnjournal.journal.debug_plots import activation_stats_curves
+
+            f = f"plots/activation_stats{suffix}.png"
+            activation_stats_curves(r.history.records, f"Dead / saturated share per layer ({name})", run_dir / f)
+            out.append({"file": f, "caption": f"Share of dead ReLU units / saturated sigmoid-tanh outputs per epoch: {name}"})
     return out
 
 

@@ -29,6 +29,8 @@ def _mlp(cfg: Any, info: DataInfo, out_features: int) -> nn.Module:
         norm=cfg.norm,
         norm_placement=cfg.norm_placement,
         noise_hidden=cfg.noise_hidden,
+        init_std=cfg.init_std,
+        residual=cfg.residual,
     )
 
 

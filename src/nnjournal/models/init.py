@@ -8,9 +8,10 @@ from torch import nn
 INIT_SCHEMES = ("default", "zeros", "normal", "xavier", "he")
 
 
-def init_weights(model: nn.Module, scheme: str, activation: str = "relu") -> None:
+def init_weights(model: nn.Module, scheme: str, activation: str = "relu", std: float | None = None) -> None:
     """Re-initialize every Linear/Conv weight of `model` in place; biases start at zero
-    (except with `default`, which keeps PyTorch's own initialization)."""
+    (except with `default`, which keeps PyTorch's own initialization). `std`: the `normal`
+    scheme's standard deviation (default 0.01)."""
     if scheme == "default":
         return
     if scheme not in INIT_SCHEMES:
@@ -23,7 +24,7 @@ def init_weights(model: nn.Module, scheme: str, activation: str = "relu") -> Non
         if scheme == "zeros":
             nn.init.zeros_(w)
         elif scheme == "normal":
-            nn.init.normal_(w, mean=0.0, std=0.01)
+            nn.init.normal_(w, mean=0.0, std=0.01 if std is None else std)
         elif scheme == "xavier":
             nn.init.xavier_uniform_(w, gain=nn.init.calculate_gain(_gain_name(activation)))
         elif scheme == "he":

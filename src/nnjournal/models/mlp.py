@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+import torch
 from torch import nn
 
 from nnjournal.models.init import init_weights
@@ -50,26 +51,36 @@ class MLP(nn.Sequential):
         norm: str = "none",
         norm_placement: str = "before_activation",
         noise_hidden: float = 0.0,
+        init_std: float | None = None,
+        residual: bool = False,
     ) -> None:
         layers: list[nn.Module] = [nn.Flatten()]
         if dropout_input > 0:
             layers.append(nn.Dropout(dropout_input))
         width = in_features
         for units in hidden:
-            layers.append(nn.Linear(width, units))
-            block = [make_activation(activation)]
+            block: list[nn.Module] = [nn.Linear(width, units), make_activation(activation)]
             if norm != "none":
                 norm_layer = nn.BatchNorm1d(units) if norm == "batch" else nn.LayerNorm(units)
-                block.insert(0 if norm_placement == "before_activation" else 1, norm_layer)
-            layers.extend(block)
+                block.insert(1 if norm_placement == "before_activation" else 2, norm_layer)
             if noise_hidden > 0:
-                layers.append(GaussianNoise(noise_hidden))
+                block.append(GaussianNoise(noise_hidden))
             if dropout_hidden > 0:
-                layers.append(nn.Dropout(dropout_hidden))
+                block.append(nn.Dropout(dropout_hidden))
+            # A residual block adds its input back (x + f(x)), so the gradient has a path that
+            # skips every layer; where the width changes there is nothing to add.
+            layers.extend([Residual(*block)] if residual and units == width else block)
             width = units
         layers.append(nn.Linear(width, out_features))
         super().__init__(*layers)
-        init_weights(self, init, activation)
+        init_weights(self, init, activation, init_std)
+
+
+class Residual(nn.Sequential):
+    """`x + f(x)` for a block `f` that keeps the width."""
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return x + super().forward(x)
 
 
 class Perceptron(nn.Sequential):

@@ -36,12 +36,27 @@ def _rnn_gradients(cfg: RunConfig, out: Path | str, quiet: bool) -> tuple[Path, 
     return run_rnn_gradients(cfg, out, quiet)
 
 
+# -- issue 15: the deep-network pathology studies
+def _gradients(cfg: RunConfig, out: Path | str, quiet: bool) -> tuple[Path, dict[str, Any]]:
+    from nnjournal.studies.gradients import run_gradients
+
+    return run_gradients(cfg, out, quiet)
+
+
+def _init(cfg: RunConfig, out: Path | str, quiet: bool) -> tuple[Path, dict[str, Any]]:
+    from nnjournal.studies.init import run_init
+
+    return run_init(cfg, out, quiet)
+
+
 # study name -> runner(config, output folder, quiet) -> (run directory, summary)
 STUDIES: dict[str, Callable[[RunConfig, Path | str, bool], tuple[Path, dict[str, Any]]]] = {
     "regularization": _regularization,
     "capacity": _capacity,
     "gd-regimes": _gd_regimes,
     "rnn-gradients": _rnn_gradients,
+    "gradients": _gradients,  # issue 15
+    "init": _init,  # issue 15
 }
 
 

@@ -117,6 +117,10 @@ def fit(
     # of one (n = k * batch + 1) is skipped rather than crash the epoch.
     skip_singletons = n > 1 and any(isinstance(m, nn.modules.batchnorm._BatchNorm) for m in model.modules())
     hooks = as_callbacks(callbacks, on_epoch_end)
+    if cfg.log_activation_stats:  # first, so the record it fills is what later hooks write out
+        from nnjournal.training.activation_stats import ActivationStatsLogger
+
+        hooks.insert(0, ActivationStatsLogger(train.x))
     batch_hooks = [h for h in hooks if wants_batch_end([h])]
 
     generator = torch.Generator().manual_seed(seed)  # batch order, independent of model init
