@@ -6,6 +6,7 @@ from torch import nn
 
 from nnjournal import data, fit
 from nnjournal.config import TrainingConfig
+from nnjournal.data.bundle import Split
 from nnjournal.training.checkpoint import checkpoint_file
 from nnjournal.training.predict import predict_outputs
 
@@ -183,3 +184,14 @@ def test_augment_accepts_the_config_section_as_a_keyword(digits):
     clean = digits.train.x.reshape(len(digits.train), -1)
     noisy = seen[0].reshape(len(clean), -1)
     assert not any(torch.equal(noisy[0], row) for row in clean)
+
+
+def test_batch_norm_meets_a_last_mini_batch_of_one_example(digits):
+    # 65 rows in batches of 64: the last batch is one example, which BatchNorm1d cannot
+    # normalise in training mode; it is skipped instead of crashing the epoch.
+    from nnjournal.models import MLP
+
+    train = Split(digits.train.x[:65], digits.train.y[:65])
+    model = MLP(64, [16], 10, norm="batch")
+    h = fit(model, train, epochs=2, batch_size=64)
+    assert len(h.records) == 2 and all(torch.isfinite(p).all() for p in model.parameters())

@@ -113,9 +113,10 @@ def fit(
     check_monitor(monitor, task, val is not None)
     stopping = EarlyStopping(cfg.early_stopping, monitor, task)
     grad_names = [name for name, p in model.named_parameters() if p.requires_grad and p.dim() > 1]
-    # Batch norm cannot normalise a batch of one example in training mode; a last mini-batch
-    # of one (n = k * batch + 1) is skipped rather than crash the epoch.
-    skip_singletons = n > 1 and any(isinstance(m, nn.modules.batchnorm._BatchNorm) for m in model.modules())
+    # Batch norm over features (BatchNorm1d) cannot normalise a batch of one example in training
+    # mode; a last mini-batch of one (n = k * batch + 1) is skipped rather than crash the epoch.
+    # (BatchNorm2d normalises over the pixels too, so one image is fine and nothing is skipped.)
+    skip_singletons = n > 1 and any(isinstance(m, nn.BatchNorm1d) for m in model.modules())
     hooks = as_callbacks(callbacks, on_epoch_end)
     if cfg.log_activation_stats:  # first, so the record it fills is what later hooks write out
         from nnjournal.training.activation_stats import ActivationStatsLogger
