@@ -272,6 +272,7 @@ def _finish_variant(
         bundle.preprocessing,
         threshold=result.threshold["value"] if result.threshold else None,
         ensemble=cfg.ensemble if members else None,
+        fitted=task.fitted() if hasattr(task, "fitted") else None,
     )
     return result
 
