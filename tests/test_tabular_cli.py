@@ -64,7 +64,7 @@ def test_tabular_recipe_learns_a_never_seen_mixed_csv(tabular_run):
     notes = " ".join(s["data"]["notes"])
     # Gaps are reported with the fitted fill value, and the id column is recognised.
     assert "age: 36 blank value(s) imputed with the training median" in notes
-    assert "city: 21 blank value(s) imputed with the most frequent training category 'Oslo'" in notes
+    assert "city: 21 blank value(s) kept as their own category '(missing)' plus a missing-indicator" in notes
     assert "'customer_id' looks like an identifier" in notes
     assert "customer_id" not in s["variants"]["mlp"]["permutation_importance"]["columns"]
     plots = {p["file"] for p in s["plots"]}

@@ -39,17 +39,19 @@ def test_fit_on_train_rows_imputes_scales_and_one_hot_encodes():
     num = prep.columns[0]
     assert num.fill == 3.0  # median of 1.5, 3, 7
     x = prep.transform(COLUMNS)
-    assert prep.feature_names == ["num", "flag", "bit", "cat=a", "cat=b", "cat=c"]
-    assert x.shape == (5, 6) and np.isfinite(x).all()
+    # A number with gaps gets an indicator; a categorical's gaps are a category "(missing)".
+    assert prep.feature_names == ["num", "num (missing)", "flag", "bit", "cat=a", "cat=b", "cat=c", "cat=(missing)"]
+    assert x.shape == (5, 8) and np.isfinite(x).all()
     assert abs(x[:, 0].mean()) < 1e-6  # standardized after imputation
-    assert x[:, 1].tolist() == [1, 0, 1, 0, 0]  # blank flag -> most frequent (no)
-    assert x[2, 3:].tolist() == [1, 0, 0]  # blank category -> most frequent 'a'
+    assert x[:, 1].tolist() == [0, 1, 0, 1, 0]
+    assert x[:, 2].tolist() == [1, 0, 1, 0, 0]  # blank flag -> most frequent (no)
+    assert x[2, 4:].tolist() == [0, 0, 0, 1]  # blank category -> '(missing)', not the most frequent
 
 
 def test_unknown_category_at_predict_time_is_all_zeros_not_a_crash():
     prep = TabularPreprocessing.fit(COLUMNS, infer_kinds(COLUMNS))
     row = prep.transform([{"num": "2", "flag": "yes", "bit": "1", "cat": "never seen"}])
-    assert row[0, 3:].tolist() == [0, 0, 0]
+    assert row[0, 4:].tolist() == [0, 0, 0, 0]
 
 
 def test_rare_categories_merge_into_other_bucket_which_takes_unknowns():
@@ -62,6 +64,7 @@ def test_rare_categories_merge_into_other_bucket_which_takes_unknowns():
 def test_missing_indicators_flag_imputed_values():
     prep = TabularPreprocessing.fit(COLUMNS, infer_kinds(COLUMNS), missing_indicators=True)
     assert "num (missing)" in prep.feature_names and "bit (missing)" not in prep.feature_names
+    assert "flag (missing)" in prep.feature_names  # asked for: booleans get one too
     x = prep.transform(COLUMNS)
     assert x[:, prep.feature_names.index("num (missing)")].tolist() == [0, 1, 0, 1, 0]
 
@@ -85,3 +88,18 @@ def test_missing_columns_and_bad_values_at_predict_time_are_named():
         prep.transform({"num": ["1"], "bit": ["0"]})
     with pytest.raises(NNJError, match=r"column 'num', data row 1: expected a number, got 'lots'"):
         prep.transform({"num": ["lots"], "flag": ["yes"], "bit": ["0"], "cat": ["a"]})
+
+
+def test_gaps_read_from_words_are_kept_as_a_category_and_said_in_the_notes():
+    # 'None' and 'NA' stay missing tokens; the report says which words were read as gaps.
+    from nnjournal.data.tabular import PreparedTable, encoding_notes
+
+    cols = {"alley": ["NA"] * 7 + ["Grvl", "Pave", "None"], "x": [str(i) for i in range(10)]}
+    prep = TabularPreprocessing.fit(cols, infer_kinds(cols))
+    enc = prep.columns[0]
+    assert enc.categories == ["Grvl", "Pave", "(missing)"] and enc.fill == "(missing)"
+    assert prep.transform({"alley": ["None"], "x": ["1"]})[0, :3].tolist() == [0, 0, 1]
+    table = PreparedTable("t", cols, infer_kinds(cols), np.zeros(10, np.float32), "y", None)
+    assert encoding_notes(table, prep) == [
+        "alley: 8 blank value(s) (read as missing: 'NA', 'None') kept as their own category '(missing)'."
+    ]

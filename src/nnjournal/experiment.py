@@ -273,6 +273,7 @@ def _finish_variant(
         threshold=result.threshold["value"] if result.threshold else None,
         ensemble=cfg.ensemble if members else None,
         vocab=getattr(task, "vocab", None),
+        fitted=task.fitted() if hasattr(task, "fitted") else None,
     )
     return result
 

@@ -100,8 +100,10 @@ def save_model(
     threshold: float | None = None,
     ensemble: EnsembleConfig | None = None,
     vocab: Any = None,
+    fitted: dict[str, Any] | None = None,
 ) -> None:
-    """`ensemble` marks `model` as an `Ensemble` of `ensemble.size` members built from
+    """`fitted` is what the task learned from the training data (`Task.fitted()`, e.g. a
+    regression target's mean and std), kept in the task section. `ensemble` marks `model` as an `Ensemble` of `ensemble.size` members built from
     `model_cfg` (their weights are the `members.<i>.` entries). `task` is the recipe's task
     section (or a task name). `vocab` (anything with `to_dict`) is written as vocab.json."""
     if vocab is not None:
@@ -113,13 +115,17 @@ def save_model(
         {
             "format": "nnjournal-model/1",
             "model": model_cfg.model_dump(mode="json"),
-            "task": task if isinstance(task, str) else task.model_dump(mode="json"),
+            "task": {**_section(task), **({"fitted": fitted} if fitted else {})},
             "info": info.to_dict(),
             "preprocessing": preprocessing.to_dict(),
             **({"threshold": threshold} if threshold is not None else {}),
             **({"ensemble": ensemble.model_dump(mode="json")} if ensemble is not None else {}),
         },
     )
+
+
+def _section(task: Any) -> dict[str, Any]:
+    return {"name": task} if isinstance(task, str) else task.model_dump(mode="json")
 
 
 def load_model(folder: Path | str) -> TrainedModel:
@@ -162,11 +168,20 @@ def load_model(folder: Path | str) -> TrainedModel:
 def _task_from(meta: dict[str, Any], damaged: str, info: DataInfo) -> Any:
     """The saved task section (or, in files written before sections, its name) as a task."""
     section = meta["task"]
+    fitted = None
+    if isinstance(section, dict) and "fitted" in section:
+        section = dict(section)
+        fitted = section.pop("fitted")
     name = section.get("name") if isinstance(section, dict) else section
     if name not in TASKS:
         raise NNJError(f"{damaged}: unknown task {name!r}; expected one of {', '.join(TASKS)}")
     try:
-        return build_task(section, info)
+        task = build_task(section, info)
+        if fitted is not None:
+            if not isinstance(fitted, dict):
+                raise ValueError(f"task.fitted should be a JSON object, found {type(fitted).__name__}")
+            task.restore(fitted)
+        return task
     except (ValidationError, ValueError, TypeError) as err:
         raise NNJError(f"{damaged}: task: {str(err).splitlines()[0]} (re-run the recipe)") from None
 

@@ -66,7 +66,10 @@ class CsvData(SplitConfig):
     categorical: list[str] = Field(default_factory=list, description="columns to one-hot encode")
     delimiter: str | None = Field(None, description="field separator; None = guess from the file")
     max_categories: int = Field(30, ge=2, description="rarer categories are merged into '(other)'")
-    missing_indicators: bool = Field(False, description="add a 0/1 column per feature with gaps")
+    missing_indicators: bool | Literal["numbers"] = Field(
+        "numbers",
+        description='a 0/1 gap column per feature with gaps: "numbers" (numeric ones), true (every kind), false',
+    )
     oversample: bool = Field(False, description="repeat minority-class training rows up to balance")
 
 

@@ -15,6 +15,8 @@ from nnjournal.data.bundle import DataBundle, DataInfo, as_split, missing_class_
 from nnjournal.data.csv_table import read_table
 from nnjournal.data.paths import data_file
 from nnjournal.data.tabular_encoding import (
+    MISSING,
+    OTHER,
     TabularPreprocessing,
     infer_kinds,
     is_infinite,
@@ -212,17 +214,25 @@ def encoding_notes(prepared: PreparedTable, prep: TabularPreprocessing) -> list[
                 f"training median {float(col.fill):.6g}{' plus a missing-indicator feature' if col.indicator else ''}."
             )
         if n_missing:
-            if col.kind == "numeric":
-                how = f"the training median {float(col.fill):.6g}"
-            elif col.kind == "boolean":
-                how = f"the most frequent training value {int(col.fill)}"
-            else:
-                how = f"the most frequent training category {col.fill!r}"
+            words = sorted({v.strip() for v in values if is_missing(v) and v.strip()})
+            read = f" (read as missing: {', '.join(repr(w) for w in words)})" if words else ""
             extra = " plus a missing-indicator feature" if col.indicator else ""
-            notes.append(f"{col.name}: {n_missing} blank value(s) imputed with {how}{extra}.")
-        if col.kind == "categorical" and col.categories and col.categories[-1] == "(other)":
+            if col.kind == "categorical" and col.fill == MISSING:
+                notes.append(
+                    f"{col.name}: {n_missing} blank value(s){read} kept as their own category {MISSING!r}{extra}."
+                )
+            else:
+                if col.kind == "numeric":
+                    how = f"the training median {float(col.fill):.6g}"
+                elif col.kind == "boolean":
+                    how = f"the most frequent training value {int(col.fill)}"
+                else:  # no gaps among the training rows
+                    how = f"the most frequent training category {col.fill!r}"
+                notes.append(f"{col.name}: {n_missing} blank value(s){read} imputed with {how}{extra}.")
+        if col.kind == "categorical" and OTHER in col.categories:
+            kept = len([c for c in col.categories if c not in (OTHER, MISSING)])
             notes.append(
-                f"{col.name}: {len(col.categories) - 1} most frequent categories kept, the rest merged "
+                f"{col.name}: {kept} most frequent categories kept, the rest merged "
                 "into '(other)' (data.max_categories)."
             )
     return notes

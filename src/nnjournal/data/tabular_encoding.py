@@ -22,6 +22,7 @@ MISSING_TOKENS = frozenset({"", "na", "n/a", "nan", "null", "none", "?"})
 TRUE_TOKENS = frozenset({"yes", "true", "y", "t"})
 FALSE_TOKENS = frozenset({"no", "false", "n", "f"})
 OTHER = "(other)"
+MISSING = "(missing)"  # a categorical's gaps, kept as a category of their own
 
 
 def is_missing(value: str) -> bool:
@@ -151,20 +152,28 @@ class ColumnEncoding:
 
 
 def fit_column(
-    name: str, kind: str, values: list[str], max_categories: int, missing_indicator: bool
+    name: str, kind: str, values: list[str], max_categories: int, missing_indicator: bool | str = "numbers"
 ) -> ColumnEncoding:
     """Fit one column's encoding on its training values."""
     present = [v for v in values if not is_missing(v) and not (kind == "numeric" and is_infinite(v))]
-    indicator = missing_indicator and len(present) < len(values)
+    gaps = len(present) < len(values)
     if kind == "categorical":
+        # Gaps are a category of their own, "(missing)": that a value is absent often says
+        # something, and filling 77% blanks with the most frequent value would invent it.
         counts = Counter(present)
         ranked = sorted(counts, key=lambda c: (-counts[c], c))
-        fill = ranked[0] if ranked else OTHER
-        if len(ranked) > max_categories:
-            categories = sorted(ranked[: max_categories - 1]) + [OTHER]
+        fill = MISSING if gaps else (ranked[0] if ranked else OTHER)
+        keep = max_categories - 1 if gaps else max_categories
+        if len(ranked) > keep:
+            categories = sorted(ranked[: keep - 1]) + [OTHER]
         else:
-            categories = sorted(ranked) or [OTHER]
-        return ColumnEncoding(name, kind, fill, categories=categories, indicator=indicator)
+            categories = sorted(ranked) or ([] if gaps else [OTHER])
+        categories += [MISSING] if gaps else []
+        return ColumnEncoding(name, kind, fill, categories=categories, indicator=gaps and missing_indicator is True)
+    # A number's gaps: the median plus (by default, "numbers") a 0/1 indicator, so the network
+    # can tell an imputed median from a real one; booleans get one when asked (true).
+    wanted = missing_indicator is True or (missing_indicator == "numbers" and kind == "numeric")
+    indicator = gaps and wanted
     parse = parse_number if kind == "numeric" else parse_boolean
     nums = np.array([parse(v) for v in present], dtype=np.float64)
     if kind == "boolean":
@@ -223,7 +232,7 @@ class TabularPreprocessing:
         kinds: Mapping[str, str],
         *,
         max_categories: int = 30,
-        missing_indicators: bool = False,
+        missing_indicators: bool | str = "numbers",
     ) -> TabularPreprocessing:
         return cls(
             [

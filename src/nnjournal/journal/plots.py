@@ -244,6 +244,7 @@ def permutation_importance(columns: dict[str, dict[str, float]], metric: str, ti
     ax.set_xlabel(f"drop in test {metric} when shuffled")
     ax.set_title(title)
     ax.grid(axis="x", alpha=0.3)
+    return save(fig, path)
 
 
 # ---------------------------------------------------------------- images

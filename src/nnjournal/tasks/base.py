@@ -145,6 +145,14 @@ class SupervisedTask:
         """After the metrics: anything else the task computes on the trained model (kept on
         `result`, e.g. test predictions, a decision threshold)."""
 
+    def fitted(self) -> dict[str, Any]:
+        """What the task learned from the training data (a regression target's scaling), as
+        JSON saved with the model; `restore` puts it back when the model is loaded."""
+        return {}
+
+    def restore(self, fitted: dict[str, Any]) -> None:
+        """Take back what `fitted` returned."""
+
     def describe_model(self, cfg: Any) -> str | None:
         """A line for the model; None = the model family's own description."""
         return None
