@@ -166,7 +166,8 @@ def _preflight(cfg: RunConfig, bundle: DataBundle, task: Task) -> None:
         if augment is not None and len(bundle.train):
             augment(bundle.train.x[:2].clone())  # e.g. rotation asked of feature vectors raises
         has_val = bundle.val is not None and len(bundle.val) > 0  # as `fit` decides it
-        check_monitor(cfg.training.early_stopping.monitor if has_val else "train_loss", task, has_val)
+        if getattr(task, "early_stopping", True):  # a task whose trainer has no monitor says so
+            check_monitor(cfg.training.early_stopping.monitor if has_val else "train_loss", task, has_val)
         probe = models.build(cfg.model, bundle.info, task.out_features)  # shapes that do not fit raise
         if cfg.ensemble.size > 1:
             should_vectorize(cfg.training.vectorize, [probe])  # true with batch norm raises

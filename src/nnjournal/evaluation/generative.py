@@ -35,7 +35,7 @@ from torch import nn
 from nnjournal.data.bundle import Split
 from nnjournal.data.paths import cache_dir
 from nnjournal.errors import NNJError
-from nnjournal.journal.files import atomic_write_bytes
+from nnjournal.files import atomic_write_bytes
 
 # Bump when the classifier or its training changes, so old cache entries are not reused.
 CLASSIFIER_VERSION = 1

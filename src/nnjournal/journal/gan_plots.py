@@ -19,7 +19,7 @@ from typing import Any
 import numpy as np
 import torch
 
-from nnjournal.journal.files import atomic_write_bytes
+from nnjournal.files import atomic_write_bytes
 from nnjournal.journal.plots import plt, save
 
 Figure = Any  # matplotlib.figure.Figure

@@ -11,6 +11,7 @@ from nnjournal.config.task import TASK_SECTIONS, TaskSection, task_section
 from nnjournal.data.bundle import DataBundle, DataInfo
 from nnjournal.tasks.base import StepOutput, SupervisedTask, Task, direction
 from nnjournal.tasks.classification import Classification
+from nnjournal.tasks.gan import GANTask
 from nnjournal.tasks.reconstruction import Reconstruction
 from nnjournal.tasks.regression import Regression
 from nnjournal.tasks.vae import VAETask
@@ -18,6 +19,7 @@ from nnjournal.tasks.vae import VAETask
 __all__ = [
     "TASKS",
     "Classification",
+    "GANTask",
     "Reconstruction",
     "Regression",
     "StepOutput",
@@ -35,6 +37,7 @@ TASKS: dict[str, Any] = {
     "regression": Regression,
     "reconstruction": Reconstruction,
     "vae": VAETask,
+    "gan": GANTask,  # GAN (issue 13)
 }
 
 
