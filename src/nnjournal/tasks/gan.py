@@ -157,7 +157,16 @@ class GANTask:
         return {}
 
     def describe_model(self, cfg: Any) -> str | None:
-        return None
+        m = cfg.model
+        kinds = {
+            "vanilla": "vanilla GAN (MLPs)",
+            "cgan": "conditional GAN (MLPs, label embedding in G and D)",
+            "dcgan": "DCGAN (strided and transposed convolutions, batch norm in G)",
+            "cdcgan": "conditional DCGAN (label embedding in G and D)",
+        }
+        size = f"G hidden {list(m.hidden)}" if m.kind in ("vanilla", "cgan") else f"width {m.width}"
+        ema = ", samples from G's moving average" if m.ema else ""
+        return f"{kinds[m.kind]}, {m.latent}-D noise, {size}{ema}"
 
     def describe_training(self, cfg: Any, history: Any) -> str:
         t, a = cfg.training, cfg.training.adversarial
