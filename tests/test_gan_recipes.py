@@ -36,6 +36,8 @@ QUICK = {
     "gan-mnist": [
         "data.max_train=3000", "training.epochs=5", "training.batch_size=32", "model.ema=false",
         "task.samples=1000",
+        # 470 steps: faster steps, no smoothing (IS 2.41, coverage 0.7 vs 1.77 and 0.4 at the recipe's)
+        "training.adversarial.lr_d=5e-4", "training.adversarial.lr_g=5e-4", "training.adversarial.label_smoothing=0",
     ],
     "dcgan-mnist": [
         "data.max_train=2000", "training.epochs=6", "training.batch_size=32", "model.width=16",
