@@ -1,5 +1,5 @@
 """Write a benchmark's markdown between markers in docs/benchmarks.md, under `## Autoencoders`
-(created when absent), so reruns replace their own block and leave other sections alone."""
+(or the `section` given; created when absent), so reruns replace their own block and leave other sections alone."""
 
 from __future__ import annotations
 
@@ -21,10 +21,9 @@ def machine_line() -> str:
 
 
 def write_block(key: str, markdown: str, section: str = SECTION) -> None:
-    SECTION = section  # noqa: N806 - the section this block lives in
     text = DOC.read_text() if DOC.exists() else "# Benchmarks\n"
-    if SECTION not in text:
-        text = text.rstrip() + f"\n\n{SECTION}\n"
+    if section not in text:
+        text = text.rstrip() + f"\n\n{section}\n"
     start, end = f"<!-- {key} -->", f"<!-- /{key} -->"
     block = f"{start}\n{markdown.strip()}\n{end}"
     if start in text:
@@ -33,8 +32,8 @@ def write_block(key: str, markdown: str, section: str = SECTION) -> None:
         text = before + block + after
     else:
         # Insert at the end of the Autoencoders section (before the next "## " heading).
-        head, tail = text.split(SECTION, 1)
+        head, tail = text.split(section, 1)
         nxt = tail.find("\n## ")
         body, rest = (tail, "") if nxt < 0 else (tail[:nxt], tail[nxt:])
-        text = head + SECTION + body.rstrip() + "\n\n" + block + "\n" + rest
+        text = head + section + body.rstrip() + "\n\n" + block + "\n" + rest
     DOC.write_text(text)

@@ -14,7 +14,7 @@ from nnjournal.data.bundle import Split
 from nnjournal.errors import NNJError
 from nnjournal.models.gan import KINDS, build_gan
 from nnjournal.training.adversarial import LOGGED, adversarial_step, fit_adversarial, make_players
-from nnjournal.training.multi_checkpoint import read_training_state
+from nnjournal.training.checkpoint import checkpoint_file, load_checkpoint
 
 
 @pytest.fixture(scope="module")
@@ -143,6 +143,7 @@ def _run(
         device="cpu",
         checkpoint=checkpoint,
         resume=resume,
+        checkpoint_every_s=0.0,  # every epoch, whatever it costs
         on_epoch_end=[stop],
     )
     return gan, history
@@ -151,30 +152,30 @@ def _run(
 def test_kill_and_resume_gives_bit_identical_weights(bundle, tmp_path):
     train = Split(bundle.train.x[:192], bundle.train.y[:192])
     whole, whole_history = _run(train, None, init_seed=0)
-    ckpt = tmp_path / "run.safetensors"
+    ckpt = tmp_path / "run"
     with pytest.raises(Stop):
         _run(train, ckpt, init_seed=0, stop_after=3)  # epochs 1-2 checkpointed, 3 lost
-    assert len(read_training_state(ckpt)["extra"]["records"]) == 2
+    assert len(load_checkpoint(ckpt)["history"]["records"]) == 2
     # Resume into a differently initialised model: everything must come from the checkpoint.
     resumed, history = _run(train, ckpt, init_seed=123, resume=True)
     for key, value in whole.state_dict().items():
         assert torch.equal(value, resumed.state_dict()[key]), key
     strip = [{k: v for k, v in r.items() if k != "time_s"} for r in whole_history.records]
     assert [{k: v for k, v in r.items() if k != "time_s"} for r in history.records] == strip
-    assert list(tmp_path.iterdir()) == [ckpt]  # one file, no temp files or JSON beside it
+    assert list(tmp_path.iterdir()) == [checkpoint_file(ckpt)]  # one file, no temp files or JSON beside it
 
 
 def test_damaged_or_foreign_checkpoints_are_user_errors(bundle, tmp_path):
     train = Split(bundle.train.x[:64], bundle.train.y[:64])
-    ckpt = tmp_path / "run.safetensors"
+    ckpt = tmp_path / "run"
     gan = build_gan("vanilla", hidden=(16,))
     fit_adversarial(gan, train, epochs=1, batch_size=32, device="cpu", checkpoint=ckpt)
-    state = read_training_state(ckpt)
+    state = load_checkpoint(ckpt)
     assert set(state["optimizers"]) == {"d", "g"} and "torch" in state["rng"]
     other = build_gan("vanilla", hidden=(32,))
     with pytest.raises(NNJError, match="does not fit this model"):
         fit_adversarial(other, train, epochs=2, batch_size=32, device="cpu", checkpoint=ckpt, resume=True)
-    ckpt.write_bytes(ckpt.read_bytes()[:100])
+    checkpoint_file(ckpt).write_bytes(checkpoint_file(ckpt).read_bytes()[:100])
     with pytest.raises(NNJError, match="cannot read checkpoint"):
         fit_adversarial(gan, train, epochs=2, batch_size=32, device="cpu", checkpoint=ckpt, resume=True)
     with pytest.raises(NNJError, match="uint8 images"):

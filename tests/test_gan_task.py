@@ -4,6 +4,8 @@ GAN figure has a title and labelled axes."""
 
 from __future__ import annotations
 
+from types import SimpleNamespace
+
 import matplotlib.pyplot as plt
 import pytest
 import torch
@@ -109,13 +111,11 @@ def test_gan_figures_have_titles_and_axis_labels(task, bundle, quick_cgan, tmp_p
         for ax in fig.axes:
             assert ax.get_title() and ax.get_xlabel() and ax.get_ylabel()
         plt.close(fig)
-    context = {
-        "models": {"cgan": gan},
-        "records": {"cgan": history.records},
-        "snapshots": {"cgan": snaps.images},
-    }
-    context.update(test={"cgan": test}, real=real)
-    written = task.plots(tmp_path, {}, context)
+    # What experiment.py hands the hook: each variant's result (its task holds the snapshots).
+    result = SimpleNamespace(
+        model=gan, history=history, metrics={"test": test}, task=SimpleNamespace(sample_snapshots=snaps)
+    )
+    written = task.plots(tmp_path, {"cgan": result}, {})
     assert len(written) == 4
     assert all((tmp_path / f["file"]).read_bytes()[:4] == b"\x89PNG" for f in written)
 

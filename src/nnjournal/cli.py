@@ -1,4 +1,4 @@
-"""The `nnj` command: list, show, run, study, runs, report, predict.
+"""The `nnj` command: list, show, run, study, runs, report, predict, sample.
 
 Every user error is one line on stderr and exit code 2."""
 
@@ -329,6 +329,28 @@ def debug(
 
 
 # ---- end of issue 15 block ----------------------------------------------------------------
+
+
+# ---------------------------------------------------------------- GAN (issue 13)
+@app.command()
+@user_errors
+def sample(
+    run_dir: Annotated[Path, typer.Argument(help="a finished run directory of a GAN recipe")],
+    n: Annotated[int, typer.Option("--n", help="number of images")] = 64,
+    label: Annotated[int | None, typer.Option(help="class to draw (conditional GANs only)")] = None,
+    seed: Annotated[int, typer.Option(help="noise seed: the same seed gives the same images")] = 0,
+    output: Annotated[Path, typer.Option("--out", help="FILE.png (a grid) or FILE.npy (n, C, H, W) in [0, 1]")] = Path(
+        "samples.png"
+    ),
+    variant: Annotated[str | None, typer.Option(help="which model of a multi-model run")] = None,
+) -> None:
+    """Draw images from a trained GAN, deterministically for a seed."""
+    from nnjournal.sampling import check_output, sample_run, write_images
+
+    check_output(output)
+    images = sample_run(run_dir, n, label=label, seed=seed, variant=variant)
+    write_images(images, output)
+    typer.echo(f"{len(images)} images written to {output}")
 
 
 conv_app = typer.Typer(no_args_is_help=True, help="Convolution arithmetic and classic hand-made filters.")

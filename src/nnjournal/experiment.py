@@ -167,7 +167,8 @@ def _preflight(cfg: RunConfig, bundle: DataBundle, task: Task) -> None:
         if augment is not None and len(bundle.train):
             augment(bundle.train.x[:2].clone())  # e.g. rotation asked of feature vectors raises
         has_val = bundle.val is not None and len(bundle.val) > 0  # as `fit` decides it
-        check_monitor(cfg.training.early_stopping.monitor if has_val else "train_loss", task, has_val)
+        if getattr(task, "early_stopping", True):  # a task whose trainer has no monitor says so
+            check_monitor(cfg.training.early_stopping.monitor if has_val else "train_loss", task, has_val)
         if cfg.evaluation.cv > 1:  # folds that cannot be cut would fail after the whole training
             from nnjournal.evaluation.cross_validation import check_cv
 

@@ -241,3 +241,32 @@ def _load_vocab(path: Path) -> Any:
 
     d = json.loads(path.read_text(encoding="utf-8"))
     return CharVocab.from_dict(d) if d.get("kind") == "chars" else TokenVocab.from_dict(d)
+
+
+# ---------------------------------------------------------------- GAN (issue 13)
+def load_gan(run_dir: Path | str, variant: str | None = None) -> Any:
+    """The GAN of a finished run (or variant) directory, in evaluation mode; another kind of
+    model, or a folder that is not a finished run, is a user error."""
+    from nnjournal.models.gan import GAN
+
+    run_dir = Path(run_dir)
+    folder = run_dir
+    summary_path = run_dir / "summary.json"
+    if not (run_dir / "model.json").exists() and summary_path.exists():
+        variants = json.loads(summary_path.read_text())["variants"]
+        name = variant or next(iter(variants))
+        if name not in variants:
+            raise NNJError(f"unknown variant {name!r}; this run has {', '.join(variants)}")
+        folder = run_dir / "variants" / name
+    if not (folder / "model.json").exists():
+        raise NNJError(f"{run_dir} is not a finished run directory (no model.json)")
+    meta = json.loads((folder / "model.json").read_text())
+    if meta.get("model", {}).get("name") != "gan":
+        raise NNJError(
+            f"{run_dir} holds a {meta.get('model', {}).get('name', 'unknown')} model, not a GAN; "
+            "nnj sample needs a run of a GAN recipe (gan-mnist, dcgan-mnist, cgan-mnist, ...)"
+        )
+    model = load_model(folder).model
+    if not isinstance(model, GAN):
+        raise NNJError(f"{folder} does not hold a GAN")
+    return model

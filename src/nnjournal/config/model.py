@@ -218,6 +218,18 @@ class ForecasterModel(_Recurrent):
 
 RecurrentModelConfig = RNNModel | CharLMModel | Seq2SeqModel | ForecasterModel
 # ---------------------------------------------------------------------------- end of recurrent
+# ---------------------------------------------------------------- GAN (issue 13)
+class GANModel(Strict):
+    """A generator and a discriminator in one module (models/gan.py). vanilla / cgan: MLPs with
+    `hidden` layers in G (D mirrors them); dcgan / cdcgan: (transposed) strided convolutions
+    with `width` channels; c*: conditioned on the label."""
+
+    name: Literal["gan"] = "gan"
+    kind: Literal["vanilla", "dcgan", "cgan", "cdcgan"] = "vanilla"
+    latent: int = Field(64, ge=1, description="noise dimensions")
+    hidden: list[Annotated[int, Field(ge=1)]] = Field(default_factory=lambda: [256, 512])
+    width: int = Field(64, ge=1, description="convolutional kinds: first channel count")
+    ema: bool = Field(False, description="keep a moving average of G's weights and sample from it")
 
 
 ModelConfig = Annotated[
@@ -229,6 +241,7 @@ ModelConfig = Annotated[
     | ResNetSmallModel
     | AutoencoderModel
     | VAEModel
-    | RecurrentModelConfig,
+    | RecurrentModelConfig
+    | GANModel,  # GAN (issue 13)
     Field(discriminator="name"),
 ]

@@ -100,12 +100,26 @@ RECURRENT_TASK_SECTIONS: dict[str, type[TaskSection]] = {
 # ---------------------------------------------------------------------------- end of recurrent
 
 
+# ---------------------------------------------------------------- GAN (issue 13)
+class GANTaskSection(TaskSection):
+    """Generate the data set's images (tasks/gan.py), judged by an evaluation classifier."""
+
+    name: Literal["gan"] = "gan"
+    samples: int | None = Field(
+        2000, ge=2, description="generated images each split's numbers are computed on; None = the split's size"
+    )
+    snapshots: int = Field(4, ge=0, description="epochs (first to last) at which fixed-noise samples are kept")
+    snapshot_samples: int = Field(32, ge=1, description="images per snapshot grid")
+    classifier_epochs: int = Field(6, ge=1, description="the evaluation classifier's training epochs")
+
+
 TASK_SECTIONS: dict[str, type[TaskSection]] = {
     "classification": ClassificationTask,
     "regression": RegressionTask,
     "reconstruction": ReconstructionTask,
     "vae": VAETaskSection,
     **RECURRENT_TASK_SECTIONS,
+    "gan": GANTaskSection,  # GAN (issue 13)
 }
 
 

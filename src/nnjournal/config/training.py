@@ -97,6 +97,25 @@ class EnsembleConfig(Strict):
     )
 
 
+# ---------------------------------------------------------------- GAN (issue 13)
+class AdversarialConfig(Strict):
+    """The adversarial trainer's options (training/adversarial.py), used when the task's trainer
+    is "adversarial" (task.name = "gan"). Epochs, batch size, device and checkpoints are the
+    shared `[training]` fields; the optimizer, schedule, penalties, clipping, augmentation and
+    early stopping fields are the supervised trainer's and are refused when set."""
+
+    n_critic: int = Field(1, ge=1, description="discriminator steps (each on its own batch) per generator step")
+    label_smoothing: float = Field(
+        0.0, ge=0.0, lt=0.5, description="one-sided: the discriminator's target for real images is 1 - this"
+    )
+    lr_d: float = Field(2e-4, gt=0.0, description="the discriminator's Adam learning rate")
+    lr_g: float = Field(2e-4, gt=0.0, description="the generator's Adam learning rate")
+    betas: tuple[float, float] = Field((0.5, 0.999), description="Adam's betas for both (DCGAN: beta1 = 0.5)")
+    ema_decay: float = Field(
+        0.999, gt=0.0, lt=1.0, description="of the generator's moving average (when model.ema = true)"
+    )
+
+
 class TrainingConfig(Strict):
     epochs: int = Field(30, ge=1)
     batch_size: int = Field(64, ge=1)
@@ -146,3 +165,5 @@ class TrainingConfig(Strict):
         description="None = at every epoch end unless that would take over 1% of the training time "
         "(then as often as 1% allows); 0 = every epoch; > 0 = when that many seconds have passed",
     )
+    # GAN (issue 13): the adversarial trainer's own options
+    adversarial: AdversarialConfig = Field(default_factory=AdversarialConfig)

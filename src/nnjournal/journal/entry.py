@@ -60,7 +60,7 @@ def build_summary(
         entry: dict[str, Any] = {
             "model": describe_model(r.config, r.task),
             "n_params": models.count_parameters(r.model),
-            "training": describe_training(r.config, r.history),
+            "training": (getattr(r.task, "describe_training", None) or describe_training)(r.config, r.history),
             "history": r.history.to_dict(),
             "near_zero_weight_fraction": near_zero_fraction(r.model),
             **r.metrics,
@@ -124,8 +124,9 @@ def run_plots(
     pdir = run_dir / "plots"
     histories = {n: r.history.records for n, r in results.items()}
     best = {n: r.history.best_epoch if r.history.restored_best else None for n, r in results.items()}
-    plots.learning_curves(histories, pdir / "curves.png", best)
-    out.append({"file": "plots/curves.png", "caption": "Learning curves: train vs validation per epoch"})
+    if any("train_loss" in r for recs in histories.values() for r in recs):  # a GAN plots its own game
+        plots.learning_curves(histories, pdir / "curves.png", best)
+        out.append({"file": "plots/curves.png", "caption": "Learning curves: train vs validation per epoch"})
     bars = {n: r.metrics["test"][metric] for n, r in results.items()}
     bars.update({f"baseline: {n}": v[metric] for n, v in baselines.items() if metric in v})
     plots.metric_bars(bars, metric, pdir / "comparison.png")

@@ -51,7 +51,8 @@ def build(cfg: Any, info: DataInfo, out_features: int) -> nn.Module:
     (`info.pixel_mean` set) it is wrapped as `ImageModel(pixels, net)`, whose first layer
     standardizes each batch."""
     net = BUILDERS[cfg.name](cfg, info, out_features)
-    if info.pixel_mean is not None:
+    # A model that maps its own pixel range (a GAN's tanh units) says so with `own_pixels`.
+    if info.pixel_mean is not None and not getattr(net, "own_pixels", False):
         return ImageModel(PixelStandardize(info.pixel_mean, info.pixel_std), net)
     return net
 
@@ -106,3 +107,23 @@ BUILDERS["vae"] = _vae
 
 # ---------------------------------------------------------------------------- recurrent (issue 12)
 BUILDERS.update(RECURRENT_BUILDERS)
+
+# ---------------------------------------------------------------- GAN (issue 13)
+def _gan(cfg: Any, info: DataInfo, out_features: int) -> nn.Module:
+    from nnjournal.errors import NNJError
+    from nnjournal.models.gan import build_gan
+
+    if len(info.input_shape) != 3:
+        raise NNJError(f"model.name = 'gan' generates images (C, H, W); {info.name!r} has shape {info.input_shape}")
+    return build_gan(
+        cfg.kind,
+        image_shape=info.input_shape,
+        latent=cfg.latent,
+        n_classes=info.n_classes,
+        hidden=cfg.hidden,
+        width=cfg.width,
+        ema=cfg.ema,
+    )
+
+
+BUILDERS["gan"] = _gan

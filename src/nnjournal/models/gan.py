@@ -137,7 +137,10 @@ class ConvDiscriminator(nn.Module):
 
 class GAN(nn.Module):
     """Generator and discriminator of one run (and the generator's exponential moving average
-    `generator_ema` when built with `ema=True`; sampling then uses it)."""
+    `generator_ema` when built with `ema=True`; sampling then uses it). It maps uint8 pixels to
+    its own [-1, 1] range (`to_tanh`), so `models.build` does not standardize them (`own_pixels`)."""
+
+    own_pixels = True
 
     def __init__(
         self,

@@ -12,6 +12,7 @@ from nnjournal.data.bundle import DataBundle, DataInfo
 from nnjournal.tasks.base import StepOutput, SupervisedTask, Task, direction
 from nnjournal.tasks.classification import Classification
 from nnjournal.tasks.forecasting import Forecasting  # recurrent (issue 12)
+from nnjournal.tasks.gan import GANTask
 from nnjournal.tasks.language_model import LanguageModel
 from nnjournal.tasks.reconstruction import Reconstruction
 from nnjournal.tasks.regression import Regression
@@ -23,6 +24,7 @@ from nnjournal.tasks.vae import VAETask
 __all__ = [
     "TASKS",
     "Classification",
+    "GANTask",
     "Reconstruction",
     "Regression",
     "StepOutput",
@@ -41,6 +43,7 @@ TASKS: dict[str, Any] = {
     "regression": Regression,
     "reconstruction": Reconstruction,
     "vae": VAETask,
+    "gan": GANTask,  # GAN (issue 13)
 }
 
 # ---------------------------------------------------------------------------- recurrent (issue 12)

@@ -18,6 +18,7 @@ from nnjournal.data.bundle import DataBundle, DataInfo, Split
 from nnjournal.errors import NNJError
 from nnjournal.evaluation.generative import ClassifierSettings, GenerativeEvaluator, collapse_verdict
 from nnjournal.tasks.base import Direction, StepOutput
+from nnjournal.training.adversarial import LOGGED
 
 REAL = "real test images"  # the baseline's name: the ceiling every generator is compared with
 
@@ -27,6 +28,10 @@ class GANTask:
     headline = "frechet_distance"
     trainer = "adversarial"
     out_features = 1
+    data_kind = "classification"  # labelled images: the evaluation classifier and conditioning need labels
+    ensemble_outputs = None
+    early_stopping = False  # the adversarial trainer has no monitor: G's loss says little about G's images
+    logged = list(LOGGED)
     directions: dict[str, Direction] = {
         "frechet_distance": "min",
         "inception_score": "max",
@@ -53,6 +58,8 @@ class GANTask:
         samples: int | None = None,
         seed: int = 0,
         settings: ClassifierSettings | None = None,
+        snapshots: int = 4,
+        snapshot_samples: int = 32,
     ) -> None:
         if not info.is_image or not info.n_classes:
             raise NNJError(
@@ -62,6 +69,29 @@ class GANTask:
         # The classifier's own seed stays fixed: runs with different seeds get the same judge.
         self.settings = settings or ClassifierSettings()
         self.evaluator: GenerativeEvaluator | None = None
+        self.snapshots, self.snapshot_samples = snapshots, snapshot_samples
+        self.snapshot_epochs: list[int] = []
+        self.sample_snapshots: Any = None  # the SampleSnapshots hook of this task's training
+        self.real: dict[str, float] | None = None  # the real test images' numbers (baselines)
+        self._memo: dict[Any, dict[str, float]] = {}
+
+    @classmethod
+    def from_config(cls, section: Any, info: DataInfo, bundle: DataBundle | None = None) -> GANTask:
+        """`[task] name = "gan"`: samples per evaluation, snapshot epochs, classifier epochs."""
+        return cls(
+            info,
+            samples=section.samples,
+            settings=ClassifierSettings(epochs=section.classifier_epochs),
+            snapshots=section.snapshots,
+            snapshot_samples=section.snapshot_samples,
+        )
+
+    @property
+    def report_metrics(self) -> list[str]:
+        return [
+            "frechet_distance", "inception_score", "coverage", "class_kl", "conditional_accuracy",
+            "nearest_train_distance", "diversity",
+        ]
 
     # -------------------------------------------------------------- the step
     def training_step(self, model: torch.nn.Module, batch: Split, state: Any = None) -> StepOutput:
@@ -72,11 +102,35 @@ class GANTask:
 
     # -------------------------------------------------------------- after training
     def prepare_data(self, bundle: DataBundle, cfg: Any = None) -> DataBundle:
-        """Builds (or reads from the cache) the evaluation classifier on the training split."""
+        """Builds (or reads from the cache) the evaluation classifier on the training split, and
+        picks the snapshot epochs from `cfg.training.epochs`; the seed is the run's."""
+        if len(bundle.train) < 2 or len(bundle.test) < 2:
+            raise NNJError("task.name='gan' needs at least 2 training and 2 test images")
         self.evaluator = GenerativeEvaluator(
             bundle.train, int(self.info.n_classes), settings=self.settings, name=self.info.name
         )
+        if cfg is not None:
+            from nnjournal.journal.gan_plots import snapshot_epochs
+
+            self.seed = cfg.seed
+            self.snapshot_epochs = snapshot_epochs(cfg.training.epochs, self.snapshots) if self.snapshots else []
         return bundle
+
+    def training_callbacks(self, model: torch.nn.Module, folder: Path | None) -> list[Any]:
+        """Called by the adversarial trainer: samples from fixed noise at the snapshot epochs,
+        kept as .npy in the run's folder so a resumed run still shows the early ones."""
+        if not self.snapshot_epochs:
+            return []
+        from nnjournal.journal.gan_plots import SampleSnapshots
+        from nnjournal.training.callbacks import EpochFunction
+
+        self.sample_snapshots = SampleSnapshots(
+            model, epochs=self.snapshot_epochs, n=self.snapshot_samples, seed=self.seed, folder=folder
+        )
+        return [EpochFunction(self.sample_snapshots)]
+
+    def finish(self, result: Any, cfg: Any) -> None:
+        """Nothing beyond the metrics."""
 
     def _evaluator(self) -> GenerativeEvaluator:
         if self.evaluator is None:
@@ -84,48 +138,81 @@ class GANTask:
         return self.evaluator
 
     def evaluate(self, model: torch.nn.Module, split: Split) -> dict[str, float]:
-        """The generator's numbers on as many samples as `split` has (or `samples`), seeded; a
-        conditional GAN is asked for `split`'s labels, so its class mix matches the real one."""
+        """The generator's numbers on `samples` images (default: as many as `split` has), seeded
+        by the run's seed; a conditional GAN is asked for balanced classes. A generator has no
+        per-split numbers: every split of the same size gets the same samples (computed once),
+        so the journal's train-vs-test gap is 0 rather than sampling noise."""
         n = self.samples or len(split)
-        labels = split.y[:n] if getattr(model, "conditional", False) and n <= len(split) else None
-        return self._evaluator().generated_metrics(model, n, seed=self.seed, labels=labels)
+        key = (id(model), n, _fingerprint(model))
+        if key not in self._memo:
+            self._memo = {key: self._evaluator().generated_metrics(model, n, seed=self.seed)}
+        return dict(self._memo[key])
 
     def baselines(self, bundle: DataBundle, cfg: Any = None) -> tuple[dict[str, Any], dict[str, Any]]:
         """No fitted baseline: the real test images' numbers are the ceiling."""
-        return {}, {REAL: self._evaluator().real_metrics(bundle.test)}
+        self.real = self._evaluator().real_metrics(bundle.test)
+        return {}, {REAL: self.real}
 
     def summary_extras(self, result: Any) -> dict[str, Any]:
         return {}
 
     def describe_model(self, cfg: Any) -> str | None:
-        return None
+        m = cfg.model
+        kinds = {
+            "vanilla": "vanilla GAN (MLPs)",
+            "cgan": "conditional GAN (MLPs, label embedding in G and D)",
+            "dcgan": "DCGAN (strided and transposed convolutions, batch norm in G)",
+            "cdcgan": "conditional DCGAN (label embedding in G and D)",
+        }
+        size = f"G hidden {list(m.hidden)}" if m.kind in ("vanilla", "cgan") else f"width {m.width}"
+        ema = ", samples from G's moving average" if m.ema else ""
+        return f"{kinds[m.kind]}, {m.latent}-D noise, {size}{ema}"
+
+    def describe_training(self, cfg: Any, history: Any) -> str:
+        t, a = cfg.training, cfg.training.adversarial
+        parts = [
+            f"adversarial: Adam lr D {a.lr_d:g} / G {a.lr_g:g}, betas {tuple(a.betas)}",
+            f"batch {t.batch_size}",
+            f"{history.to_dict()['epochs_run']}/{t.epochs} epochs",
+            "non-saturating generator loss",
+        ]
+        if a.n_critic > 1:
+            parts.append(f"{a.n_critic} discriminator steps per generator step")
+        if a.label_smoothing:
+            parts.append(f"one-sided label smoothing {a.label_smoothing:g}")
+        if cfg.model.ema:
+            parts.append(f"samples from G's moving average (decay {a.ema_decay:g})")
+        return ", ".join(parts)
 
     def plots(self, run_dir: Path, results: dict[str, Any], context: dict[str, Any]) -> list[dict[str, str]]:
-        """Figures per variant from `context`: "snapshots" ({variant: SampleSnapshots images}),
-        "records" ({variant: history records}), "models", "test" and "real" metrics."""
+        """Per variant: sample grids over epochs, the game's curves, the class histogram beside
+        the real test images', a latent interpolation."""
         from nnjournal.journal import gan_plots
 
         figures = []
         names = self.info.class_names or [str(i) for i in range(int(self.info.n_classes or 0))]
-        for variant, model in context.get("models", {}).items():
+        pdir = run_dir / "plots"
+        for variant, r in results.items():
             stem = variant.replace(" ", "_")
-            if context.get("snapshots", {}).get(variant):
-                f = gan_plots.samples_over_epochs(
-                    context["snapshots"][variant], run_dir / f"{stem}_samples.png"
-                )
+            snaps = getattr(r.task, "sample_snapshots", None)
+            if snaps is not None and snaps.images:
+                f = gan_plots.samples_over_epochs(snaps.images, pdir / f"{stem}_samples.png")
                 figures.append(
-                    {"file": f.name, "caption": f"{variant}: samples from fixed noise at several epochs"}
+                    {"file": f"plots/{f.name}", "caption": f"{variant}: samples from fixed noise at epochs "
+                     + ", ".join(str(e) for e in sorted(snaps.images))}
                 )
-            if context.get("records", {}).get(variant):
-                f = gan_plots.adversarial_curves(context["records"][variant], run_dir / f"{stem}_game.png")
-                figures.append({"file": f.name, "caption": f"{variant}: losses, D(x) and D(G(z)) per epoch"})
-            if variant in context.get("test", {}):
-                f = gan_plots.class_histogram(
-                    context["test"][variant], context.get("real"), names, run_dir / f"{stem}_classes.png"
+            if r.history.records:
+                f = gan_plots.adversarial_curves(r.history.records, pdir / f"{stem}_game.png")
+                figures.append(
+                    {"file": f"plots/{f.name}", "caption": f"{variant}: losses, D(x) and D(G(z)) per epoch"}
                 )
-                figures.append({"file": f.name, "caption": f"{variant}: classes of generated vs real images"})
-            f = gan_plots.latent_interpolation(model, run_dir / f"{stem}_interpolation.png", seed=self.seed)
-            figures.append({"file": f.name, "caption": f"{variant}: walks between two noise vectors"})
+            if "test" in r.metrics:
+                f = gan_plots.class_histogram(r.metrics["test"], self.real, names, pdir / f"{stem}_classes.png")
+                figures.append(
+                    {"file": f"plots/{f.name}", "caption": f"{variant}: classes of generated vs real images"}
+                )
+            f = gan_plots.latent_interpolation(r.model, pdir / f"{stem}_interpolation.png", seed=self.seed)
+            figures.append({"file": f"plots/{f.name}", "caption": f"{variant}: walks between two noise vectors"})
         return figures
 
     def conclusion(self, summary: dict[str, Any]) -> list[str]:
@@ -170,3 +257,9 @@ class GANTask:
                     f"{t['nearest_train_distance']:.2f} vs {real['nearest_train_distance']:.2f} for real test images."
                 )
         return lines
+
+
+def _fingerprint(model: torch.nn.Module) -> float:
+    """A cheap digest of the weights: a memoised evaluation is redone once they change."""
+    with torch.no_grad():
+        return float(sum(p.double().sum() for p in model.parameters()))

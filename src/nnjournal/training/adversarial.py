@@ -13,16 +13,21 @@ D(x) and D(G(z)) on the batches D trained on.
 
 Batches are index slices of uint8 images already on the device; per-batch numbers stay on the
 device and are read once per epoch, so a step costs what the hand-written one costs
-(benchmarks/adversarial_step.py). Checkpoints (`training/multi_checkpoint.py`) hold both nets,
-both optimizers, the batch-order and noise generators and the global RNG, so a resumed run ends
-with bit-identical weights.
+(benchmarks/adversarial_step.py). Around the step the loop is `fit`'s: the non-finite guard on
+both losses, epoch-end callbacks given the model, Ctrl-C / SIGTERM saving at an epoch boundary
+(exit 130), and `fit`'s checkpoint policy. Checkpoints are `training/checkpoint.py`'s one file
+with both nets (one module), both optimizers, the batch-order and noise generators and the
+global RNG, so a resumed run ends with bit-identical weights.
+
+`train_adversarial` is the entry in `training.trainers.TRAINERS` ("adversarial"): `fit`'s
+signature, its options read from `[training]` and `[training.adversarial]`.
 """
 
 from __future__ import annotations
 
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -32,30 +37,23 @@ import torch.nn.functional as F
 from nnjournal.data.bundle import Split
 from nnjournal.errors import NNJError
 from nnjournal.models.gan import GAN
-from nnjournal.training.multi_checkpoint import (
-    load_training_state,
-    rng_state,
-    save_training_state,
-    set_rng_state,
+from nnjournal.training.callbacks import Callback, as_callbacks, wants_batch_end
+from nnjournal.training.checkpoint import (
+    CheckpointPolicy,
+    has_checkpoint,
+    load_checkpoint,
+    restore_state,
+    save_checkpoint,
+    training_state,
 )
+from nnjournal.training.guard import check_finite
+from nnjournal.training.history import History
+from nnjournal.training.interrupt import InterruptFlag, TrainingInterrupted
+from nnjournal.training.progress import EpochProgress
 from nnjournal.training.seeding import select_device
 
 EpochCallback = Callable[[int, dict[str, Any]], None]
 LOGGED = ("d_loss", "g_loss", "minimax_value", "d_real", "d_fake")
-
-
-@dataclass
-class AdversarialHistory:
-    """Per-epoch records (`LOGGED` numbers, time) and the wall time; like `fit`'s History."""
-
-    records: list[dict[str, Any]] = field(default_factory=list)
-    train_time_s: float = 0.0
-
-    def series(self, key: str) -> list[float]:
-        return [r[key] for r in self.records if key in r]
-
-    def to_dict(self) -> dict[str, Any]:
-        return {"epochs_run": len(self.records)}
 
 
 @dataclass
@@ -164,17 +162,21 @@ def fit_adversarial(
     device: str = "auto",
     checkpoint: Path | None = None,
     resume: bool = False,
-    checkpoint_every_s: float = 0.0,
+    checkpoint_every_s: float | None = None,
+    callbacks: Sequence[Callback] = (),
     on_epoch_end: Sequence[EpochCallback] = (),
-) -> AdversarialHistory:
+    quiet: bool = True,
+) -> History:
     """Train `gan` in place on `train` (uint8 images (n, C, H, W); labels `train.y` are fed to
-    both nets when the GAN is conditional) and return its history.
+    both nets when the GAN is conditional) and return its `History` (records: `LOGGED` per epoch).
 
     `n_critic`: discriminator steps per generator step (each on its own batch). `label_smoothing`:
     one-sided, D's target for real images is 1 - smoothing. `ema_decay`: of the generator's
     moving average when the GAN was built with `ema=True` (ignored otherwise). `checkpoint`: a
-    file written every `checkpoint_every_s` seconds (0 = every epoch) and after the last epoch,
-    after the epoch callbacks; `resume=True` continues from it when it exists."""
+    path stem as in `fit` (`<stem>.ckpt.safetensors`), written at epoch ends by `fit`'s policy
+    (`checkpoint_every_s` None: every epoch within 1% of the training time), at the last epoch
+    and on Ctrl-C / SIGTERM (then `TrainingInterrupted`, exit 130), after the epoch callbacks;
+    `resume=True` continues from it when it exists."""
     if epochs < 1 or batch_size < 1 or n_critic < 1:
         raise NNJError(
             f"training needs epochs, batch_size and n_critic >= 1 (got {epochs}, {batch_size}, {n_critic})"
@@ -185,58 +187,177 @@ def fit_adversarial(
         raise NNJError(f"the adversarial trainer takes uint8 images (0..255), got {train.x.dtype}")
     dev = select_device(device)
     gan.to(dev)
-    x = train.x.to(dev)
-    y = train.y.to(dev) if gan.conditional else None
-    n = len(x)
+    train = train.to(dev)
+    x = train.x
+    y = train.y if gan.conditional else None
     players = make_players(
         gan, lr_d=lr_d, lr_g=lr_g, betas=betas, label_smoothing=label_smoothing, ema_decay=ema_decay
     )
+    # Batch norm cannot normalise one example in training mode: a last batch of one is skipped.
+    skip_singletons = any(isinstance(m, torch.nn.modules.batchnorm._BatchNorm) for m in gan.modules())
     order_gen = torch.Generator().manual_seed(seed)  # batch order on the CPU, as in `fit`
     noise_gen = torch.Generator(device=dev).manual_seed(seed + 1)  # z drawn where G runs
+    hooks = as_callbacks(callbacks, on_epoch_end)
+    batch_hooks = [h for h in hooks if wants_batch_end([h])]
 
-    history, start_epoch = AdversarialHistory(), 0
-    if resume and checkpoint is not None and Path(checkpoint).exists():
-        rng, extra = load_training_state(
-            checkpoint, modules={"gan": gan}, optimizers={"d": players.opt_d, "g": players.opt_g}
-        )
-        set_rng_state(rng, order_gen, noise_gen)
-        history = AdversarialHistory(extra["records"], extra["train_time_s"])
+    history, start_epoch = History(monitor="g_loss"), 0
+    live = ({"gan": gan}, {"d": players.opt_d, "g": players.opt_g}, {})
+    if resume and has_checkpoint(checkpoint):
+        state = load_checkpoint(checkpoint)
+        restore_state(state, *live, order_gen)
+        noise_gen.set_state(state["noise"])
+        history = History(**state["history"])
         start_epoch = len(history.records)
-    elapsed_before, t0, last_save = history.train_time_s, time.perf_counter(), time.perf_counter()
+    elapsed_before = history.train_time_s
 
+    def save() -> None:
+        save_checkpoint(
+            checkpoint, training_state(*live, order_gen, noise=noise_gen.get_state(), history=history.state())
+        )
+
+    saver = CheckpointPolicy(checkpoint_every_s)
+    progress = EpochProgress(epochs, "adversarial training", quiet)
+    for h in hooks:
+        h.on_train_begin(gan, players)
+    t0 = time.perf_counter()
+    step = 0
     gan.train()
-    for epoch in range(start_epoch, epochs):
-        epoch_start = time.perf_counter()
-        sums = {k: torch.zeros((), device=dev) for k in LOGGED}
-        g_count = 0
-        order = torch.randperm(n, generator=order_gen).to(dev)
-        for b, start in enumerate(range(0, n, batch_size)):
-            idx = order[start : start + batch_size]
-            labels = y[idx] if y is not None else None
-            z = torch.randn(len(idx), gan.latent, generator=noise_gen, device=dev)
-            update_g = (b + 1) % n_critic == 0
-            step = adversarial_step(gan, players, GAN.to_tanh(x[idx]), labels, z, update_g)
-            for k, v in step.items():
-                sums[k] += v
-            g_count += len(idx) if update_g else 0
-        record: dict[str, Any] = {"epoch": epoch + 1}
-        for k in LOGGED:
-            count = g_count if k == "g_loss" else n
-            record[k] = float(sums[k]) / count if count else float("nan")
-        record["time_s"] = time.perf_counter() - epoch_start
-        history.records.append(record)
-        history.train_time_s = elapsed_before + time.perf_counter() - t0
-        for callback in on_epoch_end:
-            callback(epoch, record)
-        last = epoch + 1 == epochs
-        if checkpoint is not None and (last or time.perf_counter() - last_save >= checkpoint_every_s):
-            save_training_state(
-                Path(checkpoint),
-                modules={"gan": gan},
-                optimizers={"d": players.opt_d, "g": players.opt_g},
-                rng=rng_state(order_gen, noise_gen),
-                extra={"records": history.records, "train_time_s": history.train_time_s},
-            )
-            last_save = time.perf_counter()
+    with InterruptFlag(enabled=checkpoint is not None) as interrupt:
+        try:
+            for epoch in range(start_epoch, epochs):
+                epoch_start = time.perf_counter()
+                sums = {k: torch.zeros((), device=dev) for k in LOGGED}
+                d_count, g_count = 0, 0
+                for b, idx in enumerate(train.batch_indices(batch_size, order_gen, dev)):
+                    if interrupt.raised and saver.saved_last_epoch:
+                        raise TrainingInterrupted(f"stopped by {interrupt.raised}")
+                    if skip_singletons and len(idx) == 1:
+                        continue
+                    real, labels = GAN.to_tanh(x[idx]), (y[idx] if y is not None else None)
+                    z = torch.randn(len(idx), gan.latent, generator=noise_gen, device=dev)
+                    update_g = (b + 1) % n_critic == 0
+                    out = adversarial_step(gan, players, real, labels, z, update_g)
+                    _guard(out, gan, players, real, labels, z, epoch=epoch + 1, batch=b + 1)
+                    for k, v in out.items():
+                        sums[k] += v
+                    d_count += len(idx)
+                    g_count += len(idx) if update_g else 0
+                    step += 1
+                    for h in batch_hooks:
+                        h.on_batch_end(step, gan, out["d_loss"] / len(idx))
+
+                record: dict[str, Any] = {"epoch": epoch + 1}
+                for k in LOGGED:
+                    count = g_count if k == "g_loss" else d_count
+                    record[k] = float(sums[k]) / count if count else float("nan")
+                record["time_s"] = time.perf_counter() - epoch_start
+                history.records.append(record)
+                history.train_time_s = elapsed_before + time.perf_counter() - t0
+                for h in hooks:
+                    h.on_epoch_end(epoch, record, gan)
+                progress.update(epoch, record)
+                if checkpoint is not None:
+                    last = epoch + 1 == epochs
+                    saver.maybe_save(save, last or interrupt.raised is not None, time.perf_counter() - t0)
+                if interrupt.raised:
+                    raise TrainingInterrupted(f"stopped by {interrupt.raised}")
+        finally:
+            progress.close()
     history.train_time_s = elapsed_before + time.perf_counter() - t0
+    for h in hooks:
+        h.on_train_end(gan, history)
     return history
+
+
+def _guard(
+    out: dict[str, torch.Tensor],
+    gan: GAN,
+    players: Players,
+    real: torch.Tensor,
+    labels: torch.Tensor | None,
+    z: torch.Tensor,
+    *,
+    epoch: int,
+    batch: int,
+) -> None:
+    """The non-finite guard on both players' losses; the diagnosis re-runs that player's loss."""
+
+    def d_loss() -> torch.Tensor:
+        logit_real = gan.discriminator(real, labels)
+        logit_fake = gan.discriminator(gan.generator(z, labels).detach(), labels)
+        return F.binary_cross_entropy_with_logits(
+            logit_real, torch.full_like(logit_real, players.real_target)
+        ) + F.binary_cross_entropy_with_logits(logit_fake, torch.zeros_like(logit_fake))
+
+    def g_loss() -> torch.Tensor:
+        logit = gan.discriminator(gan.generator(z, labels), labels)
+        return F.binary_cross_entropy_with_logits(logit, torch.ones_like(logit))
+
+    n = len(real)
+    lr = players.opt_d.param_groups[0]["lr"]
+    check_finite(out["d_loss"] / n, epoch=epoch, batch=batch, lr=lr, model=gan.discriminator, step=d_loss)
+    if "g_loss" in out:
+        lr = players.opt_g.param_groups[0]["lr"]
+        check_finite(out["g_loss"] / n, epoch=epoch, batch=batch, lr=lr, model=gan, step=g_loss)
+
+
+# Supervised-only `[training]` fields and their defaults: set for a GAN, they would do nothing.
+_SUPERVISED_ONLY = (
+    "regime", "optimizer", "schedule", "penalty", "early_stopping", "clip", "augment",
+    "label_smoothing", "max_norm", "weight_noise", "log_grad_norms",
+)
+
+
+def train_adversarial(
+    model: Any,
+    train: Split,
+    val: Split | None = None,
+    *,
+    task: Any,
+    config: Any,
+    seed: int = 0,
+    quiet: bool = True,
+    callbacks: Sequence[Callback] = (),
+    checkpoint: Path | None = None,
+    resume: bool = False,
+) -> History:
+    """`TRAINERS["adversarial"]`: `fit`'s signature. Options from `config` (`[training]`):
+    epochs, batch_size, device, checkpoint_every_s, and `adversarial` (n_critic, one-sided
+    label smoothing, both learning rates, betas, EMA decay). `val` is not used (a GAN has no
+    validation loss; it is judged on samples by the task). A task's `training_callbacks(model,
+    folder)` adds its own hooks (the GAN task's fixed-noise sample snapshots)."""
+    from nnjournal.config.training import TrainingConfig
+
+    if not isinstance(model, GAN):
+        raise NNJError(f"the adversarial trainer trains a GAN (model.name = 'gan'), got {type(model).__name__}")
+    defaults = TrainingConfig()
+    changed = [k for k in _SUPERVISED_ONLY if getattr(config, k) != getattr(defaults, k)]
+    if changed:
+        raise NNJError(
+            f"training.{changed[0]} is a supervised-training option the adversarial trainer does not use; "
+            "set the GAN's options under [training.adversarial] (n_critic, label_smoothing, lr_d, lr_g, "
+            "betas, ema_decay)"
+        )
+    a = config.adversarial
+    extra = getattr(task, "training_callbacks", None)
+    folder = Path(checkpoint).parent if checkpoint is not None else None
+    hooks = [*callbacks, *(extra(model, folder) if extra is not None else [])]
+    return fit_adversarial(
+        model,
+        train,
+        epochs=config.epochs,
+        batch_size=config.batch_size,
+        seed=seed,
+        n_critic=a.n_critic,
+        label_smoothing=a.label_smoothing,
+        lr_d=a.lr_d,
+        lr_g=a.lr_g,
+        betas=tuple(a.betas),
+        ema_decay=a.ema_decay,
+        device=config.device,
+        checkpoint=checkpoint,
+        resume=resume,
+        checkpoint_every_s=config.checkpoint_every_s,
+        callbacks=hooks,
+        quiet=quiet,
+    )

@@ -9,6 +9,8 @@ trainer with two networks and two optimizers (adversarial) checkpoints like one 
 from __future__ import annotations
 
 import json
+import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -20,6 +22,7 @@ from nnjournal.errors import NNJError
 from nnjournal.files import atomic_write_bytes
 
 SUFFIX = ".ckpt.safetensors"
+CHECKPOINT_BUDGET = 0.01  # share of training time automatic checkpoints may take (issue: <= 2%)
 
 
 def checkpoint_file(path_stem: Path) -> Path:
@@ -136,3 +139,32 @@ def restore_state(
 def optimizer_state_from_checkpoint(state: dict[str, Any]) -> dict[str, Any]:
     """JSON turns the integer keys of `optimizer.state_dict()['state']` into strings."""
     return {"state": {int(k): v for k, v in state["state"].items()}, "param_groups": state["param_groups"]}
+
+
+# ---------------------------------------------------------------- when to save
+class CheckpointPolicy:
+    """When a trainer writes a checkpoint at an epoch end (shared by every trainer). `every_s` None: every epoch unless that would
+    take more than 1% of the training time (tiny epochs), then as often as 1% allows; 0: every
+    epoch; > 0: when that many seconds have passed since the last one."""
+
+    def __init__(self, every_s: float | None) -> None:
+        self.every_s = every_s
+        self.spent = 0.0  # seconds spent saving
+        self.last_cost = 0.0
+        self.last_at = 0.0
+        self.saved_last_epoch = True  # nothing to lose before the first epoch ends
+
+    def maybe_save(self, save: Callable[[], None], force: bool, elapsed: float) -> None:
+        if self.every_s is None:
+            due = self.spent + self.last_cost <= CHECKPOINT_BUDGET * elapsed
+        else:
+            due = elapsed - self.last_at >= self.every_s
+        if not (force or due):
+            self.saved_last_epoch = False
+            return
+        t = time.perf_counter()
+        save()
+        self.last_cost = time.perf_counter() - t
+        self.spent += self.last_cost
+        self.last_at = elapsed
+        self.saved_last_epoch = True

@@ -36,6 +36,7 @@ from nnjournal.regularization.weight_noise import perturbed_weights
 from nnjournal.tasks.base import Task
 from nnjournal.training.callbacks import Callback, as_callbacks, wants_batch_end
 from nnjournal.training.checkpoint import (
+    CheckpointPolicy,
     has_checkpoint,
     load_checkpoint,
     restore_state,
@@ -52,7 +53,6 @@ from nnjournal.training.seeding import select_device
 
 EpochCallback = Callable[[int, dict[str, Any]], None]
 EVAL_CHUNK = 8192  # examples per evaluation forward pass
-CHECKPOINT_BUDGET = 0.01  # share of training time automatic checkpoints may take (issue: <= 2%)
 
 
 def fit(
@@ -144,7 +144,7 @@ def fit(
             training_state(*live, generator, history=history.state(), best_state=best_state, waited=stopping.waited),
         )
 
-    saver = _CheckpointPolicy(cfg.checkpoint_every_s)
+    saver = CheckpointPolicy(cfg.checkpoint_every_s)
     progress = EpochProgress(cfg.epochs, "training", quiet)
     for h in hooks:
         h.on_train_begin(model, optimizer)
@@ -272,34 +272,6 @@ def evaluate_split(model: nn.Module, task: Task, split: Split, prefix: str = "")
         count += float(out.count)
     model.train(was_training)
     return {f"{prefix}{name}": value / count for name, value in totals.items()}
-
-
-class _CheckpointPolicy:
-    """When to write a checkpoint at an epoch end. `every_s` None: every epoch unless that would
-    take more than 1% of the training time (tiny epochs), then as often as 1% allows; 0: every
-    epoch; > 0: when that many seconds have passed since the last one."""
-
-    def __init__(self, every_s: float | None) -> None:
-        self.every_s = every_s
-        self.spent = 0.0  # seconds spent saving
-        self.last_cost = 0.0
-        self.last_at = 0.0
-        self.saved_last_epoch = True  # nothing to lose before the first epoch ends
-
-    def maybe_save(self, save: Callable[[], None], force: bool, elapsed: float) -> None:
-        if self.every_s is None:
-            due = self.spent + self.last_cost <= CHECKPOINT_BUDGET * elapsed
-        else:
-            due = elapsed - self.last_at >= self.every_s
-        if not (force or due):
-            self.saved_last_epoch = False
-            return
-        t = time.perf_counter()
-        save()
-        self.last_cost = time.perf_counter() - t
-        self.spent += self.last_cost
-        self.last_at = elapsed
-        self.saved_last_epoch = True
 
 
 def _grad_norms_sq(model: nn.Module, names: list[str]) -> torch.Tensor:

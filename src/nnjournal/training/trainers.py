@@ -10,6 +10,7 @@ from typing import Any
 from torch import nn
 
 from nnjournal import models
+from nnjournal.training.adversarial import train_adversarial
 from nnjournal.training.callbacks import Callback
 from nnjournal.training.fit import fit
 from nnjournal.training.history import History
@@ -17,7 +18,10 @@ from nnjournal.training.seeding import seed_everything
 
 # A trainer: (model, train, val, *, task, config, seed, quiet, callbacks, checkpoint, resume)
 # -> History. A task names its own in `Task.trainer`.
-TRAINERS: dict[str, Any] = {"supervised": fit}
+TRAINERS: dict[str, Any] = {
+    "supervised": fit,
+    "adversarial": train_adversarial,  # GAN (issue 13): training/adversarial.py
+}
 
 
 def train_one(

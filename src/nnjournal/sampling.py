@@ -1,0 +1,54 @@
+"""`nnj sample`: images from a trained GAN in a finished run directory, deterministic for a seed.
+
+The GAN is loaded from the run's `model.json` + `model.safetensors` (`saved_model.load_gan`) in
+a fresh process; noise comes from a CPU generator seeded with `seed`, so the same command
+gives the same images on any machine. Output: a PNG grid (8 columns) or the raw (n, C, H, W)
+float32 array in [0, 1] as .npy (written without pickle)."""
+
+from __future__ import annotations
+
+import io
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from nnjournal.errors import NNJError
+from nnjournal.files import atomic_write_bytes
+
+EXTENSIONS = (".png", ".npy")
+
+
+def check_output(out: Path) -> None:
+    if out.suffix.lower() not in EXTENSIONS:
+        raise NNJError(f"--out {out}: unknown extension {out.suffix or '(none)'!r}; use .png or .npy")
+
+
+def sample_run(
+    run_dir: Path, n: int, *, label: int | None = None, seed: int = 0, variant: str | None = None
+) -> np.ndarray:
+    """n images (n, C, H, W) in [0, 1] from the run's GAN (its moving average when it has one)."""
+    from nnjournal.saved_model import load_gan
+
+    gan = load_gan(run_dir, variant)
+    if n <= 0:
+        raise NNJError(f"--n must be positive, got {n}")
+    with torch.no_grad():
+        images = gan.sample(n, label, torch.Generator().manual_seed(seed))
+    return images.cpu().numpy().astype(np.float32)
+
+
+def write_images(images: np.ndarray, out: Path, columns: int = 8) -> None:
+    """.npy: the array as is; .png: an 8-column grid, 8-bit grey (or RGB for colour images)."""
+    check_output(out)
+    buf = io.BytesIO()
+    if out.suffix.lower() == ".npy":
+        np.save(buf, images, allow_pickle=False)
+    else:
+        from PIL import Image
+
+        from nnjournal.journal.gan_plots import tile
+
+        grid = np.round(tile(images, min(columns, len(images))) * 255).astype(np.uint8)
+        Image.fromarray(grid).save(buf, format="PNG")
+    atomic_write_bytes(out, buf.getvalue())
