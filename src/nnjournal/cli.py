@@ -183,7 +183,9 @@ def _print_results(summary: dict[str, Any]) -> None:
 @app.command()
 @user_errors
 def study(
-    name: Annotated[str, typer.Argument(help="regularization, capacity, gd-regimes or rnn-gradients")],
+    name: Annotated[
+        str, typer.Argument(help="regularization, capacity, gd-regimes, rnn-gradients, gradients or init")
+    ],
     profile: Annotated[str, typer.Option(help="quick (minutes) or default (the full study)")] = "default",
     set_: Annotated[list[str], typer.Option("--set", help="override KEY=VALUE, e.g. study.seeds=3")] = [],
     out_dir: Annotated[Path, typer.Option("--out", help="folder for run directories")] = Path("runs"),

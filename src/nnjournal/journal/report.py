@@ -189,7 +189,9 @@ class _Common(BaseModel):
 
 
 class _StudyShape(_Common):
-    study: dict[str, Any]
+    """Entries that lay out their own body: studies, tuning, lr-find, debug."""
+
+    study: dict[str, Any] | None = None
     report_blocks: list[list[Any]]
 
 

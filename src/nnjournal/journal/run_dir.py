@@ -127,6 +127,16 @@ class _SummaryShape(BaseModel):
     variants: dict[str, _Variant] = Field(min_length=1)
 
 
+class _BlocksShape(BaseModel):
+    """An entry that lays out its own report (studies, tuning, lr-find, debug): a headline and
+    variants only where it has them."""
+
+    recipe: str
+    report_blocks: list[Any]
+    headline: _Headline | None = None
+    variants: dict[str, _Variant] = {}
+
+
 def _load_summary(path: Path) -> tuple[dict[str, Any], str | None]:
     """(summary, None), or ({}, what is wrong with the file)."""
     try:
@@ -136,7 +146,7 @@ def _load_summary(path: Path) -> tuple[dict[str, Any], str | None]:
     if not isinstance(summary, dict):
         return {}, f"expected a JSON object, found {type(summary).__name__}"
     try:
-        shape = _SummaryShape.model_validate(summary)
+        shape = (_BlocksShape if "report_blocks" in summary else _SummaryShape).model_validate(summary)
     except ValidationError as err:
         first = err.errors()[0]
         where = ".".join(str(p) for p in first["loc"])
