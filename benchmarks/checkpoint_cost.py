@@ -31,8 +31,8 @@ def main() -> None:
     cfg = recipes.load("digits-mlp")
     bundle = data.load(cfg.data, seed=cfg.seed, task="classification")
     task = build_task(cfg.task, bundle.info, bundle)
-    times: dict[str, list[float]] = {"none": [], "default (2% budget)": [], "every epoch": []}
-    policies = {"none": None, "default (2% budget)": None, "every epoch": 0.0}
+    times: dict[str, list[float]] = {"none": [], "default (1% budget)": [], "every epoch": []}
+    policies = {"none": None, "default (1% budget)": None, "every epoch": 0.0}
     with tempfile.TemporaryDirectory() as tmp:
         for r in range(args.repeats):
             for name in times:
