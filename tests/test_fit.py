@@ -195,3 +195,43 @@ def test_batch_norm_meets_a_last_mini_batch_of_one_example(digits):
     model = MLP(64, [16], 10, norm="batch")
     h = fit(model, train, epochs=2, batch_size=64)
     assert len(h.records) == 2 and all(torch.isfinite(p).all() for p in model.parameters())
+
+
+def test_logged_training_numbers_are_those_of_adding_batch_by_batch_on_the_device(digits):
+    """The epoch's train loss and accuracy are totalled at the epoch's end (`Deferred`), yet equal
+    what `total += loss * n` and `right += (argmax == y).sum()` give when added batch by batch."""
+    torch.manual_seed(0)
+    model = nn.Sequential(nn.Flatten(), nn.Linear(64, 32), nn.ReLU(), nn.Linear(32, 10))
+    reference = copy.deepcopy(model)
+    x, y = digits.train.x, digits.train.y
+    history = fit(model, (x, y), epochs=2, batch_size=50, seed=3, optimizer={"name": "sgd", "lr": 0.1})
+
+    opt = torch.optim.SGD(reference.parameters(), lr=0.1)
+    gen = torch.Generator().manual_seed(3)
+    for epoch in range(2):
+        order = torch.randperm(len(x), generator=gen)
+        loss_total, right = torch.zeros(()), torch.zeros(())
+        for start in range(0, len(x), 50):
+            idx = order[start : start + 50]
+            out = reference(x[idx])
+            loss = nn.functional.cross_entropy(out, y[idx])
+            loss.backward()
+            opt.step()
+            opt.zero_grad()
+            loss_total += loss.detach() * len(idx)
+            right += (out.detach().argmax(1) == y[idx]).sum()
+        record = history.records[epoch]
+        assert record["train_loss"] == float(loss_total) / len(x)  # exactly, not approximately
+        assert record["train_accuracy"] == float(right) / len(x)
+
+
+def test_epoch_total_adds_in_order_in_the_sums_precision():
+    from nnjournal.tasks.base import epoch_total
+
+    values = [torch.tensor(v, dtype=torch.float32) for v in (1e8, 1.0, -1e8, 3.25, 1e-3)]
+    device_total = torch.zeros(())
+    for v in values:
+        device_total += v
+    assert epoch_total(values) == float(device_total)  # 1e8 + 1 rounds away the 1 in float32, in order
+    doubles = [v.double() for v in values]
+    assert epoch_total(doubles) == sum(float(v) for v in doubles)

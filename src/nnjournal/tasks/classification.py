@@ -74,6 +74,8 @@ class Classification(SupervisedTask):
             return F.binary_cross_entropy_with_logits(outputs.squeeze(1), targets.to(outputs.dtype))
         return F.cross_entropy(outputs, targets)
 
+    defer_score = True  # class logits: an epoch's are small beside the data
+
     def batch_score(self, outputs: torch.Tensor, targets: torch.Tensor) -> torch.Tensor:
         if self.binary:
             return ((outputs.squeeze(1) > 0) == targets.bool()).sum()

@@ -61,12 +61,15 @@ class SequenceClassification(SupervisedTask):
     def loss(self, outputs: torch.Tensor, targets: torch.Tensor) -> torch.Tensor:
         return F.cross_entropy(outputs, targets)
 
+    defer_score = True  # class logits: an epoch's are small beside the data
+
     def batch_score(self, outputs: torch.Tensor, targets: torch.Tensor) -> torch.Tensor:
         return (outputs.argmax(1) == targets).sum()
 
     def training_step(self, model: torch.nn.Module, batch: Split, state: Any = None) -> StepOutput:
         outputs = forward_sequences(model, batch)
-        return self._step_output((self.train_loss or self.loss)(outputs, batch.y), outputs, batch)
+        loss = (self.train_loss or self.loss)(outputs, batch.y)
+        return self._step_output(loss, outputs, batch, training=True)
 
     @torch.no_grad()
     def evaluation_step(self, model: torch.nn.Module, batch: Split) -> StepOutput:

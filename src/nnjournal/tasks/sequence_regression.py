@@ -37,7 +37,8 @@ class SequenceRegression(SupervisedTask):
 
     def training_step(self, model: torch.nn.Module, batch: Split, state: Any = None) -> StepOutput:
         outputs = forward_sequences(model, batch)
-        return self._step_output((self.train_loss or self.loss)(outputs, batch.y), outputs, batch)
+        loss = (self.train_loss or self.loss)(outputs, batch.y)
+        return self._step_output(loss, outputs, batch, training=True)
 
     @torch.no_grad()
     def evaluation_step(self, model: torch.nn.Module, batch: Split) -> StepOutput:

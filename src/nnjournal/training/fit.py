@@ -14,6 +14,7 @@ and are read once per epoch, so the loop costs about what a hand-written PyTorch
 
 from __future__ import annotations
 
+import contextlib
 import copy
 import math
 import time
@@ -33,7 +34,7 @@ from nnjournal.regularization.label_smoothing import smoothed_loss
 from nnjournal.regularization.max_norm import apply_max_norm
 from nnjournal.regularization.penalties import WeightPenalty, weight_parameters
 from nnjournal.regularization.weight_noise import perturbed_weights
-from nnjournal.tasks.base import Task
+from nnjournal.tasks.base import Task, epoch_total
 from nnjournal.training.callbacks import Callback, as_callbacks, wants_batch_end
 from nnjournal.training.checkpoint import (
     CheckpointPolicy,
@@ -44,7 +45,7 @@ from nnjournal.training.checkpoint import (
     training_state,
 )
 from nnjournal.training.early_stopping import EarlyStopping, check_monitor
-from nnjournal.training.guard import NonFiniteError, check_finite
+from nnjournal.training.guard import NonFiniteError, diverged
 from nnjournal.training.history import History
 from nnjournal.training.interrupt import InterruptFlag, TrainingInterrupted
 from nnjournal.training.optim import make_optimizer, make_schedule
@@ -53,6 +54,7 @@ from nnjournal.training.seeding import select_device
 
 EpochCallback = Callable[[int, dict[str, Any]], None]
 EVAL_CHUNK = 8192  # examples per evaluation forward pass
+NO_NOISE = contextlib.nullcontext()  # the weight-noise context when it is off (cheaper per step)
 
 
 def fit(
@@ -141,7 +143,9 @@ def fit(
     def save() -> None:
         save_checkpoint(
             checkpoint,
-            training_state(*live, generator, history=history.state(), best_state=best_state, waited=stopping.waited),
+            training_state(
+                *live, generator, history=history.state(), best_state=best_state, waited=stopping.waited
+            ),
         )
 
     saver = CheckpointPolicy(cfg.checkpoint_every_s)
@@ -155,7 +159,7 @@ def fit(
             for epoch in range(start_epoch, cfg.epochs):
                 epoch_start = time.perf_counter()
                 model.train()
-                sums: dict[str, torch.Tensor] = {}
+                sums: dict[str, list[Any]] = {}  # per-batch sums, added up at the epoch's end
                 count: int | torch.Tensor = 0
                 penalty_sum = torch.zeros((), device=device)
                 grad_sq = torch.zeros(len(grad_names), device=device) if cfg.log_grad_norms else None
@@ -168,7 +172,7 @@ def fit(
                     batch = train.take(idx)
                     if augment is not None:
                         batch.x = augment(batch.x)
-                    with perturbed_weights(noisy_weights, cfg.weight_noise):
+                    with perturbed_weights(noisy_weights, cfg.weight_noise) if noisy_weights else NO_NOISE:
                         out = task.training_step(model, batch, carried)
                         loss = out.loss
                         if penalty:
@@ -176,10 +180,15 @@ def fit(
                             loss = out.loss + pen
                             penalty_sum += pen.detach() * out.count
                         loss.backward()
-                    check_finite(
-                        loss, epoch=epoch + 1, batch=b + 1, lr=optimizer.param_groups[0]["lr"], model=model,
-                        step=lambda batch=batch: task.training_step(model, batch, None).loss,
-                    )
+                    if not math.isfinite(loss.item()):  # the non-finite guard: stop now, say where
+                        raise diverged(
+                            loss,
+                            epoch=epoch + 1,
+                            batch=b + 1,
+                            lr=optimizer.param_groups[0]["lr"],
+                            model=model,
+                            step=lambda batch=batch: task.training_step(model, batch, None).loss,
+                        )
                     if grad_sq is not None:
                         grad_sq += _grad_norms_sq(model, grad_names)
                     if cfg.clip.value is not None:
@@ -193,10 +202,7 @@ def fit(
                     if schedule_per_batch:
                         scheduler.step()
                     for name, value in out.sums.items():
-                        if name in sums:
-                            sums[name] += value
-                        else:
-                            sums[name] = torch.zeros((), device=device) + value
+                        sums.setdefault(name, []).append(value)
                     count += out.count
                     carried = out.state
                     step += 1
@@ -205,8 +211,8 @@ def fit(
 
                 record: dict[str, Any] = {"epoch": epoch + 1, "lr": optimizer.param_groups[0]["lr"]}
                 total = float(count)
-                for name, value in sums.items():
-                    record[f"train_{name}"] = float(value) / total
+                for name, values in sums.items():
+                    record[f"train_{name}"] = epoch_total(values) / total
                     if name == "loss" and penalty:
                         record["train_penalty"] = float(penalty_sum) / total
                 if val is not None:

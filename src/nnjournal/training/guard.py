@@ -32,7 +32,9 @@ def first_non_finite_layer(model: nn.Module, step: Any) -> str:
 
         return check
 
-    handles = [m.register_forward_hook(hook(n)) for n, m in model.named_modules() if n and not list(m.children())]
+    handles = [
+        m.register_forward_hook(hook(n)) for n, m in model.named_modules() if n and not list(m.children())
+    ]
     try:
         loss = step()
         if not found and torch.isfinite(loss).all():
@@ -60,11 +62,19 @@ def check_finite(
 ) -> None:
     """Raise `NonFiniteError` with a diagnosis when `loss` is NaN or infinite. `step` re-runs the
     batch's forward and loss for the diagnosis."""
-    value = float(loss.detach())
-    if math.isfinite(value):
-        return
+    if not math.isfinite(loss.item()):
+        raise diverged(loss, epoch=epoch, batch=batch, lr=lr, model=model, step=step)
+
+
+def diverged(
+    loss: torch.Tensor, *, epoch: int, batch: int, lr: float, model: nn.Module, step: Any
+) -> NonFiniteError:
+    """The error for a non-finite `loss`, with the first layer or gradient that went non-finite
+    (found by re-running `step`). Trainers test `math.isfinite(loss.item())` inline and call this
+    only when it fails, so the hot path costs one read of the loss, as in a hand-written loop."""
+    value = loss.item()
     where = first_non_finite_layer(model, step)
-    raise NonFiniteError(
+    return NonFiniteError(
         f"training diverged: the loss became {value} at epoch {epoch}, batch {batch} (learning rate "
         f"{lr:g}); the first non-finite value is {where}. Try a learning rate 10x lower "
         "(training.optimizer.lr), gradient clipping (training.clip.norm = 1.0), or check the inputs "
