@@ -81,6 +81,7 @@ def main() -> None:
                 batch_size=args.batch_size,
                 seed=r,
                 early_stopping={"restore_best": False},
+                threads=args.threads,  # the hand loop's count, not the auto policy's
             )
             times["fit"].append(time.perf_counter() - t)
             t = time.perf_counter()

@@ -51,6 +51,7 @@ from nnjournal.training.interrupt import InterruptFlag, TrainingInterrupted
 from nnjournal.training.optim import make_optimizer, make_schedule
 from nnjournal.training.progress import EpochProgress
 from nnjournal.training.seeding import select_device
+from nnjournal.training.threads import intra_op_threads, resolve_threads
 
 EpochCallback = Callable[[int, dict[str, Any]], None]
 EVAL_CHUNK = 8192  # examples per evaluation forward pass
@@ -148,13 +149,16 @@ def fit(
             ),
         )
 
+    first_batch = train.take(next(iter(train.batch_indices(batch_size, torch.Generator().manual_seed(0), device))))
+    threads = resolve_threads(cfg.threads, model, lambda: _evaluation_step(task, model, first_batch), device)
     saver = CheckpointPolicy(cfg.checkpoint_every_s)
     progress = EpochProgress(cfg.epochs, "training", quiet)
     for h in hooks:
         h.on_train_begin(model, optimizer)
     t0 = time.perf_counter()
     step = 0
-    with InterruptFlag(enabled=checkpoint is not None) as interrupt:
+    with InterruptFlag(enabled=checkpoint is not None) as interrupt, intra_op_threads(threads) as used_threads:
+        history.threads = used_threads if device.type == "cpu" else None
         try:
             for epoch in range(start_epoch, cfg.epochs):
                 epoch_start = time.perf_counter()
@@ -278,6 +282,12 @@ def evaluate_split(model: nn.Module, task: Task, split: Split, prefix: str = "")
         count += float(out.count)
     model.train(was_training)
     return {f"{prefix}{name}": value / count for name, value in totals.items()}
+
+
+def _evaluation_step(task: Task, model: nn.Module, batch: Split) -> Any:
+    if getattr(task, "stateful", False):
+        return task.evaluation_step(model, batch, None)
+    return task.evaluation_step(model, batch)
 
 
 def _grad_norms_sq(model: nn.Module, names: list[str]) -> torch.Tensor:

@@ -17,6 +17,7 @@ class History:
     stopped_early: bool = False
     restored_best: bool = False
     train_time_s: float = 0.0
+    threads: int | None = None  # CPU threads training used (training.threads); None on a GPU
 
     def series(self, key: str) -> list[float]:
         return [r[key] for r in self.records if key in r]
@@ -30,6 +31,7 @@ class History:
             "stopped_early": self.stopped_early,
             "restored_best": self.restored_best,
             "epochs_run": len(self.records),
+            "threads": self.threads,
         }
 
     def state(self) -> dict[str, Any]:
