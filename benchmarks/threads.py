@@ -42,7 +42,8 @@ def _time_run(recipe: str, overrides: list[str], threads: str) -> tuple[float, f
         t = time.perf_counter()
         result = nnj.run(recipe, [*overrides, f"training.threads={threads}"], out=out)
         wall = time.perf_counter() - t
-    return wall, result.summary["headline"]["value"], result.config.training.resolved_threads
+    first = next(iter(result.summary["variants"].values()))
+    return wall, result.summary["headline"]["value"], first.get("history", {}).get("threads") or 0
 
 
 def main() -> None:
