@@ -59,11 +59,13 @@ class StudyConfig(Strict):
     """A study: many trainings of the recipe's base model, compared in one journal entry.
     Fields left unset take the profile's value (see `nnjournal.studies`)."""
 
-    name: Literal["regularization", "capacity", "gd-regimes", "rnn-gradients", "gradients", "init"]
+    name: Literal["regularization", "capacity", "gd-regimes", "rnn-gradients", "gradients", "init", "tuning"]
     profile: Literal["quick", "default"] = "default"
     seeds: int | None = Field(None, ge=1, description="trainings per setting, with seeds 0..seeds-1")
     train_size: int | None = Field(None, ge=10, description="training examples kept (small = overfits)")
-    epochs: int | None = Field(None, ge=1)
+    epochs: int | None = Field(
+        None, ge=1, description="epochs per training; tuning: of its full trainings (default: the recipe's)"
+    )
     techniques: list[str] | None = Field(
         None, min_length=1, description="regularization: which techniques to compare"
     )
