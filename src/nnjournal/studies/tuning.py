@@ -375,7 +375,7 @@ def report_blocks(
         ]],
     ]
     for key, s in stages.items():
-        where = "vectorized (all models trained as one)" if s.vectorized else "one model at a time"
+        where = "vectorized (all models trained as one)" if s.vectorized else "not vectorized (one model per setting)"
         blocks += [
             ["h2", STAGE_TEXT[key][0]],
             ["p", f"{how[key]}; {where}, {s.seconds:.1f} s. Chosen: {_value_text(key, s.chosen)}"
@@ -407,6 +407,11 @@ def conclusion(stages: dict[str, Stage], task: Task, final_m: dict[str, Any], re
         f"{s1.batches} mini-batches); stage 2 a ridge penalty of {s2.chosen:.3g}; stage 3 beta1 = {s3.chosen:.4g} "
         f"(v = {1 - s3.chosen:.3g}); stage 4 dropout {s4.chosen[0]:g} on the input and {s4.chosen[1]:g} on hidden layers.",
     ]
+    edges = [STAGE_TEXT[s.key][2] for s in (s1, s2, s3) if s.chosen in (s.values[0], s.values[-1])]
+    if edges:
+        lines.append(
+            f"The chosen {', '.join(edges)} lie(s) at the edge of the swept range: the best value may be beyond it."
+        )
     fv, rv = final_m["val"][m], recipe_m["val"][m]
     better = fv > rv if task.directions.get(m, "max") == "max" else fv < rv
     verdict = "better than" if better else ("equal to" if fv == rv else "worse than")
