@@ -201,7 +201,12 @@ def test_a_killed_run_leaves_files_that_runs_and_report_handle_and_it_resumes(tm
             ["ensemble.size=3", "model.norm='batch'", "training.vectorize=true"],
             "cannot train models with batch norm",
         ),
-        ("digits-mlp", ["evaluation.cv=3"], "needs data.name = 'csv'"),
+        (
+            "digits-mlp",
+            ["evaluation.cv='loo'"],
+            "leave-one-out trains one model per example: 1797 examples is over the limit of 500; "
+            "use evaluation.cv = 10",
+        ),
         ("digits-mlp", ["training.weight_noise=true"], "weight_noise = true is not valid"),
         (
             "digits-cnn",
@@ -216,7 +221,7 @@ def test_a_killed_run_leaves_files_that_runs_and_report_handle_and_it_resumes(tm
         "augment-on-vectors",
         "monitor",
         "vectorized-batch-norm",
-        "cv-without-csv",
+        "leave-one-out-over-the-limit",
         "bool-as-number",
         "cnn-shape",
     ],

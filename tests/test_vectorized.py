@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+import math
 
 import pytest
 import torch
@@ -104,3 +105,43 @@ def test_vectorized_training_stops_a_diverging_model_with_a_diagnosis(digits):
     cfg = TrainingConfig(epochs=3, optimizer={"name": "sgd", "lr": 1e12})
     with pytest.raises(NNJError, match="diverged.*epoch 1"):
         fit_vectorized(nets, bundle.train, bundle.val, task=task, config=cfg, seeds=[0, 1, 2, 3])
+
+
+@pytest.mark.parametrize("name", ["adam", "adamw"])
+def test_a_learning_rate_beta1_and_ridge_penalty_per_member_match_training_each_alone(digits, name):
+    # The tuning study's sweeps: one value per member, the same arithmetic as separate fits.
+    bundle, task = digits
+    nets = _nets(3, bundle.info, task.out_features, dropout_hidden=0.0)
+    alone = [copy.deepcopy(n) for n in nets]
+    lrs, beta1s, l2s = [3e-4, 2e-3, 1e-2], [0.9, 0.99, 0.95], [0.0, 1e-4, 1e-2]
+    kw = {"epochs": 3, "batch_size": 64, "optimizer": {"name": name, "weight_decay": 1e-3}}
+    together = fit_vectorized(
+        nets, bundle.train, bundle.val, task=task, seeds=[0, 1, 2], members={"lr": lrs, "beta1": beta1s, "l2": l2s},
+        **kw,
+    )
+    for s, (net, ref) in enumerate(zip(nets, alone, strict=True)):
+        opt = {**kw["optimizer"], "lr": lrs[s], "betas": (beta1s[s], 0.999)}
+        history = fit(ref, bundle.train, bundle.val, task=task, seed=s, **{**kw, "optimizer": opt, "penalty": {"l2": l2s[s]}})
+        for (pname, a), b in zip(net.state_dict().items(), ref.state_dict().values(), strict=True):
+            assert torch.allclose(a, b, atol=1e-5, rtol=0), f"member {s}, {pname}: max diff {(a - b).abs().max()}"
+        assert together[s].records[-1]["lr"] == lrs[s]
+        assert together[s].records[-1]["val_loss"] == pytest.approx(history.records[-1]["val_loss"], abs=1e-5)
+
+
+def test_same_randomness_gives_members_the_same_dropout_masks_and_diverged_members_are_kept(digits):
+    bundle, task = digits
+
+    def losses(randomness: str) -> list[list[float]]:
+        nets = []
+        for _ in range(3):
+            torch.manual_seed(0)  # identical members: only their dropout masks can tell them apart
+            nets.append(models.build(MLPModel(hidden=[24], dropout_hidden=0.5), bundle.info, task.out_features))
+        hs = fit_vectorized(
+            nets, bundle.train, bundle.val, task=task, seeds=[0, 0, 0], epochs=2, randomness=randomness,
+            members={"lr": [1e-3, 1e-3, 1e6]}, keep_diverged=True,
+        )
+        return [[r["train_loss"] for r in h.records] for h in hs]
+
+    same, different = losses("same"), losses("different")
+    assert same[0] == same[1] and different[0] != different[1]
+    assert len(same[2]) == 2 and not (math.isfinite(same[2][-1]) and same[2][-1] < 10)  # diverged, kept

@@ -170,7 +170,8 @@ def run(
 
 def _print_results(summary: dict[str, Any]) -> None:
     metric = summary["headline"]["metric"]
-    table = Table("model", f"test {metric}", "kind", title=summary.get("title") or summary["recipe"])
+    label = metric if metric.startswith(("val_", "test_")) else f"test {metric}"  # a study's own key
+    table = Table("model", label, "kind", title=summary.get("title") or summary["recipe"])
     for name, v in summary["variants"].items():
         table.add_row(name, f"{v['test'][metric]:.4f}", "model")
     for name, v in summary["baselines"].items():
@@ -184,28 +185,38 @@ def _print_results(summary: dict[str, Any]) -> None:
 @user_errors
 def study(
     name: Annotated[
-        str, typer.Argument(help="regularization, capacity, gd-regimes, rnn-gradients, gradients or init")
+        str, typer.Argument(help="regularization, capacity, gd-regimes, rnn-gradients, gradients, init or tuning")
     ],
+    recipe: Annotated[
+        str | None, typer.Argument(help="recipe name or .toml path to study (default: the built-in NAME-study)")
+    ] = None,
     profile: Annotated[str, typer.Option(help="quick (minutes) or default (the full study)")] = "default",
     set_: Annotated[list[str], typer.Option("--set", help="override KEY=VALUE, e.g. study.seeds=3")] = [],
     out_dir: Annotated[Path, typer.Option("--out", help="folder for run directories")] = Path("runs"),
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="no progress or summary table")] = False,
 ) -> None:
-    """Run a study: many trainings compared in one journal entry (the recipe NAME-study).
+    """Run a study: many trainings compared in one journal entry (the recipe NAME-study, or
+    RECIPE studied: `nnj study tuning digits-mlp` runs the lecture's staged tuning protocol).
 
     Choose the regularization study's techniques with
     --set "study.techniques=['none', 'dropout', 'weight-decay']"; an unknown name lists them all.
     """
     from nnjournal.experiment import run as run_recipe
     from nnjournal.journal.run_dir import check_out_folder
+    from nnjournal.recipes import names
     from nnjournal.studies import STUDIES, recipe_for
 
     if name not in STUDIES:
         raise NNJError(f"unknown study {name!r}; choose from {', '.join(STUDIES)}")
     if profile not in ("quick", "default"):
         raise NNJError(f"--profile must be quick or default, got {profile!r}")
+    if recipe is None and recipe_for(name) not in names():
+        raise NNJError(f"nnj study {name} needs a RECIPE to study, e.g. `nnj study {name} digits-mlp`")
     check_out_folder(out_dir)
-    result = run_recipe(recipe_for(name), [*set_, f"study.profile={profile!r}"], out=out_dir, quiet=quiet)
+    study_sets = [f"study.name={name!r}"] if recipe is not None else []
+    result = run_recipe(
+        recipe or recipe_for(name), [*set_, *study_sets, f"study.profile={profile!r}"], out=out_dir, quiet=quiet
+    )
     if not quiet:
         _print_results(result.summary)
     typer.echo(f"report: {result.run_dir / 'report.html'}")

@@ -115,7 +115,7 @@ def run(
         for name, (vcfg, bundle, task) in prepared.items():
             folder = variant_dir(run_dir, name, len(prepared))
             results[name] = _train_variant(name, vcfg, bundle, task, folder, quiet, resume is not None, run_dir)
-        cv = _cross_validation if cfg.evaluation.cv > 1 else None
+        cv = _cross_validation if cfg.evaluation.cross_validates else None
         summary = write_entry(run_dir, cfg, results, started, t0, cv)
     for name in results:  # a finished run needs no resume point; model.safetensors holds the result
         checkpoint_file(variant_dir(run_dir, name, len(results)) / "checkpoint").unlink(missing_ok=True)
@@ -169,7 +169,7 @@ def _preflight(cfg: RunConfig, bundle: DataBundle, task: Task) -> None:
         has_val = bundle.val is not None and len(bundle.val) > 0  # as `fit` decides it
         if getattr(task, "early_stopping", True):  # a task whose trainer has no monitor says so
             check_monitor(cfg.training.early_stopping.monitor if has_val else "train_loss", task, has_val)
-        if cfg.evaluation.cv > 1:  # folds that cannot be cut would fail after the whole training
+        if cfg.evaluation.cross_validates:  # folds that cannot be cut would fail after the whole training
             from nnjournal.evaluation.cross_validation import check_cv
 
             check_cv(cfg)

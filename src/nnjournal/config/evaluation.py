@@ -31,7 +31,11 @@ class EvaluationConfig(Strict):
         "and on the raw inputs (feature extraction)",
     )
     threshold: ThresholdConfig = Field(default_factory=ThresholdConfig)
-    cv: int = Field(0, ge=0, description="k > 1: stratified k-fold CV of the whole pipeline (csv data)")
+    cv: Annotated[int, Field(ge=0)] | Literal["loo"] = Field(
+        0,
+        description="k > 1: k-fold cross-validation of the whole pipeline (stratified for classes), "
+        "preprocessing refitted on every fold; \"loo\" = leave-one-out, for data sets of at most 500 examples",
+    )
     permutation_importance: bool = Field(False, description="per-column importance for the network")
     mc_dropout: int = Field(
         0,
@@ -43,19 +47,26 @@ class EvaluationConfig(Strict):
     @model_validator(mode="after")
     def _cv_needs_two_folds(self) -> EvaluationConfig:
         if self.cv == 1:
-            raise ValueError("cv=1 is not cross-validation; use 0 (off) or k >= 2 folds")
+            raise ValueError("cv=1 is not cross-validation; use 0 (off), k >= 2 folds or \"loo\"")
         return self
+
+    @property
+    def cross_validates(self) -> bool:
+        """Whether `cv` asks for cross-validation (k >= 2 folds or leave-one-out)."""
+        return self.cv == "loo" or self.cv > 1
 
 
 class StudyConfig(Strict):
     """A study: many trainings of the recipe's base model, compared in one journal entry.
     Fields left unset take the profile's value (see `nnjournal.studies`)."""
 
-    name: Literal["regularization", "capacity", "gd-regimes", "rnn-gradients", "gradients", "init"]
+    name: Literal["regularization", "capacity", "gd-regimes", "rnn-gradients", "gradients", "init", "tuning"]
     profile: Literal["quick", "default"] = "default"
     seeds: int | None = Field(None, ge=1, description="trainings per setting, with seeds 0..seeds-1")
     train_size: int | None = Field(None, ge=10, description="training examples kept (small = overfits)")
-    epochs: int | None = Field(None, ge=1)
+    epochs: int | None = Field(
+        None, ge=1, description="epochs per training; tuning: of its full trainings (default: the recipe's)"
+    )
     techniques: list[str] | None = Field(
         None, min_length=1, description="regularization: which techniques to compare"
     )

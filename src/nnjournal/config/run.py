@@ -54,17 +54,6 @@ class RunConfig(Strict):
             )
         return self
 
-    @model_validator(mode="after")
-    def _cv_needs_a_table(self) -> RunConfig:
-        # Checked here, not after training: other loaders split once, so cross-validation
-        # would fail only when the run's training is already spent.
-        if self.evaluation.cv > 1 and self.data.name != "csv":
-            raise ValueError(
-                f"evaluation.cv = {self.evaluation.cv} needs data.name = 'csv' (got {self.data.name!r}): "
-                "other loaders split their data once; set evaluation.cv = 0"
-            )
-        return self
-
     def variant_configs(self) -> dict[str, RunConfig]:
         """The resolved config of each variant (just this one when there are none)."""
         if not self.variants:

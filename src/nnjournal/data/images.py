@@ -75,6 +75,23 @@ def split_test_off(y: np.ndarray, test_fraction: float, seed: int) -> tuple[np.n
     return train_test_split(idx, test_size=test_fraction, random_state=seed, stratify=_strata(y, small))
 
 
+def pixel_statistics(x: np.ndarray, rows: np.ndarray) -> tuple[list[float], list[float]]:
+    """Per-channel mean and std of uint8 images `x[rows]` (n, C, H, W): what the model
+    standardizes with. Computed in float64 chunks so a 50k-image set does not need a float
+    copy of itself."""
+    channels = x.shape[1]
+    total = np.zeros(channels)
+    total_sq = np.zeros(channels)
+    for start in range(0, len(rows), 4096):
+        chunk = x[rows[start : start + 4096]].astype(np.float64)
+        total += chunk.sum(axis=(0, 2, 3))
+        total_sq += (chunk**2).sum(axis=(0, 2, 3))
+    count = len(rows) * x.shape[2] * x.shape[3]
+    mean = total / count
+    std = np.sqrt(np.maximum(total_sq / count - mean**2, 1e-6))
+    return [float(m) for m in mean], [float(s) for s in std]
+
+
 def image_bundle(
     name: str,
     train: tuple[np.ndarray, np.ndarray],
@@ -122,18 +139,7 @@ def image_bundle(
                 f"{name}: {len(tr)} training images are too few to split off a validation fraction "
                 f"of {val_fraction:g}; add images or set data.val_fraction = 0"
             ) from None
-    # Per-channel statistics over the training images only; computed in float64 chunks so a
-    # 50k-image set does not need a float copy of itself.
-    channels = x_tr.shape[1]
-    total = np.zeros(channels)
-    total_sq = np.zeros(channels)
-    for start in range(0, len(tr), 4096):
-        chunk = x_tr[tr[start : start + 4096]].astype(np.float64)
-        total += chunk.sum(axis=(0, 2, 3))
-        total_sq += (chunk**2).sum(axis=(0, 2, 3))
-    count = len(tr) * x_tr.shape[2] * x_tr.shape[3]
-    mean = total / count
-    std = np.sqrt(np.maximum(total_sq / count - mean**2, 1e-6))
+    mean, std = pixel_statistics(x_tr, tr)
     shape = tuple(int(s) for s in x_tr.shape[1:])
     notes += missing_class_notes({"validation": y_tr[va], "test": y_te}, len(class_names), class_names)
     info = DataInfo(
@@ -143,8 +149,8 @@ def image_bundle(
         class_names=class_names,
         target_name="class",
         notes=notes,
-        pixel_mean=[float(m) for m in mean],
-        pixel_std=[float(s) for s in std],
+        pixel_mean=mean,
+        pixel_std=std,
     )
 
     def split(x: np.ndarray, y: np.ndarray) -> Split:

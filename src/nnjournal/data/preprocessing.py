@@ -3,7 +3,7 @@ the Python API turn raw inputs into exactly what the model was trained on."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
@@ -20,6 +20,10 @@ class Preprocessing:
     input_shape: tuple[int, ...]
     shift: np.ndarray | float = 0.0
     scale: np.ndarray | float = 1.0
+    # True when shift/scale were fitted on training rows (`standardize`), not fixed in advance:
+    # cross-validation then fits them again on each fold's training rows. Not saved: a saved
+    # model's transform is replayed, never refitted.
+    fitted: bool = field(default=False, compare=False)
     kind = "affine"  # the tag in model.json (class attribute, not a field)
 
     @classmethod
@@ -28,7 +32,12 @@ class Preprocessing:
         mean = flat.mean(axis=0)
         std = flat.std(axis=0)
         std[std < 1e-8] = 1.0  # constant features (e.g. blank digit corners) stay at zero
-        return cls(input_shape, mean.astype(np.float32), std.astype(np.float32))
+        return cls(input_shape, mean.astype(np.float32), std.astype(np.float32), fitted=True)
+
+    def inverse(self, x: np.ndarray) -> np.ndarray:
+        """Model inputs back to raw inputs, (n, d) float32: `x * scale + shift`."""
+        flat = np.asarray(x, dtype=np.float32).reshape(len(x), -1)
+        return (flat * self.scale + self.shift).astype(np.float32)
 
     def transform(self, x: np.ndarray) -> np.ndarray:
         x = np.asarray(x, dtype=np.float32)

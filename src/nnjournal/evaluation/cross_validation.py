@@ -1,29 +1,128 @@
-"""Stratified k-fold cross-validation of the whole tabular pipeline: on every fold the
-encoding (imputation, one-hot, scaling) is refitted on that fold's training rows, a fresh
-network is trained (with a validation part carved from the training rows for early
-stopping), and the network and its baselines are scored on the held-out fold."""
+"""Cross-validation of the whole pipeline (`evaluation.cv`), for any in-memory data: CSV tables,
+digits, MNIST-1D, arrays, image sets. Every example the loader read (its train, validation and
+test splits together) is dealt into k folds, stratified by class for classification. On every
+fold the preprocessing the loader fits is fitted again on that fold's training rows only (a
+CSV's encoding: imputation, one-hot, scaling; the standardisation of feature vectors; images'
+per-channel pixel statistics), a fresh network is trained (with a validation part carved from
+the training rows for early stopping), and the network and its baselines are scored on the
+held-out fold. `evaluation.cv = "loo"` (leave-one-out) holds out one example at a time and
+scores the N held-out predictions together: one example has no ROC AUC or R²."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from dataclasses import dataclass, replace
 from typing import Any
 
 import numpy as np
-from sklearn.model_selection import KFold, StratifiedKFold, train_test_split
+import torch
+from sklearn.model_selection import KFold, LeaveOneOut, StratifiedKFold, train_test_split
 
+from nnjournal import data as data_mod
 from nnjournal.config import RunConfig
+from nnjournal.data.bundle import DataBundle, Split
+from nnjournal.data.images import pixel_statistics
+from nnjournal.data.preprocessing import Preprocessing
 from nnjournal.data.tabular import bundle_from_indices, read_prepared
 from nnjournal.errors import NNJError
 from nnjournal.tasks import build_task, task_class
+from nnjournal.training.predict import predict_outputs
 from nnjournal.training.trainers import train_one
 
-SHOWN = ("accuracy", "roc_auc", "f1", "rmse", "r2")
+# The metrics the cross-validation table shows, in this order, where every fold has them.
+SHOWN = ("accuracy", "balanced_accuracy", "f1", "f1_macro", "roc_auc", "log_loss", "rmse", "mae", "r2")
+# Leave-one-out trains one network per example; above this many it is a long way to get
+# what 10 folds estimate nearly as well.
+LOO_LIMIT = 500
 
 
-def check_folds(k: int, y: np.ndarray, class_names: list[str] | None) -> None:
-    """An `NNJError` when `k` (stratified) folds cannot be cut from targets `y`: every fold
-    needs a row of every class, so the smallest class needs at least `k` rows."""
+@dataclass
+class Pool:
+    """Every example of a data set once, and `build(train, val, test, seed)`: a bundle of those
+    rows with the loader's preprocessing fitted on `train` only."""
+
+    y: np.ndarray
+    class_names: list[str] | None
+    build: Callable[[np.ndarray, np.ndarray, np.ndarray, int], DataBundle]
+
+    @property
+    def classification(self) -> bool:
+        return self.class_names is not None
+
+
+def pool_of(cfg: RunConfig) -> Pool:
+    """The examples `cfg.data` names, ready to be dealt into folds."""
+    kind = task_class(cfg.task).data_kind
+    if cfg.data.name == "csv":  # raw string columns: the encoding itself is refitted per fold
+        prepared = read_prepared(cfg.data, kind)
+        return Pool(
+            prepared.y,
+            prepared.class_names,
+            lambda tr, va, te, seed: bundle_from_indices(prepared, cfg.data, tr, va, te, seed),
+        )
+    return in_memory_pool(data_mod.load(cfg.data, seed=cfg.seed, task=kind))
+
+
+def in_memory_pool(bundle: DataBundle) -> Pool:
+    """A loaded bundle's splits joined. Images keep their uint8 pixels and get the pixel
+    statistics of each fold's training rows; feature vectors the loader standardised are taken
+    back to raw values (`Preprocessing.inverse`) and standardised on each fold's training rows;
+    a fixed transform (digits' /16) is kept as it is, since nothing was fitted."""
+    splits = [s for s in (bundle.train, bundle.val, bundle.test) if s is not None and len(s)]
+    odd = next((type(s).__name__ for s in splits if type(s) is not Split), None)
+    if odd is not None:
+        raise NNJError(
+            f"evaluation.cv: {bundle.info.name} examples come as {odd} (windows of one stream or sequences "
+            "that belong together), which cannot be dealt into folds; set evaluation.cv = 0"
+        )
+    x = torch.cat([s.x for s in splits]).cpu()
+    y = torch.cat([s.y for s in splits]).cpu()
+    info, prep = bundle.info, bundle.preprocessing
+    images = info.pixel_mean is not None
+    raw = prep.inverse(x.numpy()) if not images and getattr(prep, "fitted", False) else None
+
+    def build(tr: np.ndarray, va: np.ndarray, te: np.ndarray, seed: int) -> DataBundle:
+        fold_info, fold_prep, fold_x = info, prep, x
+        if images:
+            mean, std = pixel_statistics(x.numpy(), tr)
+            fold_info = replace(info, pixel_mean=mean, pixel_std=std)
+        elif raw is not None:
+            fold_prep = Preprocessing.standardize(raw[tr], prep.input_shape)
+            fold_x = torch.from_numpy(fold_prep.transform(raw))
+
+        def part(idx: np.ndarray) -> Split:
+            rows = torch.as_tensor(idx, dtype=torch.long)
+            return Split(fold_x[rows], y[rows])
+
+        return DataBundle(part(tr), part(va) if len(va) else None, part(te), fold_info, fold_prep, bundle.source)
+
+    labels = info.n_classes is not None and not y.is_floating_point()
+    return Pool(y.numpy(), (info.class_names or [str(c) for c in range(info.n_classes)]) if labels else None, build)
+
+
+def fold_indices(y: np.ndarray, cv: int | str, seed: int, stratified: bool) -> list[tuple[np.ndarray, np.ndarray]]:
+    """(rest, held out) index pairs: `cv` folds (stratified on `y` when asked), or one per
+    example for "loo"."""
+    placeholder = np.zeros(len(y))
+    if cv == "loo":
+        return list(LeaveOneOut().split(placeholder))
+    splitter = (StratifiedKFold if stratified else KFold)(int(cv), shuffle=True, random_state=seed)
+    return list(splitter.split(placeholder, y if stratified else None))
+
+
+def check_folds(cv: int | str, y: np.ndarray, class_names: list[str] | None) -> None:
+    """An `NNJError` when folds cannot be cut from targets `y`: leave-one-out above
+    `LOO_LIMIT` examples; k stratified folds need at least k rows of every class."""
+    if cv == "loo":
+        if len(y) > LOO_LIMIT:
+            raise NNJError(
+                f"leave-one-out trains one model per example: {len(y)} examples is over the limit of "
+                f"{LOO_LIMIT}; use evaluation.cv = 10"
+            )
+        return
+    k = int(cv)
     if k > len(y):
-        raise NNJError(f"evaluation.cv = {k} folds need at least {k} rows; the file has {len(y)}: lower evaluation.cv")
+        raise NNJError(f"evaluation.cv = {k} folds need at least {k} rows; the data has {len(y)}: lower evaluation.cv")
     if class_names is not None:
         counts = np.bincount(y, minlength=len(class_names))
         smallest = int(np.argmin(counts))
@@ -35,39 +134,45 @@ def check_folds(k: int, y: np.ndarray, class_names: list[str] | None) -> None:
 
 
 def check_cv(cfg: RunConfig) -> None:
-    """Refuse, before anything trains, `evaluation.cv` folds the data cannot give."""
-    prepared = read_prepared(cfg.data, task_class(cfg.task).data_kind)
-    check_folds(cfg.evaluation.cv, prepared.y, prepared.class_names)
+    """Refuse, before anything trains, cross-validation the task or the data cannot give."""
+    cv = cfg.evaluation.cv
+    kind = task_class(cfg.task)
+    if kind.trainer != "supervised":
+        raise NNJError(
+            f"evaluation.cv: {cfg.task.name} models are not scored on held-out examples by their targets; "
+            "set evaluation.cv = 0"
+        )
+    if cv == "loo" and not hasattr(kind, "pooled_metrics"):
+        raise NNJError(
+            f"evaluation.cv = 'loo' scores the held-out predictions together, which the {cfg.task.name} task "
+            "cannot; use k folds (evaluation.cv = 10)"
+        )
+    pool = pool_of(cfg)
+    check_folds(cv, pool.y, pool.class_names)
 
 
 def cross_validate(cfg: RunConfig) -> dict[str, Any]:
-    """Mean and std over `cfg.evaluation.cv` folds of each model's test metrics (the network
-    and the recipe's baselines, each refitted on every fold with its own encoding)."""
-    k = cfg.evaluation.cv
-    if cfg.data.name != "csv":
-        raise NNJError(
-            f"evaluation.cv needs data.name='csv' (got {cfg.data.name!r}); other loaders split once"
-        )
-    prepared = read_prepared(cfg.data, task_class(cfg.task).data_kind)
-    check_folds(k, prepared.y, prepared.class_names)
-    y = prepared.y
-    strat = prepared.classification
-    splitter = (
-        StratifiedKFold(k, shuffle=True, random_state=cfg.seed)
-        if strat
-        else KFold(k, shuffle=True, random_state=cfg.seed)
-    )
-    per_model: dict[str, list[dict[str, float]]] = {}
+    """Mean and std over the folds of each model's held-out metrics (the network and the
+    recipe's baselines, each refitted on every fold with its own preprocessing), and the
+    network's metrics per fold; leave-one-out: the network's pooled held-out metrics."""
+    cv = cfg.evaluation.cv
+    loo = cv == "loo"
+    pool = pool_of(cfg)
+    check_folds(cv, pool.y, pool.class_names)
+    y, strat = pool.y, pool.classification
+    folds = fold_indices(y, cv, cfg.seed, strat)
     val_part = cfg.data.val_fraction / max(1e-9, 1.0 - cfg.data.test_fraction)
-    for fold, (rest, test) in enumerate(splitter.split(np.zeros(len(y)), y if strat else None)):
-        train, val = rest, rest[:0]
-        if val_part > 0:
-            train, val = train_test_split(
-                rest, test_size=val_part, random_state=cfg.seed + fold, stratify=y[rest] if strat else None
-            )
-        bundle = bundle_from_indices(prepared, cfg.data, train, val, test, cfg.seed + fold)
+    per_model: dict[str, list[dict[str, float]]] = {}
+    held_out: list[tuple[Any, np.ndarray, torch.Tensor]] = []  # leave-one-out: (task, y, outputs)
+    for fold, (rest, test) in enumerate(folds):
+        train, val = _carve_validation(rest, y, val_part, cfg.seed + fold, strat)
+        bundle = pool.build(train, val, test, cfg.seed + fold)
         task = build_task(cfg.task, bundle.info, bundle)
+        bundle = task.prepare_data(bundle, cfg)
         model, _ = train_one(cfg, bundle, task, seed=cfg.seed + fold)
+        if loo:
+            held_out.append((task, bundle.test.y.cpu().numpy(), predict_outputs(model, bundle.test.x)))
+            continue
         scores = {"network": task.evaluate(model, bundle.test)}
         baseline_cfg = cfg.model_copy(
             update={"evaluation": cfg.evaluation.model_copy(update={"baselines": [b for b in cfg.evaluation.baselines if b != "dummy"]})}
@@ -75,11 +180,39 @@ def cross_validate(cfg: RunConfig) -> dict[str, Any]:
         scores.update(task.baselines(bundle, baseline_cfg)[1])
         for name, metrics in scores.items():
             per_model.setdefault(name, []).append(metrics)
-    summary = {}
-    for name, folds in per_model.items():
-        summary[name] = {
-            m: {"mean": float(np.mean([f[m] for f in folds])), "std": float(np.std([f[m] for f in folds]))}
-            for m in SHOWN
-            if all(m in f for f in folds)
-        }
-    return {"folds": k, "stratified": strat, "models": summary}
+    out: dict[str, Any] = {
+        "folds": len(folds),
+        "scheme": "loo" if loo else "k-fold",
+        "stratified": strat and not loo,
+        "examples": len(y),
+    }
+    if loo:
+        pooled = held_out[0][0].pooled_metrics(held_out)
+        shown = [m for m in SHOWN if m in pooled and np.isfinite(pooled[m])]
+        return {**out, "metrics": shown, "models": {"network": {m: {"mean": pooled[m], "std": None} for m in shown}}}
+    shown = [m for m in SHOWN if all(m in f for fs in per_model.values() for f in fs)]
+    out["metrics"] = shown
+    out["models"] = {
+        name: {m: {"mean": float(np.mean([f[m] for f in fs])), "std": float(np.std([f[m] for f in fs]))} for m in shown}
+        for name, fs in per_model.items()
+    }
+    out["per_fold"] = [
+        {"n": len(test), **{m: f[m] for m in shown}} for (_, test), f in zip(folds, per_model["network"], strict=True)
+    ]
+    if strat:
+        k = len(pool.class_names or [])
+        out["fold_class_counts"] = [np.bincount(y[test], minlength=k).tolist() for _, test in folds]
+    return out
+
+
+def _carve_validation(
+    rest: np.ndarray, y: np.ndarray, part: float, seed: int, stratified: bool
+) -> tuple[np.ndarray, np.ndarray]:
+    """(train, val) out of a fold's training rows: the recipe's share of validation rows, for
+    early stopping; stratified when it can be (a class with one row left cannot)."""
+    if part <= 0:
+        return rest, rest[:0]
+    try:
+        return tuple(train_test_split(rest, test_size=part, random_state=seed, stratify=y[rest] if stratified else None))
+    except ValueError:
+        return tuple(train_test_split(rest, test_size=part, random_state=seed))

@@ -190,8 +190,16 @@ def run_conclusion(summary: dict[str, Any]) -> list[str]:
             )
     cv = summary.get("cross_validation")
     if cv:
-        metric = next((m for m in ("roc_auc", "rmse") if all(m in s for s in cv["models"].values())), None)
-        if metric:
+        metric = next(
+            (m for m in (headline, "roc_auc", "rmse") if all(m in s for s in cv["models"].values())), None
+        )
+        if metric and cv.get("scheme") == "loo":
+            value = cv["models"]["network"][metric]["mean"]
+            lines.append(
+                f"Leave-one-out over {cv['examples']} examples: the network's {metric} on the held-out "
+                f"predictions taken together is {value:.3f}."
+            )
+        elif metric:
             parts = [f"{n} {m[metric]['mean']:.3f} ± {m[metric]['std']:.3f}" for n, m in cv["models"].items()]
             lines.append(f"{cv['folds']}-fold cross-validation, {metric} mean ± std: {'; '.join(parts)}.")
     return lines

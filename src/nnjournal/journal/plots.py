@@ -13,6 +13,7 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 from matplotlib.text import Text  # noqa: E402
+from matplotlib.ticker import LogFormatter  # noqa: E402
 
 from nnjournal.evaluation.metrics import quiet_metric_warnings  # noqa: E402
 from nnjournal.files import atomic_write_bytes  # noqa: E402
@@ -25,6 +26,12 @@ def save(fig: plt.Figure, path: Path) -> Path:
     math). No plot here uses mathtext on purpose."""
     for text in fig.findobj(Text):
         text.set_parse_math(False)
+    for ax in fig.axes:  # log axes label their ticks with mathtext ($10^{-3}$): plain "0.001" instead
+        for axis in (ax.xaxis, ax.yaxis):
+            if axis.get_scale() == "log":
+                base = axis.get_transform().base
+                axis.set_major_formatter(LogFormatter(base))
+                axis.set_minor_formatter(LogFormatter(base, labelOnlyBase=False))
     buf = io.BytesIO()
     try:
         # Tick labels are made while drawing: they take parse_math from the rc settings.

@@ -334,20 +334,42 @@ def _cross_validation_blocks(summary: dict[str, Any]) -> list[Block]:
     cv = summary.get("cross_validation")
     if not cv:
         return []
-    metrics = sorted(
-        {m for v in cv["models"].values() for m in v}, key=["accuracy", "roc_auc", "f1", "rmse", "r2"].index
-    )
-    rows = [
-        [name] + [f"{v[m]['mean']:.4f} ± {v[m]['std']:.4f}" if m in v else "" for m in metrics]
-        for name, v in cv["models"].items()
-    ]
+    order = ["accuracy", "balanced_accuracy", "f1", "f1_macro", "roc_auc", "log_loss", "rmse", "mae", "r2"]
+    metrics = cv.get("metrics") or sorted({m for v in cv["models"].values() for m in v}, key=order.index)
+
+    def cell(v: dict[str, Any]) -> str:
+        return f"{v['mean']:.4f}" if v["std"] is None else f"{v['mean']:.4f} ± {v['std']:.4f}"
+
+    rows = [[name] + [cell(v[m]) if m in v else "" for m in metrics] for name, v in cv["models"].items()]
+    refit = "preprocessing refitted on each fold's training rows"
+    if cv.get("scheme") == "loo":
+        return [
+            ("h2", "Cross-validation"),
+            (
+                "p",
+                f"Leave-one-out over all {cv['examples']} examples ({refit}): one network per example, "
+                "scored on the held-out predictions taken together (one example alone has no ROC AUC); "
+                "baselines are not refitted per example.",
+            ),
+            ("table", ["model", *metrics], rows),
+        ]
     kind = "stratified " if cv["stratified"] else ""
-    return [
+    what = f" over all {cv['examples']} examples" if "examples" in cv else ""
+    out: list[Block] = [
         ("h2", "Cross-validation"),
         (
             "p",
-            f"{kind}{cv['folds']}-fold cross-validation of the whole pipeline (encoding refitted on each fold's "
-            "training rows): mean ± std over the held-out folds, at the default threshold 0.5.",
+            f"{kind}{cv['folds']}-fold cross-validation of the whole pipeline{what} ({refit}): mean ± std "
+            "over the held-out folds, at the default threshold 0.5.",
         ),
         ("table", ["model", *metrics], rows),
     ]
+    if cv.get("per_fold"):
+        out.append(
+            (
+                "table",
+                ["fold", "held out", *(f"network {m}" for m in metrics)],
+                [[str(i + 1), str(f["n"]), *(f"{f[m]:.4f}" for m in metrics)] for i, f in enumerate(cv["per_fold"])],
+            )
+        )
+    return out

@@ -49,6 +49,13 @@ def _init(cfg: RunConfig, out: Path | str, quiet: bool) -> tuple[Path, dict[str,
     return run_init(cfg, out, quiet)
 
 
+# -- issue 14: the lecture's staged tuning protocol
+def _tuning(cfg: RunConfig, out: Path | str, quiet: bool) -> tuple[Path, dict[str, Any]]:
+    from nnjournal.studies.tuning import run_tuning
+
+    return run_tuning(cfg, out, quiet)
+
+
 # study name -> runner(config, output folder, quiet) -> (run directory, summary)
 STUDIES: dict[str, Callable[[RunConfig, Path | str, bool], tuple[Path, dict[str, Any]]]] = {
     "regularization": _regularization,
@@ -57,11 +64,12 @@ STUDIES: dict[str, Callable[[RunConfig, Path | str, bool], tuple[Path, dict[str,
     "rnn-gradients": _rnn_gradients,
     "gradients": _gradients,  # issue 15
     "init": _init,  # issue 15
+    "tuning": _tuning,  # issue 14: `nnj study tuning RECIPE`
 }
 
 
 def recipe_for(name: str) -> str:
-    """The built-in recipe behind `nnj study NAME`."""
+    """The built-in recipe behind `nnj study NAME` (without a RECIPE argument)."""
     return f"{name}-study"
 
 

@@ -95,6 +95,12 @@ class Classification(SupervisedTask):
     def metrics(self, targets: np.ndarray, outputs: torch.Tensor) -> dict[str, float]:
         return classification_metrics(targets, self.proba(outputs))
 
+    def pooled_metrics(self, parts: Sequence[tuple[Any, np.ndarray, torch.Tensor]]) -> dict[str, float]:
+        """Metrics of several models' held-out outputs taken together (leave-one-out's folds);
+        `parts` are (the fold's task, targets, outputs). Class probabilities do not depend on
+        what a fold's task fitted, so the outputs are joined as they are."""
+        return self.metrics(np.concatenate([y for _, y, _ in parts]), torch.cat([o for _, _, o in parts]))
+
     # -------------------------------------------------------------- the journal's hooks
     def baselines(self, bundle: Any, cfg: Any) -> tuple[dict[str, Any], dict[str, Any]]:
         return journal.baselines(bundle, cfg)

@@ -70,6 +70,13 @@ class Regression(SupervisedTask):
     def metrics(self, targets: np.ndarray, outputs: torch.Tensor) -> dict[str, float]:
         return regression_metrics(targets, self.predict(outputs), self.n_features)
 
+    def pooled_metrics(self, parts: list[tuple[Regression, np.ndarray, torch.Tensor]]) -> dict[str, float]:
+        """Metrics of several models' held-out outputs taken together (leave-one-out's folds);
+        `parts` are (the fold's task, targets, outputs). Each fold's outputs are mapped back to
+        the target's units by the task trained on that fold (its own target mean and std)."""
+        y = np.concatenate([y for _, y, _ in parts])
+        return regression_metrics(y, np.concatenate([t.predict(o) for t, _, o in parts]), self.n_features)
+
     def baselines(self, bundle: Any, cfg: Any) -> tuple[dict[str, Any], dict[str, Any]]:
         return run_baselines(bundle, False, cfg.evaluation.baselines, cfg.seed)
 

@@ -19,8 +19,8 @@ from __future__ import annotations
 import copy
 import math
 import time
-from collections.abc import Sequence
-from typing import Any
+from collections.abc import Mapping, Sequence
+from typing import Any, Literal
 
 import torch
 from torch import nn
@@ -38,6 +38,7 @@ from nnjournal.training.early_stopping import EarlyStopping, check_monitor
 from nnjournal.training.fit import _resolve_config
 from nnjournal.training.guard import NonFiniteError
 from nnjournal.training.history import History
+from nnjournal.training.member_adam import MemberAdam
 from nnjournal.training.optim import make_optimizer, make_schedule
 from nnjournal.training.seeding import select_device
 
@@ -75,18 +76,32 @@ def fit_vectorized(
     config: TrainingConfig | None = None,
     seeds: Sequence[int] | None = None,
     rows: Sequence[torch.Tensor] | None = None,
+    members: Mapping[str, Sequence[float]] | None = None,
+    randomness: Literal["different", "same"] = "different",
+    keep_diverged: bool = False,
     **overrides: Any,
 ) -> list[History]:
     """Train `models` (same architecture) in place, together; one `History` per member.
 
     Member k matches `fit(models[k], train_k, val, seed=seeds[k])` where `train_k` is `train`,
-    or `train` indexed by `rows[k]` (e.g. a bootstrap sample; all of the same length)."""
+    or `train` indexed by `rows[k]` (e.g. a bootstrap sample; all of the same length).
+
+    `members` gives some settings one value per member, for sweeps (the tuning study): `lr`
+    and `beta1` (Adam / AdamW without a schedule, stepped by `MemberAdam`) and `l2` (the ridge
+    penalty, `training.penalty.l2`). `randomness="same"` draws one dropout mask for all members
+    instead of one each, so members that differ only in a swept value see the same noise.
+    `keep_diverged`: a member whose loss turns non-finite is recorded (inf / nan) and trained
+    on with the others (members are independent) instead of stopping the run."""
     cfg = _resolve_config(config, overrides)
     k = len(models)
     if k == 0:
         raise ValueError("fit_vectorized needs at least one model")
     if not all(can_vectorize(m) for m in models):
         raise ValueError("vectorized training does not support batch norm")
+    members = dict(members or {})
+    unknown = set(members) - {"lr", "beta1", "l2"}
+    if unknown or any(len(v) != k for v in members.values()):
+        raise ValueError(f"members: one value per model for lr, beta1 or l2; got {sorted(members)}")
     seeds = list(seeds) if seeds is not None else list(range(k))
     device = select_device(cfg.device)
     x, y = train.x.to(device), train.y.to(device)
@@ -103,21 +118,35 @@ def fit_vectorized(
     params, buffers = stack_module_state(list(models))  # name -> (K, ...) leaf tensors
     base = copy.deepcopy(models[0]).to("meta")  # the architecture; weights come from `params`
     weight_names = [name for name, p in params.items() if p.dim() > 2]  # matrices, not biases
-    optimizer = make_optimizer(params.values(), cfg.optimizer)
-    scheduler, schedule_per_batch = make_schedule(optimizer, cfg.schedule, cfg.epochs, steps_per_epoch)
+    opt = cfg.optimizer
+    member_lrs = list(members.get("lr", [opt.lr] * k))
+    if "lr" in members or "beta1" in members:
+        if opt.name not in ("adam", "adamw") or cfg.schedule.name != "none":
+            raise ValueError("a learning rate or beta1 per member needs optimizer adam/adamw and no schedule")
+        optimizer: Any = MemberAdam(
+            params.values(), member_lrs, members.get("beta1", [opt.betas[0]] * k), beta2=opt.betas[1],
+            weight_decay=opt.weight_decay, decoupled=opt.name == "adamw",
+        )
+        scheduler, schedule_per_batch = None, False
+    else:
+        optimizer = make_optimizer(params.values(), opt)
+        scheduler, schedule_per_batch = make_schedule(optimizer, cfg.schedule, cfg.epochs, steps_per_epoch)
     train_loss = smoothed_loss(task, cfg.label_smoothing) if cfg.label_smoothing else task.loss
     augment = build_augment(cfg.augment)
     l1, l2 = cfg.penalty.l1, cfg.penalty.l2
+    member_l2 = torch.as_tensor(members["l2"], dtype=torch.float32, device=device) if "l2" in members else None
     noisy_weights = [params[nm] for nm in weight_names] if cfg.weight_noise > 0 else []
 
-    def member_step(p: dict, b: dict, xb: torch.Tensor, yb: torch.Tensor):
+    def member_step(p: dict, b: dict, xb: torch.Tensor, yb: torch.Tensor, l2_k: torch.Tensor):
         outputs = functional_call(base, (p, b), (xb,))
         data_loss = train_loss(outputs, yb)
         pen = data_loss.new_zeros(())
         for name in weight_names:
             if l1:
                 pen = pen + l1 * p[name].abs().sum()
-            if l2:
+            if member_l2 is not None:
+                pen = pen + l2_k * p[name].pow(2).sum()
+            elif l2:
                 pen = pen + l2 * p[name].pow(2).sum()
         return data_loss, pen, task.batch_score(outputs.detach(), yb)
 
@@ -126,8 +155,9 @@ def fit_vectorized(
         return task.loss(outputs, yv), task.batch_score(outputs, yv)
 
     # Dropout and hidden noise draw different masks per member, as separate runs would.
-    step_all = vmap(member_step, in_dims=(0, 0, 0, 0), randomness="different")
-    eval_all = vmap(member_eval, in_dims=(0, 0, None, None), randomness="different")
+    step_all = vmap(member_step, in_dims=(0, 0, 0, 0, 0), randomness=randomness)
+    eval_all = vmap(member_eval, in_dims=(0, 0, None, None), randomness=randomness)
+    l2_arg = member_l2 if member_l2 is not None else torch.zeros(k, device=device)  # unread without "l2"
 
     generators = [torch.Generator().manual_seed(s) for s in seeds]
     monitor = cfg.early_stopping.monitor if val is not None else "train_loss"
@@ -157,7 +187,7 @@ def fit_vectorized(
             # Weight noise is drawn for all members at once: the same distribution as K
             # separate fits, not the same numbers (like dropout under vmap).
             with perturbed_weights(noisy_weights, cfg.weight_noise):
-                data_loss, pen, score = step_all(params, buffers, xb, yb)  # each (K,)
+                data_loss, pen, score = step_all(params, buffers, xb, yb, l2_arg)  # each (K,)
                 # Member losses are independent, so the gradient of the sum is each member's own.
                 (data_loss + pen).sum().backward()
             _clip(params, cfg)
@@ -173,15 +203,14 @@ def fit_vectorized(
             if has_score:
                 score_sum += score
 
-        records: list[dict[str, Any]] = [
-            {"epoch": epoch + 1, "lr": optimizer.param_groups[0]["lr"]} for _ in range(k)
-        ]
+        lrs = member_lrs if isinstance(optimizer, MemberAdam) else [optimizer.param_groups[0]["lr"]] * k
+        records: list[dict[str, Any]] = [{"epoch": epoch + 1, "lr": lrs[i]} for i in range(k)]
         losses, pens, scores = (loss_sum / n).tolist(), (pen_sum / n).tolist(), (score_sum / n).tolist()
         diverged = [i for i, v in enumerate(losses) if active[i] and not math.isfinite(v)]
-        if diverged:  # checked once per epoch: the K models train as one, a per-batch sync would cost
+        if diverged and not keep_diverged:  # checked once per epoch: the K models train as one, a per-batch sync would cost
             raise NonFiniteError(
                 f"training diverged: the loss of model {diverged[0]} (seed {seeds[diverged[0]]}) became "
-                f"{losses[diverged[0]]} in epoch {epoch + 1} (learning rate {optimizer.param_groups[0]['lr']:g}); "
+                f"{losses[diverged[0]]} in epoch {epoch + 1} (learning rate {lrs[diverged[0]]:g}); "
                 "try a learning rate 10x lower (training.optimizer.lr) or gradient clipping (training.clip.norm = 1.0)"
             )
         val_losses = val_scores = None
@@ -196,7 +225,7 @@ def fit_vectorized(
         elapsed = time.perf_counter() - epoch_start
         for i, record in enumerate(records):
             record["train_loss"] = losses[i]
-            if l1 or l2:
+            if l1 or l2 or member_l2 is not None:
                 record["train_penalty"] = pens[i]
             if has_score:
                 record[f"train_{task.score_name}"] = scores[i]
