@@ -6,6 +6,7 @@ them apart lets cross-validation refit the whole preprocessing on every fold."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -71,10 +72,16 @@ def read_prepared(cfg: CsvData, task: str) -> PreparedTable:
             )
         raise NNJError(f"{path}: target column {cfg.target!r} not found; the columns are {names}")
     for key in ("id_columns", "drop", "numeric", "categorical"):
-        unknown = [c for c in getattr(cfg, key) if c not in cols]
+        unknown = [c for c in getattr(cfg, key) if c not in cols and c not in table.index_columns]
         if unknown:
             raise NNJError(f"{path}: data.{key} names column(s) not in the file: {unknown}")
     notes: list[str] = []
+    for j, name in enumerate(table.index_columns):
+        shown = f"headed {name!r}" if name else "with no name"
+        notes.append(
+            f"Column {j + 1} ({shown}, a distinct value in every row) is a pandas index, not data; left out "
+            "(pandas writes it unless told `to_csv(index=False)`)."
+        )
 
     target_values = cols[cfg.target]
     keep = np.array([not is_missing(v) for v in target_values])
@@ -201,8 +208,11 @@ def fit_encoding(prepared: PreparedTable, cfg: CsvData, train: np.ndarray) -> Ta
     )
 
 
-def encoding_notes(prepared: PreparedTable, prep: TabularPreprocessing) -> list[str]:
-    """What the report should say about gaps and merged categories, computed from the data."""
+def encoding_notes(
+    prepared: PreparedTable, prep: TabularPreprocessing, declared_numeric: Sequence[str] = ()
+) -> list[str]:
+    """What the report should say about gaps, merged categories and integer columns that may
+    be codes, computed from the data. `declared_numeric` (data.numeric) are never suggested."""
     notes = []
     for col in prep.columns:
         values = prepared.features[col.name]
@@ -235,7 +245,54 @@ def encoding_notes(prepared: PreparedTable, prep: TabularPreprocessing) -> list[
                 f"{col.name}: {kept} most frequent categories kept, the rest merged "
                 "into '(other)' (data.max_categories)."
             )
+        codes = integer_codes(values) if col.kind == "numeric" and col.name not in declared_numeric else None
+        if codes is not None:
+            shown = ", ".join(f"{c:g}" for c in codes)
+            notes.append(
+                f"{col.name}: whole numbers with only {len(codes)} distinct values ({shown}), treated as a number; "
+                f"if they are codes for categories rather than amounts, declare data.categorical = "
+                f"[{col.name!r}] (one-hot encoded, each code its own feature)."
+            )
     return notes
+
+
+# An integer column is suggested as categorical when it looks like codes: few distinct values
+# (3..10; two are as well served by one number), each repeated (at least 5 rows per value on
+# average: an id or a measurement rarely repeats), in a compact range (max - min <= 2 x the number
+# of values: 1..5 or 1,2,3,9 are codes, 0/10/20/50 are amounts binned).
+CODE_VALUES = (3, 10)
+CODE_ROWS_PER_VALUE = 5
+
+
+def integer_codes(values: list[str]) -> list[float] | None:
+    """The sorted distinct values of a numeric column that looks integer-coded, else None."""
+    nums = [parse_number(v) for v in values if not is_missing(v)]
+    if not nums or any(x is None or x != int(x) for x in nums):
+        return None
+    distinct = sorted(set(nums))
+    k = len(distinct)
+    if not CODE_VALUES[0] <= k <= CODE_VALUES[1] or len(nums) < CODE_ROWS_PER_VALUE * k:
+        return None
+    return distinct if distinct[-1] - distinct[0] <= 2 * k else None
+
+
+def shared_rows_note(prepared: PreparedTable, train: np.ndarray, test: np.ndarray) -> list[str]:
+    """A note when test rows repeat a training row exactly (every feature and the target): the
+    model has seen those answers, so the test metrics flatter it."""
+    cols = list(prepared.features.values())
+
+    def row(i: int) -> tuple:
+        return (*(c[i] for c in cols), prepared.y[i].item())
+
+    seen = {row(int(i)) for i in train}
+    shared = sum(row(int(i)) in seen for i in test)
+    if not shared:
+        return []
+    return [
+        f"{shared:,} of {len(test):,} test rows also appear in training (the same features and target; "
+        "identifier columns aside), so the test metrics partly measure memory; remove duplicate rows from "
+        "the CSV for a stricter test."
+    ]
 
 
 def _oversample(x: np.ndarray, y: np.ndarray, seed: int) -> tuple[np.ndarray, np.ndarray, str]:
@@ -260,7 +317,7 @@ def bundle_from_indices(
     prep = fit_encoding(prepared, cfg, train)
     x = prep.transform(prepared.features)
     y, cls = prepared.y, prepared.classification
-    notes = prepared.notes + encoding_notes(prepared, prep)
+    notes = prepared.notes + encoding_notes(prepared, prep, cfg.numeric) + shared_rows_note(prepared, train, test)
     x_tr, y_tr = x[train], y[train]
     if cfg.oversample:
         if not cls:
