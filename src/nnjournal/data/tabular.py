@@ -42,6 +42,9 @@ class PreparedTable:
     target: str
     class_names: list[str] | None
     notes: list[str] = field(default_factory=list)
+    # Identifier columns (declared in data.id_columns, or recognised as such): not features, but
+    # saved with the model so `nnj predict` writes them beside each prediction.
+    id_columns: list[str] = field(default_factory=list)
 
     @property
     def classification(self) -> bool:
@@ -107,11 +110,14 @@ def read_prepared(cfg: CsvData, task: str) -> PreparedTable:
     features = {n: [v[i] for i in rows] for n, v in cols.items() if n not in left_out}
     kinds = infer_kinds(features, cfg.numeric, cfg.categorical)
     dropped = []
+    id_columns = list(cfg.id_columns)
     for name in list(features):
         why = _why_not_a_feature(features[name], kinds[name])
         if why and name not in cfg.numeric and name not in cfg.categorical:
             notes.append(f"{name!r} {why}; left out (declare it in data.numeric/categorical to keep it).")
             dropped.append(f"{name!r} {why}")
+            if why.startswith("looks like"):  # an identifier or a row number: kept for predictions
+                id_columns.append(name)
             del features[name], kinds[name]
     if not features:
         if dropped:
@@ -146,7 +152,7 @@ def read_prepared(cfg: CsvData, task: str) -> PreparedTable:
         f"{k} {sum(1 for v in kinds.values() if v == k)}" for k in ("numeric", "boolean", "categorical")
     )
     notes.insert(0, f"{len(rows):,} rows, {len(features)} feature columns ({counts}); target {cfg.target!r}.")
-    return PreparedTable(path.stem, features, kinds, y, cfg.target, class_names, notes)
+    return PreparedTable(path.stem, features, kinds, y, cfg.target, class_names, notes, id_columns)
 
 
 def _why_not_a_feature(values: list[str], kind: str) -> str | None:
@@ -205,6 +211,7 @@ def fit_encoding(prepared: PreparedTable, cfg: CsvData, train: np.ndarray) -> Ta
         prepared.kinds,
         max_categories=cfg.max_categories,
         missing_indicators=cfg.missing_indicators,
+        id_columns=prepared.id_columns,
     )
 
 
