@@ -247,19 +247,34 @@ def report(run_dir: Annotated[Path, typer.Argument(help="a run directory")]) -> 
 def predict(
     run_dir: Annotated[Path, typer.Argument(help="a finished run directory")],
     input_file: Annotated[
-        Path, typer.Argument(metavar="INPUT", help="CSV, .npy or .npz (array x) of raw inputs")
+        Path,
+        typer.Argument(
+            metavar="INPUT",
+            help="CSV, .npy or .npz (array x) of raw inputs; for an image model also an image file or a "
+            "folder of images (searched recursively)",
+        ),
     ],
     output: Annotated[
-        Path | None, typer.Option("--out", help="predictions CSV (default: INPUT_predictions.csv)")
+        Path | None,
+        typer.Option("--out", help="predictions CSV (default: INPUT_predictions.csv; - for standard output)"),
     ] = None,
     variant: Annotated[
         str | None, typer.Option(help="which model of a multi-model run (default: the best)")
     ] = None,
+    id_column: Annotated[
+        list[str],
+        typer.Option(
+            "--id-column",
+            help="tabular models: a column of INPUT copied beside each prediction (default: the training "
+            "file's identifier columns, where INPUT has them); repeat for several",
+        ),
+    ] = [],
 ) -> None:
-    """Predict with a saved model; writes predictions (and class probabilities) to CSV."""
+    """Predict with a saved model; writes one CSV row per input: its identifier (an image's path,
+    a table's id columns), the prediction and, for classifiers, a probability per class."""
     from nnjournal.files import check_output_file
     from nnjournal.journal.run_dir import read_summary
-    from nnjournal.predict_io import read_inputs, write_predictions
+    from nnjournal.predict_io import inputs_for, predictions_csv, write_predictions
     from nnjournal.saved_model import load_model
 
     summary = read_summary(run_dir)
@@ -271,13 +286,24 @@ def predict(
         if name not in summary["variants"]:
             raise NNJError(f"{run_dir}: the best variant {name!r} is not among {', '.join(summary['variants'])}")
         folder = run_dir / "variants" / name
-    target = output or input_file.with_name(input_file.stem + "_predictions.csv")
-    check_output_file(target)
+    to_stdout = output is not None and str(output) == "-"
+    if to_stdout:
+        target = None
+    else:
+        if input_file.is_dir():  # photos/ -> photos_predictions.csv beside it (resolved: `.` has a name)
+            named = input_file.resolve()
+            target = output or named.with_name(named.name + "_predictions.csv")
+        else:
+            target = output or input_file.with_name(input_file.stem + "_predictions.csv")
+        check_output_file(target)
     trained = load_model(folder)
-    tabular = trained.preprocessing.kind == "tabular"
-    required = trained.preprocessing.required_columns if tabular else ()
-    x = read_inputs(input_file, trained.info.feature_names, table=tabular, required_columns=required)
-    n = write_predictions(target, trained, x)
+    inputs = inputs_for(input_file, trained, id_columns=id_column)
+    if target is None:
+        text, n = predictions_csv(trained, inputs)
+        typer.echo(text, nl=False)
+        typer.echo(f"{n} predictions written to standard output", err=True)
+        return
+    n = write_predictions(target, trained, inputs)
     typer.echo(f"{n} predictions written to {target}")
 
 
