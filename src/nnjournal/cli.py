@@ -136,13 +136,16 @@ def list_recipes() -> None:
 def show(
     recipe: Annotated[str, typer.Argument(help="recipe name or .toml path")],
     set_: Annotated[list[str], typer.Option("--set", help="override KEY=VALUE")] = [],
+    everything: Annotated[
+        bool, typer.Option("--all", help="also the settings that do not apply to this task and data")
+    ] = False,
 ) -> None:
-    """Print a recipe with every default filled in."""
+    """Print a recipe with every setting filled in; unset ones as `# key = (none)` comments."""
     from nnjournal import recipes
-    from nnjournal.config import to_toml
+    from nnjournal.config.show import show_toml
 
     cfg = recipes.load(recipe, set_)
-    typer.echo(to_toml(cfg.model_dump(mode="json")), nl=False)
+    typer.echo(show_toml(cfg, everything=everything), nl=False)
 
 
 @app.command()
@@ -272,38 +275,22 @@ def predict(
 ) -> None:
     """Predict with a saved model; writes one CSV row per input: its identifier (an image's path,
     a table's id columns), the prediction and, for classifiers, a probability per class."""
+    from nnjournal import predict_io
     from nnjournal.files import check_output_file
-    from nnjournal.journal.run_dir import read_summary
-    from nnjournal.predict_io import inputs_for, predictions_csv, write_predictions
     from nnjournal.saved_model import load_model
 
-    summary = read_summary(run_dir)
-    folder = run_dir
-    if variant is not None and variant not in summary["variants"]:
-        raise NNJError(f"unknown --variant {variant!r}; this run has {', '.join(summary['variants'])}")
-    if len(summary["variants"]) > 1:
-        name = variant or summary["headline"]["variant"]
-        if name not in summary["variants"]:
-            raise NNJError(f"{run_dir}: the best variant {name!r} is not among {', '.join(summary['variants'])}")
-        folder = run_dir / "variants" / name
-    to_stdout = output is not None and str(output) == "-"
-    if to_stdout:
-        target = None
-    else:
-        if input_file.is_dir():  # photos/ -> photos_predictions.csv beside it (resolved: `.` has a name)
-            named = input_file.resolve()
-            target = output or named.with_name(named.name + "_predictions.csv")
-        else:
-            target = output or input_file.with_name(input_file.stem + "_predictions.csv")
+    folder = predict_io.model_folder(run_dir, variant)
+    target = None if output is not None and str(output) == "-" else output or predict_io.default_output(input_file)
+    if target is not None:
         check_output_file(target)
     trained = load_model(folder)
-    inputs = inputs_for(input_file, trained, id_columns=id_column)
+    inputs = predict_io.inputs_for(input_file, trained, id_columns=id_column)
     if target is None:
-        text, n = predictions_csv(trained, inputs)
+        text, n = predict_io.predictions_csv(trained, inputs)
         typer.echo(text, nl=False)
         typer.echo(f"{n} predictions written to standard output", err=True)
         return
-    n = write_predictions(target, trained, inputs)
+    n = predict_io.write_predictions(target, trained, inputs)
     typer.echo(f"{n} predictions written to {target}")
 
 

@@ -41,6 +41,30 @@ class Inputs:
     pixels: bool = False
 
 
+def model_folder(run_dir: Path, variant: str | None = None) -> Path:
+    """Where the model `nnj predict` uses lives: the run directory, or in a multi-model run
+    the folder of `variant` (default: the best one)."""
+    from nnjournal.journal.run_dir import read_summary
+
+    summary = read_summary(run_dir)
+    if variant is not None and variant not in summary["variants"]:
+        raise NNJError(f"unknown --variant {variant!r}; this run has {', '.join(summary['variants'])}")
+    if len(summary["variants"]) == 1:
+        return run_dir
+    name = variant or summary["headline"]["variant"]
+    if name not in summary["variants"]:
+        raise NNJError(f"{run_dir}: the best variant {name!r} is not among {', '.join(summary['variants'])}")
+    return run_dir / "variants" / name
+
+
+def default_output(input_path: Path) -> Path:
+    """`new.csv` -> `new_predictions.csv`; a folder `photos/` -> `photos_predictions.csv` beside it."""
+    if input_path.is_dir():
+        named = input_path.resolve()  # `nnj predict RUN .` has a name
+        return named.with_name(named.name + "_predictions.csv")
+    return input_path.with_name(input_path.stem + "_predictions.csv")
+
+
 def is_image_file(path: Path) -> bool:
     return path.suffix.lower() in IMAGE_SUFFIXES
 
