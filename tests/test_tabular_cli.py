@@ -245,3 +245,14 @@ def test_tabular_regression_and_balanced_weights_run(tmp_path):
 
     # Weighting the rarer class up finds more of it (at the cost of precision).
     assert minority_recall(balanced) > minority_recall(plain)
+
+
+def test_runs_and_the_index_name_a_csv_run_by_its_file(tabular_run):
+    run_dir, _ = tabular_run
+    from nnjournal.journal.run_dir import list_runs
+
+    (row,) = [r for r in list_runs(run_dir.parent) if r["run"] == run_dir.name]
+    assert row["label"] == "tabular: shop.csv" and row["data_file"] == "shop.csv"
+    listed = _run(["runs", str(run_dir.parent)])
+    assert listed.exit_code == 0 and "tabular: shop.csv" in listed.stdout
+    assert "<td>tabular: shop.csv</td>" in (run_dir.parent / "index.html").read_text()

@@ -231,7 +231,7 @@ def runs(root: Annotated[Path, typer.Argument(help="folder holding run directori
     for r in rows:
         h = r.get("headline") or {}
         headline = f"{h['metric']} {h['value']:.4f} ({h['variant']})" if h else ""
-        table.add_row(r["run"], r.get("recipe") or "", r["status"], headline)
+        table.add_row(r["run"], r.get("label") or "", r["status"], headline)
     out.print(table)
 
 
