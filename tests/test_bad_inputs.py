@@ -502,6 +502,9 @@ CASES = [
     ),
     predict("predict tabular numpy input", "{tab}", "{f}/x64.npy", "named columns"),
     predict("predict tabular folder", "{tab}", "{f}/recipes", "is a folder"),
+    predict("predict tabular image", "{tab}", "{f}/photo.jpg", "is an image, but this model was trained on a table"),
+    predict("predict tabular unknown id column", "{tab}", "{f}/good.csv", "--id-column 'nope'", "--id-column", "nope"),
+    predict("predict digits id column", "{dig}", "{f}/x64.npy", "--id-column names a column", "--id-column", "a"),
     predict("predict tabular headerless", "{tab}", "{f}/headerless.csv", "no header row"),
     predict("predict tabular empty", "{tab}", "{f}/empty.csv", "the file is empty"),
     predict("predict tabular huge number", "{tab}", "{f}/huge_value.csv", "too far from the training values"),
@@ -525,7 +528,7 @@ CASES = [
     predict("predict digits text values", "{dig}", "{f}/not_numbers.csv", "must be a number"),
     predict("predict digits ragged csv", "{dig}", "{f}/ragged_numbers.csv", "row 2 has 2 values"),
     predict("predict digits binary csv", "{dig}", "{f}/binary.csv", "not a text CSV"),
-    predict("predict digits image", "{dig}", "{f}/photo.jpg", "not a text CSV"),
+    predict("predict digits image", "{dig}", "{f}/photo.jpg", "is an image, but this model takes rows of 64 numbers"),
     predict("predict input missing", "{dig}", "{f}/nowhere.npy", "input file not found"),
     predict("predict run missing", "{f}/nowhere", "{f}/x64.npy", "not a run directory"),
     Case(

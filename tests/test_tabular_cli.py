@@ -96,8 +96,50 @@ def test_predict_round_trip_equals_in_process_predictions(tabular_run, tmp_path)
     expected = trained.predict(rows)
     proba = trained.predict_proba(rows)
     assert [r["prediction"] for r in written] == list(expected)
-    np.testing.assert_allclose([float(r["proba_yes"]) for r in written], proba[:, 1], atol=1e-6)
+    # Written in full: each probability reads back as the very float32 the model gave.
+    np.testing.assert_array_equal([np.float32(r["proba_yes"]) for r in written], proba[:, 1])
     assert set(expected) <= {"no", "yes"}
+    # The identifier column training left out comes first, so each row can be matched back.
+    assert list(written[0])[:2] == ["customer_id", "prediction"]
+    assert [r["customer_id"] for r in written] == [r["customer_id"] for r in rows]
+
+
+def test_predict_keeps_the_id_column_asked_for_or_none(tabular_run, tmp_path):
+    run_dir, data = tabular_run
+    rows = feature_rows(data)[:5]
+    new = tmp_path / "new.csv"
+    with open(new, "w", newline="") as fh:
+        w = csv.DictWriter(fh, fieldnames=list(rows[0]))
+        w.writeheader()
+        w.writerows(rows)
+    out = tmp_path / "pred.csv"
+    result = _run(["predict", str(run_dir), str(new), "--out", str(out), "--id-column", "city", "--id-column", "age"])
+    assert result.exit_code == 0, result.output
+    assert out.read_text().splitlines()[0] == "city,age,prediction,proba_no,proba_yes"
+    assert out.read_text().splitlines()[1].startswith(f"{rows[0]['city']},{rows[0]['age']},")
+    without = tmp_path / "anonymous.csv"  # no identifier column: nothing to keep
+    with open(without, "w", newline="") as fh:
+        w = csv.DictWriter(fh, fieldnames=[k for k in rows[0] if k != "customer_id"], extrasaction="ignore")
+        w.writeheader()
+        w.writerows(rows)
+    result = _run(["predict", str(run_dir), str(without), "--out", str(out)])
+    assert result.exit_code == 0 and out.read_text().splitlines()[0] == "prediction,proba_no,proba_yes"
+    bad = runner.invoke(app, ["predict", str(run_dir), str(new), "--out", str(tmp_path / "x.csv"), "--id-column", "nope"])
+    assert bad.exit_code == 2 and "--id-column 'nope' is not a column of the file" in bad.output
+    assert not (tmp_path / "x.csv").exists()
+
+
+def test_an_image_given_to_a_tabular_model_is_one_clear_line(tabular_run, tmp_path):
+    from PIL import Image
+
+    run_dir, _ = tabular_run
+    Image.new("RGB", (8, 8)).save(tmp_path / "photo.png")
+    result = runner.invoke(app, ["predict", str(run_dir), str(tmp_path / "photo.png")])
+    assert result.exit_code == 2
+    assert "photo.png is an image, but this model was trained on a table: give a CSV file with the columns age" in (
+        result.output
+    )
+    assert not (tmp_path / "photo_predictions.csv").exists()
 
 
 def test_predict_names_missing_columns(tabular_run, tmp_path):
@@ -182,6 +224,15 @@ def test_tabular_regression_and_balanced_weights_run(tmp_path):
     assert s["task"] == "regression" and "boosted trees" in s["baselines"]
     assert s["variants"]["mlp"]["test"]["rmse"] < s["baselines"]["mean"]["rmse"]
     assert "24 row(s) with a blank target 'age' were left out." in s["data"]["notes"]
+    # Predictions in full precision: each value reads back as the float64 the model gave.
+    new = tmp_path / "new.csv"
+    new.write_text(data.read_text())
+    out = tmp_path / "ages.csv"
+    assert _run(["predict", str(reg.run_dir), str(new), "--out", str(out)]).exit_code == 0
+    written = list(csv.DictReader(out.read_text().splitlines()))
+    expected = nnjournal.load_model(reg.run_dir).predict(feature_rows(data))
+    assert [float(r["prediction"]) for r in written] == list(expected)
+    assert list(written[0]) == ["customer_id", "prediction"]
 
     common = [f"data.path={data}", "data.target=bought", *fast]
     plain = nnjournal.run("tabular", common, out=tmp_path)
@@ -194,3 +245,14 @@ def test_tabular_regression_and_balanced_weights_run(tmp_path):
 
     # Weighting the rarer class up finds more of it (at the cost of precision).
     assert minority_recall(balanced) > minority_recall(plain)
+
+
+def test_runs_and_the_index_name_a_csv_run_by_its_file(tabular_run):
+    run_dir, _ = tabular_run
+    from nnjournal.journal.run_dir import list_runs
+
+    (row,) = [r for r in list_runs(run_dir.parent) if r["run"] == run_dir.name]
+    assert row["label"] == "tabular: shop.csv" and row["data_file"] == "shop.csv"
+    listed = _run(["runs", str(run_dir.parent)])
+    assert listed.exit_code == 0 and "tabular: shop.csv" in listed.stdout
+    assert "<td>tabular: shop.csv</td>" in (run_dir.parent / "index.html").read_text()

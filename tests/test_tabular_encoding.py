@@ -103,3 +103,112 @@ def test_gaps_read_from_words_are_kept_as_a_category_and_said_in_the_notes():
     assert encoding_notes(table, prep) == [
         "alley: 8 blank value(s) (read as missing: 'NA', 'None') kept as their own category '(missing)'."
     ]
+
+
+# ---------------------------------------------------------------- what the CSV loader tells the report
+def _write(path, header: list[str], rows: list[list]) -> str:
+    import csv
+
+    with open(path, "w", newline="") as fh:
+        w = csv.writer(fh)
+        w.writerow(header)
+        w.writerows(rows)
+    return str(path)
+
+
+def _load_csv(path: str, **opts):
+    from nnjournal import data
+    from nnjournal.config import validate_config
+
+    cfg = validate_config({"data": {"name": "csv", "path": path, **opts}}).data
+    return data.load(cfg, seed=0, task="classification")
+
+
+def _coded_rows(n: int = 120, seed: int = 0) -> list[list]:
+    """x (a measurement), region (codes 1..5, repeated), y depending on both."""
+    rng = np.random.default_rng(seed)
+    rows = []
+    for _ in range(n):
+        x, region = round(float(rng.normal()), 4), int(rng.integers(1, 6))
+        rows.append([x, region, "a" if x + (region == 3) > 0.3 else "b"])
+    return rows
+
+
+@pytest.mark.parametrize("index_header", ["", "Unnamed: 0"])
+def test_a_pandas_index_column_is_left_out_with_a_note(tmp_path, index_header):
+    rows = _coded_rows()
+    shuffled = np.random.default_rng(1).permutation(len(rows))  # a filtered/shuffled frame's row ids
+    path = _write(tmp_path / "frame.csv", [index_header, "x", "region", "y"], [[int(i), *rows[i]] for i in shuffled])
+    bundle = _load_csv(path, target="y")
+    assert bundle.preprocessing.required_columns == ["x", "region"]  # the index is no feature
+    shown = "with no name" if not index_header else "headed 'Unnamed: 0'"
+    assert f"Column 1 ({shown}, a distinct value in every row) is a pandas index, not data; left out" in " ".join(
+        bundle.info.notes
+    )
+    # Naming it (the old workaround) still works.
+    assert _load_csv(path, target="y", drop=[index_header]).preprocessing.required_columns == ["x", "region"]
+
+
+def test_a_nameless_column_that_is_not_an_index_is_still_refused(tmp_path):
+    rows = [[r[0], r[1] % 2, r[2]] for r in _coded_rows()]  # repeats: not a row id
+    path = _write(tmp_path / "nameless.csv", ["x", "", "y"], rows)
+    with pytest.raises(NNJError, match="header column 2 has no name; add one to the header row"):
+        _load_csv(path, target="y")
+    path = _write(tmp_path / "first.csv", ["", "x", "y"], [[r[1], r[0], r[2]] for r in _coded_rows()])
+    with pytest.raises(NNJError, match="header column 1 has no name"):  # repeated values: data, not an index
+        _load_csv(path, target="y")
+
+
+def test_target_and_column_names_are_trimmed_like_headers(tmp_path):
+    path = _write(tmp_path / "spaced.csv", [" x ", "region", " y"], _coded_rows())
+    bundle = _load_csv(path, target="  y ", categorical=[" region"])
+    assert bundle.info.target_name == "y" and bundle.info.class_names == ["a", "b"]
+    assert "region=1" in bundle.info.feature_names
+
+
+def test_an_integer_column_with_few_values_is_suggested_as_categorical(tmp_path):
+    path = _write(tmp_path / "coded.csv", ["x", "region", "y"], _coded_rows())
+    notes = _load_csv(path, target="y").info.notes
+    assert (
+        "region: whole numbers with only 5 distinct values (1, 2, 3, 4, 5), treated as a number; if they are "
+        "codes for categories rather than amounts, declare data.categorical = ['region']"
+    ) in " ".join(notes)
+    assert not any(n.startswith("x:") for n in notes)  # a measurement is not
+    # Declared either way, the user has decided: no suggestion.
+    for opts in ({"numeric": ["region"]}, {"categorical": ["region"]}):
+        assert not any("region: whole numbers" in n for n in _load_csv(path, target="y", **opts).info.notes)
+
+
+@pytest.mark.parametrize(
+    "values, suggested",
+    [
+        ([1, 2, 3, 4] * 10, True),  # codes
+        ([1, 2, 3, 9] * 10, True),  # codes with an "unknown" 9
+        ([0, 1, 2] * 10 + [""], True),  # gaps do not count
+        ([1, 2] * 20, False),  # two values: one number serves as well
+        ([0, 10, 20, 50] * 10, False),  # amounts, binned
+        (list(range(10)) * 3, False),  # 3 rows per value: too few to be codes
+        (list(range(11)) * 10, False),  # 11 values: more than 10
+        ([1.5, 2, 3] * 10, False),  # not whole numbers
+    ],
+)
+def test_the_integer_code_rule(values, suggested):
+    from nnjournal.data.tabular import integer_codes
+
+    assert (integer_codes([str(v) for v in values]) is not None) == suggested
+
+
+def test_test_rows_that_repeat_training_rows_are_counted(tmp_path):
+    rows = _coded_rows(100)
+    path = _write(tmp_path / "dupes.csv", ["x", "region", "y"], rows + rows[:40])  # 40 rows twice
+    bundle = _load_csv(path, target="y")
+    note = next(n for n in bundle.info.notes if "test rows also appear in training" in n)
+    # Count them independently from the split itself.
+    def key(split):
+        return {tuple(r) for r in np.column_stack([split.x.numpy(), split.y.numpy()]).tolist()}
+
+    train, test = key(bundle.train), np.column_stack([bundle.test.x.numpy(), bundle.test.y.numpy()]).tolist()
+    shared = sum(tuple(r) in train for r in test)
+    assert shared > 0 and note.startswith(f"{shared} of {len(bundle.test)} test rows also appear in training")
+    clean = _write(tmp_path / "clean.csv", ["x", "region", "y"], rows)
+    assert not any("also appear in training" in n for n in _load_csv(clean, target="y").info.notes)

@@ -104,3 +104,22 @@ def test_ridge_baseline_stays_above_the_mean_on_one_hot_heavy_data():
     fitted, scores = run_baselines(bundle, False, ["dummy", "linear"], 0)
     assert scores[RIDGE]["r2"] > 0.15 > scores["mean"]["r2"], scores
     assert 1e-3 < fitted[RIDGE].alpha_ < 1e4  # chosen inside the grid
+
+
+def test_adjusted_r2_is_n_a_where_features_almost_equal_rows(tmp_path):
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=(100, 12))
+    y = x[:, 0] * 3 + x[:, 1] + rng.normal(scale=0.1, size=100)
+    path = tmp_path / "wide.csv"
+    with open(path, "w", newline="") as fh:
+        w = csv.writer(fh)
+        w.writerow([f"f{j}" for j in range(12)] + ["y"])
+        w.writerows([[*map(repr, row), repr(t)] for row, t in zip(x.tolist(), y.tolist(), strict=True)])
+    result = nnjournal.run("tabular", [f"data.path={path}", "data.target=y", "task.name=regression", *FAST], out=tmp_path)
+    s = result.summary
+    assert len(result.variants["mlp"].bundle.test) == 20  # 20 test rows for 12 features
+    assert np.isnan(s["variants"]["mlp"]["test"]["adjusted_r2"]) and np.isfinite(s["variants"]["mlp"]["test"]["r2"])
+    report = (result.run_dir / "report.md").read_text()
+    table = next(line for line in report.splitlines() if line.startswith("| mlp | model |"))
+    assert table.rstrip(" |").endswith("n/a"), table
+    assert "Adjusted R² is n/a: the test split has fewer than 10 rows per feature (12 features" in report

@@ -136,13 +136,16 @@ def list_recipes() -> None:
 def show(
     recipe: Annotated[str, typer.Argument(help="recipe name or .toml path")],
     set_: Annotated[list[str], typer.Option("--set", help="override KEY=VALUE")] = [],
+    everything: Annotated[
+        bool, typer.Option("--all", help="also the settings that do not apply to this task and data")
+    ] = False,
 ) -> None:
-    """Print a recipe with every default filled in."""
+    """Print a recipe with every setting filled in; unset ones as `# key = (none)` comments."""
     from nnjournal import recipes
-    from nnjournal.config import to_toml
+    from nnjournal.config.show import show_toml
 
     cfg = recipes.load(recipe, set_)
-    typer.echo(to_toml(cfg.model_dump(mode="json")), nl=False)
+    typer.echo(show_toml(cfg, everything=everything), nl=False)
 
 
 @app.command()
@@ -239,7 +242,7 @@ def runs(root: Annotated[Path, typer.Argument(help="folder holding run directori
     for r in rows:
         h = r.get("headline") or {}
         headline = f"{h['metric']} {h['value']:.4f} ({h['variant']})" if h else ""
-        table.add_row(r["run"], r.get("recipe") or "", r["status"], headline)
+        table.add_row(r["run"], r.get("label") or "", r["status"], headline)
     out.print(table)
 
 
@@ -258,37 +261,47 @@ def report(run_dir: Annotated[Path, typer.Argument(help="a run directory")]) -> 
 def predict(
     run_dir: Annotated[Path, typer.Argument(help="a finished run directory")],
     input_file: Annotated[
-        Path, typer.Argument(metavar="INPUT", help="CSV, .npy or .npz (array x) of raw inputs")
+        Path,
+        typer.Argument(
+            metavar="INPUT",
+            help="CSV, .npy or .npz (array x) of raw inputs; for an image model also an image file or a "
+            "folder of images (searched recursively)",
+        ),
     ],
     output: Annotated[
-        Path | None, typer.Option("--out", help="predictions CSV (default: INPUT_predictions.csv)")
+        Path | None,
+        typer.Option("--out", help="predictions CSV (default: INPUT_predictions.csv; - for standard output)"),
     ] = None,
     variant: Annotated[
         str | None, typer.Option(help="which model of a multi-model run (default: the best)")
     ] = None,
+    id_column: Annotated[
+        list[str],
+        typer.Option(
+            "--id-column",
+            help="tabular models: a column of INPUT copied beside each prediction (default: the training "
+            "file's identifier columns, where INPUT has them); repeat for several",
+        ),
+    ] = [],
 ) -> None:
-    """Predict with a saved model; writes predictions (and class probabilities) to CSV."""
+    """Predict with a saved model; writes one CSV row per input: its identifier (an image's path,
+    a table's id columns), the prediction and, for classifiers, a probability per class."""
+    from nnjournal import predict_io
     from nnjournal.files import check_output_file
-    from nnjournal.journal.run_dir import read_summary
-    from nnjournal.predict_io import read_inputs, write_predictions
     from nnjournal.saved_model import load_model
 
-    summary = read_summary(run_dir)
-    folder = run_dir
-    if variant is not None and variant not in summary["variants"]:
-        raise NNJError(f"unknown --variant {variant!r}; this run has {', '.join(summary['variants'])}")
-    if len(summary["variants"]) > 1:
-        name = variant or summary["headline"]["variant"]
-        if name not in summary["variants"]:
-            raise NNJError(f"{run_dir}: the best variant {name!r} is not among {', '.join(summary['variants'])}")
-        folder = run_dir / "variants" / name
-    target = output or input_file.with_name(input_file.stem + "_predictions.csv")
-    check_output_file(target)
+    folder = predict_io.model_folder(run_dir, variant)
+    target = None if output is not None and str(output) == "-" else output or predict_io.default_output(input_file)
+    if target is not None:
+        check_output_file(target)
     trained = load_model(folder)
-    tabular = trained.preprocessing.kind == "tabular"
-    required = trained.preprocessing.required_columns if tabular else ()
-    x = read_inputs(input_file, trained.info.feature_names, table=tabular, required_columns=required)
-    n = write_predictions(target, trained, x)
+    inputs = predict_io.inputs_for(input_file, trained, id_columns=id_column)
+    if target is None:
+        text, n = predict_io.predictions_csv(trained, inputs)
+        typer.echo(text, nl=False)
+        typer.echo(f"{n} predictions written to standard output", err=True)
+        return
+    n = predict_io.write_predictions(target, trained, inputs)
     typer.echo(f"{n} predictions written to {target}")
 
 

@@ -1,6 +1,11 @@
 """Reading inputs for `nnj predict` and writing predictions. CSV (with or without a header
 row) and .npy/.npz arrays; arrays are read with allow_pickle=False. Tabular models read a
-CSV as named raw columns, exactly as their training file was read."""
+CSV as named raw columns, exactly as their training file was read; image models also read an
+image file or a folder of them, decoded as their training images were.
+
+The output has one row per input: the columns that say which input it was (an image's path,
+a table's identifier columns), the prediction, and a probability per class; numbers are
+written in full (the shortest text that reads back to the same float)."""
 
 from __future__ import annotations
 
@@ -8,15 +13,149 @@ import csv
 import io
 import zipfile
 from collections.abc import Sequence
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import numpy as np
+from PIL import Image, UnidentifiedImageError
 
 from nnjournal.data.csv_table import read_table
+from nnjournal.data.image_folder import decode_image
 from nnjournal.errors import NNJError
 from nnjournal.files import atomic_write_text
 from nnjournal.saved_model import TrainedModel
+
+# What `nnj predict` reads as an image (compared lower-cased); hidden files are skipped.
+IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".bmp", ".gif", ".webp", ".tif", ".tiff")
+ARRAY_SUFFIXES = (".npy", ".npz")
+
+
+@dataclass
+class Inputs:
+    """What `nnj predict` feeds the model: `x` (an array, a `Table`, or uint8 pixels when
+    `pixels`), and `ids`, columns copied to the output before the predictions."""
+
+    x: Any
+    ids: dict[str, list[str]] = field(default_factory=dict)
+    pixels: bool = False
+
+
+def model_folder(run_dir: Path, variant: str | None = None) -> Path:
+    """Where the model `nnj predict` uses lives: the run directory, or in a multi-model run
+    the folder of `variant` (default: the best one)."""
+    from nnjournal.journal.run_dir import read_summary
+
+    summary = read_summary(run_dir)
+    if variant is not None and variant not in summary["variants"]:
+        raise NNJError(f"unknown --variant {variant!r}; this run has {', '.join(summary['variants'])}")
+    if len(summary["variants"]) == 1:
+        return run_dir
+    name = variant or summary["headline"]["variant"]
+    if name not in summary["variants"]:
+        raise NNJError(f"{run_dir}: the best variant {name!r} is not among {', '.join(summary['variants'])}")
+    return run_dir / "variants" / name
+
+
+def default_output(input_path: Path) -> Path:
+    """`new.csv` -> `new_predictions.csv`; a folder `photos/` -> `photos_predictions.csv` beside it."""
+    if input_path.is_dir():
+        named = input_path.resolve()  # `nnj predict RUN .` has a name
+        return named.with_name(named.name + "_predictions.csv")
+    return input_path.with_name(input_path.stem + "_predictions.csv")
+
+
+def is_image_file(path: Path) -> bool:
+    return path.suffix.lower() in IMAGE_SUFFIXES
+
+
+def inputs_for(path: Path, trained: TrainedModel, *, id_columns: Sequence[str] = ()) -> Inputs:
+    """`path` read for `trained`: an image file or folder for an image model, a CSV's named
+    columns (plus identifier columns) for a tabular one, else an array. An input of the wrong
+    kind for the model is one `NNJError` saying what the model takes."""
+    if not path.exists():
+        raise NNJError(f"input file not found: {path}")
+    tabular = trained.preprocessing.kind == "tabular"
+    if id_columns and not tabular:
+        raise NNJError(
+            "--id-column names a column of a CSV with a header row, for tabular models; this model's "
+            "predictions are in the order of its inputs" + (" with each image's path" if trained.takes_pixels else "")
+        )
+    if trained.takes_pixels and (path.is_dir() or is_image_file(path)):
+        files, pixels = read_images(path, trained)
+        return Inputs(pixels, {"path": [str(f) for f in files]}, pixels=True)
+    if is_image_file(path):
+        if tabular:
+            shown = ", ".join(trained.preprocessing.required_columns[:6])
+            raise NNJError(
+                f"{path} is an image, but this model was trained on a table: give a CSV file with the columns "
+                f"{shown}{', ...' if len(trained.preprocessing.required_columns) > 6 else ''}"
+            )
+        raise NNJError(
+            f"{path} is an image, but this model takes rows of {trained.info.n_features} numbers (a CSV, .npy or "
+            ".npz file), not image files"
+        )
+    decoded = getattr(trained.preprocessing, "decode", None)
+    if decoded is not None and not path.is_dir() and path.suffix.lower() not in ARRAY_SUFFIXES:
+        raise NNJError(
+            f"{path}: this model was trained on image files; give an image ({', '.join(IMAGE_SUFFIXES)}) or a "
+            "folder of images"
+        )
+    required = trained.preprocessing.required_columns if tabular else ()
+    x = read_inputs(path, trained.info.feature_names, table=tabular, required_columns=required)
+    if not tabular:
+        return Inputs(x)
+    if id_columns:
+        unknown = [c for c in id_columns if c not in x.columns]
+        if unknown:
+            raise NNJError(
+                f"{path}: --id-column {unknown[0]!r} is not a column of the file; its columns are "
+                f"{', '.join(list(x.columns)[:10])}{' ...' if len(x.columns) > 10 else ''}"
+            )
+    else:  # the training file's identifier columns, where this file has them
+        id_columns = [c for c in trained.preprocessing.id_columns if c in x.columns]
+    return Inputs(x, {c: x.columns[c] for c in id_columns})
+
+
+def image_files(path: Path) -> list[Path]:
+    """`[path]`, or the image files anywhere under the folder `path`, sorted."""
+    if not path.is_dir():
+        return [path]
+    found = sorted(
+        p
+        for p in path.rglob("*")
+        if is_image_file(p) and p.is_file() and not any(part.startswith(".") for part in p.relative_to(path).parts)
+    )
+    if not found:
+        raise NNJError(f"{path}: no image files ({', '.join(IMAGE_SUFFIXES)}) in the folder or its sub-folders")
+    return found
+
+
+def read_images(path: Path, trained: TrainedModel) -> tuple[list[Path], np.ndarray]:
+    """The image files of `path` and their uint8 (n, C, H, W) pixels, decoded as the model's
+    training images were: the image-folder loader's size, resize and colour where the model
+    came from image files, else stretched to the model's size in its channels. Any file that
+    does not decode is an error naming it (nothing is predicted)."""
+    channels, height, width = trained.info.input_shape
+    decode = trained.preprocessing.decode or {}
+    resize = decode.get("resize", "stretch")
+    color = decode.get("color", "rgb" if channels == 3 else "grayscale")
+    if height != width or channels not in (1, 3) or resize not in ("stretch", "crop") or color not in ("rgb", "grayscale"):
+        raise NNJError(
+            f"this model takes {channels}x{height}x{width} images, which nnj predict cannot make from image files "
+            f"({resize}, {color}); give the pixels as a .npy array"
+        )
+    files = image_files(path)
+    images, bad = [], []
+    for f in files:
+        try:
+            images.append(decode_image(f, height, resize, color))
+        except (OSError, ValueError, UnidentifiedImageError, Image.DecompressionBombError, NNJError) as err:
+            bad.append(f"{f} is not a readable image ({str(err).removeprefix(f'{f}: ')})")
+    if bad:
+        others = f"; {len(bad) - 1} more of the {len(files)} files are not either" if len(bad) > 1 else ""
+        raise NNJError(f"{bad[0]}{others}; fix or remove the file and run again")
+    return files, np.stack(images)
 
 
 def read_inputs(
@@ -102,18 +241,36 @@ def _numeric_row(row: list[str]) -> bool:
         return False
 
 
-def write_predictions(path: Path, trained: TrainedModel, x: Any) -> int:
-    pred = trained.predict(x)
+def predictions_csv(trained: TrainedModel, inputs: Inputs | Any) -> tuple[str, int]:
+    """The predictions CSV's text and its number of rows. Numbers are `str` of the value (the
+    shortest text that reads back as the same float32/float64), never rounded."""
+    if not isinstance(inputs, Inputs):
+        inputs = Inputs(inputs)
+    if not hasattr(trained.task, "predict"):
+        raise NNJError(f"nnj predict needs a classification or regression model; this run's task is {trained.task.name}")
+    pred = trained.predict(inputs.x, pixels=inputs.pixels)
+    if pred.ndim != 1:
+        raise NNJError(
+            f"nnj predict writes one value per input; this run's task ({trained.task.name}) gives "
+            f"{pred.shape[1:]} per input"
+        )
+    ids = list(inputs.ids.items())
     lines = io.StringIO()
     writer = csv.writer(lines)
     if hasattr(trained.task, "proba"):  # classifiers: a probability per class
-        proba = trained.predict_proba(x)
+        proba = trained.predict_proba(inputs.x, pixels=inputs.pixels)
         names = trained.info.class_names or [str(i) for i in range(proba.shape[1])]
-        writer.writerow(["prediction", *[f"proba_{n}" for n in names]])
-        for p, row in zip(pred, proba, strict=True):
-            writer.writerow([p, *[f"{v:.6f}" for v in row]])
+        writer.writerow([*(name for name, _ in ids), "prediction", *[f"proba_{n}" for n in names]])
+        for i, (p, row) in enumerate(zip(pred, proba, strict=True)):
+            writer.writerow([*(values[i] for _, values in ids), p, *[str(v) for v in row]])
     else:
-        writer.writerow(["prediction"])
-        writer.writerows([[f"{v:.6g}"] for v in pred])
-    atomic_write_text(path, lines.getvalue())
-    return len(pred)
+        writer.writerow([*(name for name, _ in ids), "prediction"])
+        writer.writerows([[*(values[i] for _, values in ids), str(v)] for i, v in enumerate(pred)])
+    return lines.getvalue(), len(pred)
+
+
+def write_predictions(path: Path, trained: TrainedModel, inputs: Inputs | Any) -> int:
+    """Write the predictions CSV atomically (nothing is written if anything fails)."""
+    text, n = predictions_csv(trained, inputs)
+    atomic_write_text(path, text)
+    return n

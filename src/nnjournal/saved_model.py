@@ -62,17 +62,30 @@ class TrainedModel:
 
         return sample_text(self.model, self.vocab, prompt, length, temperature=temperature, top_k=top_k, seed=seed)
 
-    def outputs(self, x_raw: Any) -> torch.Tensor:
+    @property
+    def takes_pixels(self) -> bool:
+        """An image model that standardizes uint8 pixels itself (`models.pixels`): it can take
+        decoded image files (`pixels=True` below)."""
+        return self.info.is_image and self.info.pixel_mean is not None
+
+    def outputs(self, x_raw: Any, *, pixels: bool = False) -> torch.Tensor:
         """Raw model outputs. `x_raw` is an array, or for tabular models named columns (a dict
-        of columns, a list of row dicts or a DataFrame)."""
-        x = torch.from_numpy(self.preprocessing.transform(x_raw))
+        of columns, a list of row dicts or a DataFrame). `pixels=True`: `x_raw` is uint8 (n, C,
+        H, W) pixels as the image loaders store them (decoded image files), fed to the model
+        as they are, exactly as in training."""
+        if pixels:
+            if not self.takes_pixels:
+                raise NNJError(f"this model takes {self.info.name} inputs, not image pixels")
+            x = torch.from_numpy(np.ascontiguousarray(x_raw, dtype=np.uint8))
+        else:
+            x = torch.from_numpy(self.preprocessing.transform(x_raw))
         return predict_outputs(self.model, x)
 
-    def predict(self, x_raw: Any) -> np.ndarray:
+    def predict(self, x_raw: Any, *, pixels: bool = False) -> np.ndarray:
         """Predictions in the labels' own terms, as scikit-learn returns them: class names as
         strings ("yes"/"no"), or integers where every class name is one (digits, 0/1 targets),
         so `predict(x) == y` compares like with like."""
-        outputs = self.outputs(x_raw)
+        outputs = self.outputs(x_raw, pixels=pixels)
         if self.threshold is not None and getattr(self.task, "binary", False):
             pred = (self.task.proba(outputs)[:, 1] >= self.threshold).astype(np.int64)
         else:
@@ -84,10 +97,10 @@ class TrainedModel:
             return np.asarray(names, dtype=object)[pred]
         return pred
 
-    def predict_proba(self, x_raw: Any) -> np.ndarray:
+    def predict_proba(self, x_raw: Any, *, pixels: bool = False) -> np.ndarray:
         if not hasattr(self.task, "proba"):
             raise NNJError(f"predict_proba needs a classification model; this one is {self.task.name}")
-        return self.task.proba(self.outputs(x_raw))
+        return self.task.proba(self.outputs(x_raw, pixels=pixels))
 
 
 def save_model(

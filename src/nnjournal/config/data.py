@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Annotated, Literal
 
-from pydantic import Field
+from pydantic import Field, field_validator
 
 from nnjournal.config.base import Strict
 
@@ -71,6 +71,17 @@ class CsvData(SplitConfig):
         description='a 0/1 gap column per feature with gaps: "numbers" (numeric ones), true (every kind), false',
     )
     oversample: bool = Field(False, description="repeat minority-class training rows up to balance")
+
+    @field_validator("target", "positive_label")
+    @classmethod
+    def _trimmed(cls, value: str | None) -> str | None:
+        # Headers and cells are read trimmed, so `data.target = " Churn"` names the column Churn.
+        return (value.strip() or None) if value is not None else None
+
+    @field_validator("id_columns", "drop", "numeric", "categorical")
+    @classmethod
+    def _names_trimmed(cls, names: list[str]) -> list[str]:
+        return [n.strip() for n in names]
 
 
 class IdxImagesData(SplitConfig):

@@ -116,6 +116,14 @@ class AdversarialConfig(Strict):
     )
 
 
+# The `[training]` fields only the supervised trainer reads: set for a GAN (the adversarial
+# trainer) they would do nothing, so it refuses them, and `nnj show` leaves them out.
+SUPERVISED_ONLY = (
+    "regime", "optimizer", "schedule", "penalty", "early_stopping", "clip", "augment",
+    "label_smoothing", "max_norm", "weight_noise", "log_grad_norms",
+)
+
+
 class TrainingConfig(Strict):
     epochs: int = Field(30, ge=1)
     batch_size: int = Field(64, ge=1)

@@ -1,6 +1,10 @@
 """Reading a CSV file into named columns of strings, with one clear error for each way a
 file can be unusable (empty, binary, wrong delimiter, ragged rows, duplicate headers).
 
+A pandas-written index (`df.to_csv()` without `index=False`: a first column with no name, or
+`Unnamed: 0` after another round trip, holding a distinct value per row) is not data: it is
+left out and named in `Table.index_columns`, so the loader can say so in the report.
+
 Everything stays a string here; deciding what a column *is* happens in
 `tabular_encoding.py`, so training and `nnj predict` read files the same way."""
 
@@ -9,13 +13,17 @@ from __future__ import annotations
 import codecs
 import csv
 import io
-from dataclasses import dataclass
+import re
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from nnjournal.errors import NNJError
 
 CANDIDATE_DELIMITERS = ",;\t|"
 _SAMPLE_CHARS = 64_000
+# The header pandas gives a column without a name when it reads a CSV ("Unnamed: 0", and
+# "Unnamed: 0.1" for a second one); an empty header is the name `to_csv` writes for its index.
+_PANDAS_UNNAMED = re.compile(r"Unnamed: \d+(\.\d+)?")
 
 
 @dataclass
@@ -25,6 +33,8 @@ class Table:
     path: Path
     columns: dict[str, list[str]]
     delimiter: str
+    # Leading pandas index columns left out (their header as written: "" or "Unnamed: 0").
+    index_columns: list[str] = field(default_factory=list)
 
     @property
     def rows(self) -> int:
@@ -111,12 +121,34 @@ def read_table(path: Path, delimiter: str | None = None) -> Table:
                 f"{path}: line {i + 2} has {len(row)} fields but the header has {len(header)}; the delimiter "
                 f"{_spell(delim)} ({how}) may be wrong (set data.delimiter) or a value needs quoting"
             )
+    index_columns = _pandas_index_columns(header, body)
+    if index_columns:
+        header = header[len(index_columns) :]
+        body = [row[len(index_columns) :] for row in body]
     seen: set[str] = set()
     for i, name in enumerate(header):
         if not name:
-            raise NNJError(f"{path}: header column {i + 1} has no name")
+            raise NNJError(
+                f"{path}: header column {i + 1 + len(index_columns)} has no name; add one to the header row "
+                "(only a first column holding a distinct value per row, as pandas writes its index, may go unnamed)"
+            )
         if name in seen:
             raise NNJError(f"{path}: column name {name!r} appears twice in the header")
         seen.add(name)
     columns = {name: [row[j].strip() for row in body] for j, name in enumerate(header)}
-    return Table(path, columns, delim)
+    return Table(path, columns, delim, index_columns)
+
+
+def _pandas_index_columns(header: list[str], body: list[list[str]]) -> list[str]:
+    """The leading columns that are a pandas index: no name (or pandas' `Unnamed: N`) and a
+    distinct, non-blank value in every row (0..n-1, or row ids kept from a filtered frame).
+    A nameless column elsewhere, or one with repeats, is left to the header checks."""
+    found: list[str] = []
+    for j, name in enumerate(header[:-1]):  # the last column is never an index: data must remain
+        if name and not _PANDAS_UNNAMED.fullmatch(name):
+            break
+        values = [row[j].strip() for row in body]
+        if not all(values) or len(set(values)) != len(values):
+            break
+        found.append(name)
+    return found

@@ -133,4 +133,5 @@ def load_image_folder(cfg: ImageFolderData, seed: int) -> DataBundle:
         val_fraction=cfg.val_fraction,
         seed=seed,
         notes=notes,
+        decode={"size": cfg.size, "resize": cfg.resize, "color": cfg.color},
     )

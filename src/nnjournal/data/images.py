@@ -104,12 +104,15 @@ def image_bundle(
     raw_per_pixel: float = 1.0,
     max_train: int | None = None,
     val: tuple[np.ndarray, np.ndarray] | None = None,
+    decode: dict[str, Any] | None = None,
 ) -> DataBundle:
     """A bundle of uint8 (n, C, H, W) images: validation split off the training images
     (seeded, stratified), pixel statistics from the remaining training images only.
 
     `raw_per_pixel`: how many units of a user's raw input make one stored pixel step (digits
-    are stored 0..255 but given as 0..16), so `nnj predict` accepts the data as users have it."""
+    are stored 0..255 but given as 0..16), so `nnj predict` accepts the data as users have it.
+    `decode`: how image files were turned into these pixels (saved with the model, see
+    `Preprocessing`)."""
     x_tr, y_tr = train
     x_te, y_te = test
     for label, x in (("training", x_tr), ("test", x_te)):
@@ -165,5 +168,5 @@ def image_bundle(
         test=split(x_te, y_te),
         info=info,
         # Raw inputs -> stored pixel units; the model standardizes from there.
-        preprocessing=Preprocessing(shape, 0.0, raw_per_pixel),
+        preprocessing=Preprocessing(shape, 0.0, raw_per_pixel, decode),
     )

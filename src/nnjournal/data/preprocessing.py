@@ -15,7 +15,9 @@ from nnjournal.errors import NNJError
 @dataclass
 class Preprocessing:
     """`x -> (x - shift) / scale`, then reshape to `input_shape`. `shift`/`scale` are scalars
-    or per-feature vectors fitted on the training split only."""
+    or per-feature vectors fitted on the training split only. `decode`, for models trained on
+    image files (image-folder), says how a file became pixels (`size`, `resize`, `color`), so
+    `nnj predict` decodes new photos the same way."""
 
     input_shape: tuple[int, ...]
     shift: np.ndarray | float = 0.0
@@ -24,6 +26,7 @@ class Preprocessing:
     # cross-validation then fits them again on each fold's training rows. Not saved: a saved
     # model's transform is replayed, never refitted.
     fitted: bool = field(default=False, compare=False)
+    decode: dict[str, Any] | None = None
     kind = "affine"  # the tag in model.json (class attribute, not a field)
 
     @classmethod
@@ -62,14 +65,19 @@ class Preprocessing:
             "input_shape": list(self.input_shape),
             "shift": enc(self.shift),
             "scale": enc(self.scale),
+            **({"decode": self.decode} if self.decode is not None else {}),
         }
 
     @classmethod
     def from_dict(cls, d: dict[str, Any]) -> Preprocessing:
+        decode = d.get("decode")
+        if decode is not None and not isinstance(decode, dict):
+            raise ValueError(f"preprocessing.decode should be a JSON object, found {type(decode).__name__}")
         return cls(
             tuple(d["input_shape"]),
             np.asarray(d["shift"], dtype=np.float32),
             np.asarray(d["scale"], dtype=np.float32),
+            decode,
         )
 
 

@@ -6,6 +6,7 @@ them apart lets cross-validation refit the whole preprocessing on every fold."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -41,6 +42,9 @@ class PreparedTable:
     target: str
     class_names: list[str] | None
     notes: list[str] = field(default_factory=list)
+    # Identifier columns (declared in data.id_columns, or recognised as such): not features, but
+    # saved with the model so `nnj predict` writes them beside each prediction.
+    id_columns: list[str] = field(default_factory=list)
 
     @property
     def classification(self) -> bool:
@@ -71,10 +75,16 @@ def read_prepared(cfg: CsvData, task: str) -> PreparedTable:
             )
         raise NNJError(f"{path}: target column {cfg.target!r} not found; the columns are {names}")
     for key in ("id_columns", "drop", "numeric", "categorical"):
-        unknown = [c for c in getattr(cfg, key) if c not in cols]
+        unknown = [c for c in getattr(cfg, key) if c not in cols and c not in table.index_columns]
         if unknown:
             raise NNJError(f"{path}: data.{key} names column(s) not in the file: {unknown}")
     notes: list[str] = []
+    for j, name in enumerate(table.index_columns):
+        shown = f"headed {name!r}" if name else "with no name"
+        notes.append(
+            f"Column {j + 1} ({shown}, a distinct value in every row) is a pandas index, not data; left out "
+            "(pandas writes it unless told `to_csv(index=False)`)."
+        )
 
     target_values = cols[cfg.target]
     keep = np.array([not is_missing(v) for v in target_values])
@@ -100,11 +110,14 @@ def read_prepared(cfg: CsvData, task: str) -> PreparedTable:
     features = {n: [v[i] for i in rows] for n, v in cols.items() if n not in left_out}
     kinds = infer_kinds(features, cfg.numeric, cfg.categorical)
     dropped = []
+    id_columns = list(cfg.id_columns)
     for name in list(features):
         why = _why_not_a_feature(features[name], kinds[name])
         if why and name not in cfg.numeric and name not in cfg.categorical:
             notes.append(f"{name!r} {why}; left out (declare it in data.numeric/categorical to keep it).")
             dropped.append(f"{name!r} {why}")
+            if why.startswith("looks like"):  # an identifier or a row number: kept for predictions
+                id_columns.append(name)
             del features[name], kinds[name]
     if not features:
         if dropped:
@@ -139,7 +152,7 @@ def read_prepared(cfg: CsvData, task: str) -> PreparedTable:
         f"{k} {sum(1 for v in kinds.values() if v == k)}" for k in ("numeric", "boolean", "categorical")
     )
     notes.insert(0, f"{len(rows):,} rows, {len(features)} feature columns ({counts}); target {cfg.target!r}.")
-    return PreparedTable(path.stem, features, kinds, y, cfg.target, class_names, notes)
+    return PreparedTable(path.stem, features, kinds, y, cfg.target, class_names, notes, id_columns)
 
 
 def _why_not_a_feature(values: list[str], kind: str) -> str | None:
@@ -198,11 +211,15 @@ def fit_encoding(prepared: PreparedTable, cfg: CsvData, train: np.ndarray) -> Ta
         prepared.kinds,
         max_categories=cfg.max_categories,
         missing_indicators=cfg.missing_indicators,
+        id_columns=prepared.id_columns,
     )
 
 
-def encoding_notes(prepared: PreparedTable, prep: TabularPreprocessing) -> list[str]:
-    """What the report should say about gaps and merged categories, computed from the data."""
+def encoding_notes(
+    prepared: PreparedTable, prep: TabularPreprocessing, declared_numeric: Sequence[str] = ()
+) -> list[str]:
+    """What the report should say about gaps, merged categories and integer columns that may
+    be codes, computed from the data. `declared_numeric` (data.numeric) are never suggested."""
     notes = []
     for col in prep.columns:
         values = prepared.features[col.name]
@@ -235,7 +252,54 @@ def encoding_notes(prepared: PreparedTable, prep: TabularPreprocessing) -> list[
                 f"{col.name}: {kept} most frequent categories kept, the rest merged "
                 "into '(other)' (data.max_categories)."
             )
+        codes = integer_codes(values) if col.kind == "numeric" and col.name not in declared_numeric else None
+        if codes is not None:
+            shown = ", ".join(f"{c:g}" for c in codes)
+            notes.append(
+                f"{col.name}: whole numbers with only {len(codes)} distinct values ({shown}), treated as a number; "
+                f"if they are codes for categories rather than amounts, declare data.categorical = "
+                f"[{col.name!r}] (one-hot encoded, each code its own feature)."
+            )
     return notes
+
+
+# An integer column is suggested as categorical when it looks like codes: few distinct values
+# (3..10; two are as well served by one number), each repeated (at least 5 rows per value on
+# average: an id or a measurement rarely repeats), in a compact range (max - min <= 2 x the number
+# of values: 1..5 or 1,2,3,9 are codes, 0/10/20/50 are amounts binned).
+CODE_VALUES = (3, 10)
+CODE_ROWS_PER_VALUE = 5
+
+
+def integer_codes(values: list[str]) -> list[float] | None:
+    """The sorted distinct values of a numeric column that looks integer-coded, else None."""
+    nums = [parse_number(v) for v in values if not is_missing(v)]
+    if not nums or any(x is None or x != int(x) for x in nums):
+        return None
+    distinct = sorted(set(nums))
+    k = len(distinct)
+    if not CODE_VALUES[0] <= k <= CODE_VALUES[1] or len(nums) < CODE_ROWS_PER_VALUE * k:
+        return None
+    return distinct if distinct[-1] - distinct[0] <= 2 * k else None
+
+
+def shared_rows_note(prepared: PreparedTable, train: np.ndarray, test: np.ndarray) -> list[str]:
+    """A note when test rows repeat a training row exactly (every feature and the target): the
+    model has seen those answers, so the test metrics flatter it."""
+    cols = list(prepared.features.values())
+
+    def row(i: int) -> tuple:
+        return (*(c[i] for c in cols), prepared.y[i].item())
+
+    seen = {row(int(i)) for i in train}
+    shared = sum(row(int(i)) in seen for i in test)
+    if not shared:
+        return []
+    return [
+        f"{shared:,} of {len(test):,} test rows also appear in training (the same features and target; "
+        "identifier columns aside), so the test metrics partly measure memory; remove duplicate rows from "
+        "the CSV for a stricter test."
+    ]
 
 
 def _oversample(x: np.ndarray, y: np.ndarray, seed: int) -> tuple[np.ndarray, np.ndarray, str]:
@@ -260,7 +324,7 @@ def bundle_from_indices(
     prep = fit_encoding(prepared, cfg, train)
     x = prep.transform(prepared.features)
     y, cls = prepared.y, prepared.classification
-    notes = prepared.notes + encoding_notes(prepared, prep)
+    notes = prepared.notes + encoding_notes(prepared, prep, cfg.numeric) + shared_rows_note(prepared, train, test)
     x_tr, y_tr = x[train], y[train]
     if cfg.oversample:
         if not cls:

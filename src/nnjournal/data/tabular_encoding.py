@@ -224,6 +224,9 @@ class TabularPreprocessing:
 
     columns: list[ColumnEncoding]
     kind: str = "tabular"
+    # Identifier columns of the training file (not features): `nnj predict` copies them from its
+    # input to the predictions, so each row can be matched back to its record.
+    id_columns: list[str] = field(default_factory=list)
 
     @classmethod
     def fit(
@@ -233,12 +236,14 @@ class TabularPreprocessing:
         *,
         max_categories: int = 30,
         missing_indicators: bool | str = "numbers",
+        id_columns: Sequence[str] = (),
     ) -> TabularPreprocessing:
         return cls(
             [
                 fit_column(name, kinds[name], train_columns[name], max_categories, missing_indicators)
                 for name in kinds
-            ]
+            ],
+            id_columns=list(id_columns),
         )
 
     @property
@@ -275,8 +280,9 @@ class TabularPreprocessing:
         return np.concatenate(parts, axis=1).astype(np.float32)
 
     def to_dict(self) -> dict[str, Any]:
-        return {"kind": self.kind, "columns": [asdict(c) for c in self.columns]}
+        return {"kind": self.kind, "columns": [asdict(c) for c in self.columns], "id_columns": self.id_columns}
 
     @classmethod
     def from_dict(cls, d: dict[str, Any]) -> TabularPreprocessing:
-        return cls([ColumnEncoding(**c) for c in d["columns"]])
+        # Files written before id_columns were kept have none.
+        return cls([ColumnEncoding(**c) for c in d["columns"]], id_columns=list(d.get("id_columns", [])))

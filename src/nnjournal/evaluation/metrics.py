@@ -65,15 +65,26 @@ def confusion(y_true: np.ndarray, y_pred: np.ndarray, k: int) -> np.ndarray:
     return skm.confusion_matrix(y_true, y_pred, labels=np.arange(k))
 
 
+# Adjusted R^2 multiplies 1 - R^2 by (n - 1)/(n - p - 1): near n = p + 1 that factor explodes
+# (40 rows, 30 features: x 4.3), and the number describes the split's size, not the model. It is
+# reported (else NaN, shown as n/a) only with at least this many rows per feature, where the
+# factor stays below about 1.11.
+ADJUSTED_R2_ROWS_PER_FEATURE = 10
+
+
+def adjusted_r2_applies(n_rows: int, n_features: int) -> bool:
+    return n_rows >= ADJUSTED_R2_ROWS_PER_FEATURE * n_features and n_rows > n_features + 1
+
+
 @quiet_metric_warnings
 def regression_metrics(y_true: np.ndarray, y_pred: np.ndarray, n_features: int) -> dict[str, float]:
     """MAE, MSE, RMSE, R^2 and adjusted R^2 (which penalises R^2 for the number of features
-    p: 1 - (1 - R^2)(n - 1)/(n - p - 1); undefined when n <= p + 1)."""
+    p: 1 - (1 - R^2)(n - 1)/(n - p - 1); NaN unless `adjusted_r2_applies(n, p)`)."""
     y_true, y_pred = np.asarray(y_true, dtype=float), np.asarray(y_pred, dtype=float)
     n = len(y_true)
     mse = skm.mean_squared_error(y_true, y_pred)
     r2 = skm.r2_score(y_true, y_pred) if n > 1 else float("nan")
-    adj = 1 - (1 - r2) * (n - 1) / (n - n_features - 1) if n > n_features + 1 else float("nan")
+    adj = 1 - (1 - r2) * (n - 1) / (n - n_features - 1) if adjusted_r2_applies(n, n_features) else float("nan")
     return {
         "mae": float(skm.mean_absolute_error(y_true, y_pred)),
         "mse": float(mse),

@@ -25,6 +25,8 @@ def key_metrics(summary: dict[str, Any]) -> list[str]:
 
 
 def _num(v: Any) -> str:
+    if isinstance(v, float) and v != v:  # NaN: a metric that does not apply (e.g. adjusted R² on few rows)
+        return "n/a"
     return f"{v:.4f}" if isinstance(v, float) else str(v)
 
 

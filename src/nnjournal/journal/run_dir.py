@@ -185,5 +185,29 @@ def list_runs(root: Path | str) -> list[dict[str, Any]]:
         else:
             epochs = len(read_jsonl(path / "metrics.jsonl"))
             row["status"] = f"unfinished ({epochs} epochs logged)" if epochs else "unfinished"
+        data_file = _data_file(path)
+        if data_file:
+            row["data_file"] = data_file
+        recipe = row.get("recipe") or ""
+        row["label"] = f"{recipe}: {data_file}" if recipe and data_file else recipe
         rows.append(row)
     return rows
+
+
+# Loaders that read a file of the user's: their runs are told apart by it (every CSV run is
+# recipe `tabular`).
+_USER_FILE_LOADERS = ("csv", "image-folder", "arrays")
+
+
+def _data_file(run_dir: Path) -> str | None:
+    """The name of the file (or folder) a run's data came from, read from its config.toml."""
+    from nnjournal.config.toml_io import read_toml
+
+    try:
+        data = read_toml(run_dir / "config.toml").get("data", {})
+    except (NNJError, OSError, AttributeError):
+        return None
+    if not isinstance(data, dict) or data.get("name") not in _USER_FILE_LOADERS:
+        return None
+    source = data.get("path") or data.get("shared_file")
+    return Path(str(source)).name if source else None

@@ -39,7 +39,7 @@ def write_index(root: Path | str) -> Path:
         )
         body.append(
             "<tr>"
-            f"<td>{html.escape(r.get('recipe') or '')}</td>"
+            f"<td>{html.escape(r.get('label') or '')}</td>"
             f"<td>{html.escape((r.get('date') or '').replace('T', ' '))}</td>"
             f"<td>{html.escape(_headline(r))}</td>"
             f"<td>{link}</td>"

@@ -16,7 +16,11 @@ import torch
 import torch.nn.functional as F
 
 from nnjournal.evaluation.baselines import run_baselines
-from nnjournal.evaluation.metrics import REGRESSION_DIRECTIONS, regression_metrics
+from nnjournal.evaluation.metrics import (
+    ADJUSTED_R2_ROWS_PER_FEATURE,
+    REGRESSION_DIRECTIONS,
+    regression_metrics,
+)
 from nnjournal.tasks.base import SupervisedTask
 
 LOSSES = {"mse": F.mse_loss, "mae": F.l1_loss, "huber": F.huber_loss}  # huber: delta 1 std of y
@@ -79,6 +83,16 @@ class Regression(SupervisedTask):
 
     def baselines(self, bundle: Any, cfg: Any) -> tuple[dict[str, Any], dict[str, Any]]:
         return run_baselines(bundle, False, cfg.evaluation.baselines, cfg.seed)
+
+    def conclusion(self, summary: dict[str, Any]) -> list[str]:
+        tests = [v["test"] for v in summary["variants"].values()]
+        if not any(np.isnan(t.get("adjusted_r2", 0.0)) for t in tests):
+            return []
+        return [
+            f"Adjusted R² is n/a: the test split has fewer than {ADJUSTED_R2_ROWS_PER_FEATURE} rows per feature "
+            f"({self.n_features} features after encoding), where its correction (n - 1)/(n - p - 1) measures "
+            "the split's size more than the model; compare R² and RMSE instead."
+        ]
 
 
 def target_scaling(y: np.ndarray) -> dict[str, float]:

@@ -301,13 +301,6 @@ def _guard(
         check_finite(out["g_loss"] / n, epoch=epoch, batch=batch, lr=lr, model=gan, step=g_loss)
 
 
-# Supervised-only `[training]` fields and their defaults: set for a GAN, they would do nothing.
-_SUPERVISED_ONLY = (
-    "regime", "optimizer", "schedule", "penalty", "early_stopping", "clip", "augment",
-    "label_smoothing", "max_norm", "weight_noise", "log_grad_norms",
-)
-
-
 def train_adversarial(
     model: Any,
     train: Split,
@@ -326,12 +319,12 @@ def train_adversarial(
     label smoothing, both learning rates, betas, EMA decay). `val` is not used (a GAN has no
     validation loss; it is judged on samples by the task). A task's `training_callbacks(model,
     folder)` adds its own hooks (the GAN task's fixed-noise sample snapshots)."""
-    from nnjournal.config.training import TrainingConfig
+    from nnjournal.config.training import SUPERVISED_ONLY, TrainingConfig
 
     if not isinstance(model, GAN):
         raise NNJError(f"the adversarial trainer trains a GAN (model.name = 'gan'), got {type(model).__name__}")
     defaults = TrainingConfig()
-    changed = [k for k in _SUPERVISED_ONLY if getattr(config, k) != getattr(defaults, k)]
+    changed = [k for k in SUPERVISED_ONLY if getattr(config, k) != getattr(defaults, k)]
     if changed:
         raise NNJError(
             f"training.{changed[0]} is a supervised-training option the adversarial trainer does not use; "
