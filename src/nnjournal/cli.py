@@ -1,56 +1,21 @@
-"""The `nnj` command: list, show, run, study, runs, report, predict, sample.
+"""The `nnj` command: list, show, run, study, runs, report, predict, generate, debug, sample,
+lr-find, tune (and `nnj conv`, `nnj model` from cli_inspect.py).
 
 Every user error is one line on stderr and exit code 2."""
 
 from __future__ import annotations
 
-import errno
-import functools
 import logging
 import sys
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
 from pathlib import Path
-from typing import Annotated, Any, TypeVar
+from typing import Annotated, Any
 
 import typer
 from rich.console import Console
 from rich.table import Table
 
+from nnjournal.cli_errors import _OneLineUsageErrors, user_errors
 from nnjournal.errors import NNJError
-
-try:  # typer >= 0.22 ships its own copy of click
-    from typer._click.exceptions import NoArgsIsHelpError, UsageError
-except ImportError:  # pragma: no cover
-    from click.exceptions import NoArgsIsHelpError, UsageError
-from typer.core import TyperGroup
-
-
-class _OneLineUsageErrors(TyperGroup):
-    """Bad command-line usage (`--seed abc`, an unknown option, a missing argument) is one
-    line on stderr and exit code 2, like every other user error, instead of a usage box.
-    Parsing happens in `make_context` (this group's options) and `invoke` (subcommands')."""
-
-    def make_context(self, info_name: str | None, args: list[str], parent: Any = None, **extra: Any) -> Any:
-        with _usage_errors_in_one_line():
-            return super().make_context(info_name, args, parent, **extra)
-
-    def invoke(self, ctx: Any) -> Any:
-        with _usage_errors_in_one_line():
-            return super().invoke(ctx)
-
-
-@contextmanager
-def _usage_errors_in_one_line() -> Iterator[None]:
-    try:
-        yield
-    except NoArgsIsHelpError:  # `nnj` or `nnj conv` alone: the help screen is what they want
-        raise
-    except UsageError as err:
-        hint = f" (see `{err.ctx.command_path} --help`)" if err.ctx is not None else ""
-        typer.echo(f"error: {err.format_message()}{hint}", err=True)
-        raise typer.Exit(err.exit_code) from None
-
 
 app = typer.Typer(
     cls=_OneLineUsageErrors,
@@ -59,7 +24,6 @@ app = typer.Typer(
     help="nnjournal: run deep-learning recipes and write journal entries.",
 )
 out = Console()
-F = TypeVar("F", bound=Callable[..., Any])
 
 # Start-up time matters here (`nnj --help` should answer in well under a second): this module
 # imports only typer, rich and nnjournal.errors at the top. Anything that pulls in torch, numpy,
@@ -88,35 +52,6 @@ def _main_options(
     logging.getLogger("nnjournal").addHandler(handler)
 
 
-def user_errors(fn: F) -> F:
-    @functools.wraps(fn)
-    def wrapper(*args: Any, **kwargs: Any) -> Any:
-        try:
-            return fn(*args, **kwargs)
-        except NNJError as err:
-            kind = "interrupted" if err.exit_code == 130 else "error"
-            typer.echo(f"{kind}: {err}", err=True)
-            raise typer.Exit(err.exit_code) from None
-        except OSError as err:
-            # The machine, not nnjournal, said no (disk full, no permission, read-only): one line
-            # too. Every other OSError may be a bug and keeps its traceback.
-            if err.errno not in _ENVIRONMENT_ERRORS:
-                raise
-            where = f": {err.filename}" if err.filename else ""
-            typer.echo(f"error: {err.strerror}{where} ({_ENVIRONMENT_ERRORS[err.errno]})", err=True)
-            raise typer.Exit(2) from None
-
-    return wrapper  # type: ignore[return-value]
-
-
-_ENVIRONMENT_ERRORS = {
-    errno.ENOSPC: "free some disk space, or choose another --out, and run again",
-    errno.EDQUOT: "free some of your disk quota, or choose another --out, and run again",
-    errno.EACCES: "check the file's permissions, or choose another path",
-    errno.EPERM: "check the file's permissions, or choose another path",
-    errno.EROFS: "that file system is read-only; choose another --out",
-    errno.ENAMETOOLONG: "choose a shorter path",
-}
 
 
 @app.command("list")
@@ -379,68 +314,10 @@ def sample(
     typer.echo(f"{len(images)} images written to {output}")
 
 
-conv_app = typer.Typer(no_args_is_help=True, help="Convolution arithmetic and classic hand-made filters.")
-model_app = typer.Typer(no_args_is_help=True, help="Inspect the model a recipe builds.")
+from nnjournal.cli_inspect import conv_app, model_app  # noqa: E402  (after `app`: sub-commands)
+
 app.add_typer(conv_app, name="conv")
 app.add_typer(model_app, name="model")
-
-
-@conv_app.command("explain")
-@user_errors
-def conv_explain(
-    input_size: Annotated[int, typer.Option("--input", help="input size n along one dimension")],
-    kernel: Annotated[int, typer.Option(help="kernel size k")],
-    stride: Annotated[int, typer.Option(help="stride s")] = 1,
-    padding: Annotated[int, typer.Option(help="zero padding p on each side")] = 0,
-    dilation: Annotated[int, typer.Option(help="dilation d")] = 1,
-) -> None:
-    """Output size of a convolution, with the formula and a worked example."""
-    from nnjournal.conv_explain import explain
-
-    typer.echo(explain(input_size, kernel, stride, padding, dilation))
-
-
-@conv_app.command("filters")
-@user_errors
-def conv_filters(
-    image: Annotated[Path, typer.Argument(help="a JPEG/PNG image")],
-    output: Annotated[
-        Path | None,
-        typer.Option("--out", help="PNG to write (default: IMAGE_filters.png in the current folder)"),
-    ] = None,
-) -> None:
-    """Apply identity, three edge detectors, sharpen, box and Gaussian blur to an image."""
-    from nnjournal.classic_filters import KERNELS, apply_all, load_grey
-    from nnjournal.files import check_output_file
-    from nnjournal.journal.plots import filter_gallery
-
-    # Not beside the image: in a class folder the figure would become a training photo.
-    target = output or Path(image.stem + "_filters.png")
-    check_output_file(target)
-    grey = load_grey(image)
-    filter_gallery(apply_all(grey), KERNELS, f"Classic 3x3/5x5 kernels applied to {image.name}", target)
-    typer.echo(f"{len(KERNELS)} filtered images written side by side to {target}")
-
-
-@model_app.command("summary")
-@user_errors
-def model_summary(
-    recipe: Annotated[str, typer.Argument(help="recipe name or .toml path")],
-    set_: Annotated[list[str], typer.Option("--set", help="override KEY=VALUE")] = [],
-) -> None:
-    """Each layer's output shape and parameter count (loads the recipe's data for its shape)."""
-    from nnjournal import data, models, recipes, tasks
-    from nnjournal.models.summary import format_summary, summarize
-
-    cfg = recipes.load(recipe, set_)
-    for name, vcfg in cfg.variant_configs().items():
-        info = data.load(vcfg.data, seed=vcfg.seed, task=tasks.task_class(vcfg.task).data_kind).info
-        task = tasks.build_task(vcfg.task, info)
-        model = models.build(vcfg.model, info, task.out_features)
-        if len(cfg.variants) > 0:
-            typer.echo(f"== {name}")
-        rows = summarize(model, info.input_shape)
-        typer.echo(format_summary(rows, info.input_shape, models.count_parameters(model)))
 
 
 # ---------------------------------------------------------------- tuning (issue 14)

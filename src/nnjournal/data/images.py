@@ -168,5 +168,5 @@ def image_bundle(
         test=split(x_te, y_te),
         info=info,
         # Raw inputs -> stored pixel units; the model standardizes from there.
-        preprocessing=Preprocessing(shape, 0.0, raw_per_pixel, decode),
+        preprocessing=Preprocessing(shape, 0.0, raw_per_pixel, decode=decode),
     )

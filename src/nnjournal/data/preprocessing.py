@@ -25,8 +25,8 @@ class Preprocessing:
     # True when shift/scale were fitted on training rows (`standardize`), not fixed in advance:
     # cross-validation then fits them again on each fold's training rows. Not saved: a saved
     # model's transform is replayed, never refitted.
-    fitted: bool = field(default=False, compare=False)
-    decode: dict[str, Any] | None = None
+    fitted: bool = field(default=False, compare=False, kw_only=True)
+    decode: dict[str, Any] | None = field(default=None, kw_only=True)
     kind = "affine"  # the tag in model.json (class attribute, not a field)
 
     @classmethod
@@ -77,7 +77,7 @@ class Preprocessing:
             tuple(d["input_shape"]),
             np.asarray(d["shift"], dtype=np.float32),
             np.asarray(d["scale"], dtype=np.float32),
-            decode,
+            decode=decode,
         )
 
 
