@@ -64,3 +64,35 @@ def test_oversampling_balances_only_the_training_split(tmp_path):
     assert counts[0] == counts[1] == np.bincount(plain.train.y.numpy()).max()
     assert torch.equal(over.test.y, plain.test.y)
     assert any(n.startswith("Oversampling:") for n in over.info.notes)
+
+
+def test_an_imbalanced_csv_leads_with_roc_auc_and_says_why(tmp_path):
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=(500, 2))
+    rare = x[:, 0] + 0.5 * rng.normal(size=500) > 1.2  # about 12% of the rows
+    path = tmp_path / "rare.csv"
+    path.write_text("a,b,target\n" + "".join(f"{a:.4f},{b:.4f},{'yes' if r else 'no'}\n" for (a, b), r in zip(x, rare, strict=True)))
+    import nnjournal
+
+    result = nnjournal.run(
+        "tabular",
+        [f"data.path={path}", "data.target=target", "training.epochs=3", "journal.plots=false",
+         "evaluation.permutation_importance=false", "evaluation.baselines=['dummy']"],
+        out=tmp_path,
+    )
+    s = result.summary
+    assert s["headline"]["metric"] == "roc_auc" and s["report_metrics"][0] == "roc_auc"
+    counts = s["data"]["class_counts"]
+    share = max(np.add(counts["val"], counts["test"])) / sum(np.add(counts["val"], counts["test"]))
+    assert share >= 0.8 and s["data"]["sizes"]["test"] == sum(counts["test"])
+    assert len(s["learning_curves"]["mlp"]["val_loss"]) == 3
+    assert s["conclusion"][0].startswith(f"{share:.0%} of the held-out rows are one class ('no'): accuracy would "
+                                         "reward always answering it")
+    chosen = nnjournal.run(
+        "tabular",
+        [f"data.path={path}", "data.target=target", "training.epochs=1", "journal.plots=false",
+         "evaluation.permutation_importance=false", "evaluation.baselines=['dummy']", "task.headline=accuracy"],
+        out=tmp_path,
+    )
+    assert chosen.summary["headline"]["metric"] == "accuracy"
+    assert "accuracy rewards always answering it" in chosen.summary["conclusion"][0]

@@ -24,6 +24,11 @@ class ClassificationTask(TaskSection):
     class_weight: Literal["none", "balanced"] = Field(
         "none", description="balanced: weight each class's loss by n / (k * count) on train"
     )
+    headline: Literal["auto", "accuracy", "balanced_accuracy", "f1", "f1_macro", "roc_auc", "log_loss"] = Field(
+        "auto",
+        description="the metric the report leads with; auto = accuracy, or for imbalanced data (one class "
+        ">= 80% of the held-out rows) ROC-AUC with two classes and balanced accuracy with more",
+    )
 
 
 class RegressionTask(TaskSection):

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import functools
 import warnings
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Any, TypeVar
 
 import numpy as np
@@ -92,6 +92,20 @@ def regression_metrics(y_true: np.ndarray, y_pred: np.ndarray, n_features: int) 
         "r2": float(r2),
         "adjusted_r2": float(adj),
     }
+
+
+# A data set is imbalanced for the report when its most common class is at least this share of
+# the rows: answering that class every time then already scores 0.8 accuracy, so accuracy
+# leaves the model a fifth of its scale and hides a minority class it never finds (minority
+# under 20% is "moderate" imbalance in the usual terms). Classification then leads with a
+# metric that scores always-the-majority at chance (tasks/classification.py: `auto_headline`).
+IMBALANCED_SHARE = 0.8
+
+
+def majority_share(counts: Sequence[int]) -> float:
+    """The most common class's share of the rows counted (0 for none)."""
+    total = sum(counts)
+    return max(counts) / total if total else 0.0
 
 
 # Which way each metric is better, declared by the tasks that report them (Task.directions).

@@ -96,12 +96,14 @@ def build_summary(
             "description": first.bundle.describe() + f", input shape {list(info.input_shape)}",
             "notes": info.notes,
             "class_names": info.class_names,
+            **split_facts(first.bundle),
         },
         "headline": {"metric": metric, "variant": best, "value": variants[best]["test"][metric]},
         "directions": dict(task.directions),
         "report_metrics": list(task.report_metrics),
         "variants": variants,
         "baselines": baselines,
+        "learning_curves": learning_curves(results),
         "plots": [],
         "timings": {
             "total_s": elapsed,
@@ -113,6 +115,29 @@ def build_summary(
             "python": platform.python_version(),
         },
     }
+
+
+def split_facts(bundle: Any) -> dict[str, Any]:
+    """What the conclusion weighs differences and the headline by: rows per split and, for
+    class labels, rows per class in each split."""
+    splits = {n: s for n in ("train", "val", "test") if (s := getattr(bundle, n)) is not None and len(s)}
+    out: dict[str, Any] = {"sizes": {n: len(s) for n, s in splits.items()}}
+    k = bundle.info.n_classes
+    ys = {n: s.y for n, s in splits.items() if isinstance(s.y, torch.Tensor)}
+    if k and ys and all(y.dim() == 1 and not y.is_floating_point() for y in ys.values()):
+        out["class_counts"] = {n: np.bincount(y.cpu().numpy(), minlength=k).tolist() for n, y in ys.items()}
+    return out
+
+
+def learning_curves(results: dict[str, Any]) -> dict[str, dict[str, list[float]]]:
+    """Per variant, the training and validation loss of every epoch: what the conclusion judges
+    over- and underfitting and a still-falling loss from (metrics.jsonl has the rest)."""
+    curves = {}
+    for name, r in results.items():
+        c = {key: r.history.series(key) for key in ("train_loss", "val_loss")}
+        if any(c.values()):
+            curves[name] = {key: v for key, v in c.items() if v}
+    return curves
 
 
 def run_plots(

@@ -67,7 +67,13 @@ def build_blocks(summary: dict[str, Any], config_text: str) -> list[Block]:
         for split in ("train", "val", "test"):
             if split in v:
                 split_rows.append([name, split] + [_num(v[split].get(m, "")) for m in metrics[:3]])
-    b.append(("p", "The same metrics on each split: a large train-test difference is overfitting."))
+    b.append(
+        (
+            "p",
+            "The same metrics on each split; the conclusion judges over- and underfitting from the "
+            "learning curves and the baselines.",
+        )
+    )
     b.append(("table", ["model", "split", *metrics[:3]], split_rows))
 
     b += _threshold_blocks(summary) + _ensemble_blocks(summary) + _cross_validation_blocks(summary)

@@ -15,9 +15,24 @@ import torch
 import torch.nn.functional as F
 
 from nnjournal.errors import NNJError
-from nnjournal.evaluation.metrics import CLASSIFICATION_DIRECTIONS, classification_metrics
+from nnjournal.evaluation.metrics import (
+    CLASSIFICATION_DIRECTIONS,
+    IMBALANCED_SHARE,
+    classification_metrics,
+    majority_share,
+)
 from nnjournal.tasks import classification_journal as journal
 from nnjournal.tasks.base import SupervisedTask
+
+REPORT_METRICS = [
+    "accuracy",
+    "balanced_accuracy",
+    "f1_macro",
+    "precision_macro",
+    "recall_macro",
+    "roc_auc",
+    "log_loss",
+]  # the report's table; the headline goes first
 
 
 class Classification(SupervisedTask):
@@ -27,15 +42,11 @@ class Classification(SupervisedTask):
     directions = CLASSIFICATION_DIRECTIONS
     data_kind = "classification"
     ensemble_outputs = "logits"  # members' probabilities are combined
-    report_metrics = [
-        "accuracy",
-        "balanced_accuracy",
-        "f1_macro",
-        "precision_macro",
-        "recall_macro",
-        "roc_auc",
-        "log_loss",
-    ]
+
+    @property
+    def report_metrics(self) -> list[str]:
+        """The table's metrics, the headline first (it may be chosen per data set)."""
+        return [self.headline, *(m for m in REPORT_METRICS if m != self.headline)]
 
     def __init__(self, n_classes: int, class_weights: Sequence[float] | None = None) -> None:
         """`class_weights` (one per class) scale each example's loss by its class's weight,
@@ -56,7 +67,18 @@ class Classification(SupervisedTask):
         weights = None
         if section.class_weight == "balanced" and bundle is not None:
             weights = balanced_class_weights(bundle.train.y.cpu().numpy(), info.n_classes)
-        return cls(info.n_classes, weights)
+        task = cls(info.n_classes, weights)
+        headline = getattr(section, "headline", "auto")
+        if headline == "f1" and not task.binary:
+            raise NNJError(
+                f"task.headline: 'f1' is the positive class's F1, for two classes; this data set has "
+                f"{info.n_classes} (use 'f1_macro')"
+            )
+        if headline == "auto" and bundle is not None:
+            headline = auto_headline(held_out_counts(bundle, info.n_classes))
+        if headline != "auto":
+            task.headline = headline
+        return task
 
     def loss(self, outputs: torch.Tensor, targets: torch.Tensor) -> torch.Tensor:
         if self.class_weights is not None:
@@ -116,6 +138,23 @@ class Classification(SupervisedTask):
 
     def conclusion(self, summary: dict[str, Any]) -> list[str]:
         return journal.conclusion(summary)
+
+
+def held_out_counts(bundle: Any, k: int) -> list[int]:
+    """Rows per class in the validation and test splits, where the headline is measured (the
+    training split may be oversampled); the training split's when there are none."""
+    held = [s for s in (bundle.val, bundle.test) if s is not None and len(s)]
+    ys = [s.y.cpu().numpy() for s in held] or [bundle.train.y.cpu().numpy()]
+    return np.bincount(np.concatenate(ys).astype(np.int64), minlength=k).tolist()
+
+
+def auto_headline(counts: Sequence[int]) -> str:
+    """accuracy, unless one class is at least IMBALANCED_SHARE of the rows: then a metric that
+    scores always answering it at chance: ROC-AUC for two classes (where both are present, else
+    it is undefined), balanced accuracy for more."""
+    if majority_share(counts) < IMBALANCED_SHARE:
+        return "accuracy"
+    return "roc_auc" if len(counts) == 2 and min(counts) > 0 else "balanced_accuracy"
 
 
 def balanced_class_weights(y: np.ndarray, k: int) -> list[float]:
