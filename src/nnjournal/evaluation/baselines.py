@@ -6,6 +6,8 @@ short Optuna search (`tuned_boosting.py`), fitted on the same training split and
 
 from __future__ import annotations
 
+import importlib.util
+import logging
 import warnings
 from typing import Any
 
@@ -19,6 +21,7 @@ from nnjournal.data.bundle import DataBundle
 from nnjournal.evaluation.metrics import classification_metrics, regression_metrics
 from nnjournal.evaluation.tuned_boosting import TunedBoosting
 
+log = logging.getLogger(__name__)
 RIDGE = "ridge regression (CV alpha)"
 TUNED = "boosted trees (tuned)"
 RIDGE_ALPHAS = np.logspace(-3, 4, 15)  # 1e-3 .. 1e4: from almost least squares to almost the mean
@@ -33,6 +36,10 @@ def _flat(x) -> np.ndarray:
 def make_baselines(classification: bool, kinds: list[str], seed: int) -> dict[str, Any]:
     """Unfitted baseline estimators by readable name."""
     models: dict[str, Any] = {}
+    if "tuned_boosted" in kinds and importlib.util.find_spec("optuna") is None:
+        # the shipped tabular recipes ask for it; without the `tune` extra they still run
+        log.warning("tuned boosted trees skipped: Optuna is not installed (pip install 'nnjournal[tune]')")
+        kinds = [k for k in kinds if k != "tuned_boosted"]
     if classification:
         if "dummy" in kinds:
             models["majority class"] = DummyClassifier(strategy="most_frequent")
