@@ -66,6 +66,7 @@ def main() -> None:
             times: dict[str, list[float]] = {"1": [], str(cores): [], "auto": []}
             heads: dict[str, float] = {}
             auto_threads = 0
+            _time_run(recipe, overrides, "auto")  # warm-up: first-run imports and caches count for nobody
             for _ in range(args.repeats):
                 for setting in times:
                     wall, head, used = _time_run(recipe, overrides, setting)
