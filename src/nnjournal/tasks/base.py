@@ -101,7 +101,48 @@ class Task(Protocol):
     def evaluate(self, model: torch.nn.Module, split: Split) -> dict[str, float]: ...
 
 
-class SupervisedTask:
+class JournalHooks:
+    """The journal hooks every task may give, with their do-nothing defaults; a task class
+    inherits this and overrides the ones it needs."""
+
+    def prepare_data(self, bundle: DataBundle, cfg: Any) -> DataBundle:
+        """The bundle as this task trains on it (e.g. (input, clean target) pairs)."""
+        return bundle
+
+    def baselines(self, bundle: DataBundle, cfg: Any) -> tuple[dict[str, Any], dict[str, Any]]:
+        """(fitted baseline models, their test metrics) to show beside the network."""
+        return {}, {}
+
+    def summary_extras(self, result: Any) -> dict[str, Any]:
+        """Task-specific entries of a variant in summary.json (a confusion matrix, ...)."""
+        return {}
+
+    def plots(self, run_dir: Path, results: dict[str, Any], context: dict[str, Any]) -> list[dict[str, str]]:
+        """Report figures: files written under run_dir, as {"file", "caption"}."""
+        return []
+
+    def conclusion(self, summary: dict[str, Any]) -> list[str]:
+        """Sentences for the report's conclusion, written from the summary's numbers."""
+        return []
+
+    def finish(self, result: Any, cfg: Any) -> None:
+        """After the metrics: anything else the task computes on the trained model (kept on
+        `result`, e.g. test predictions, a decision threshold)."""
+
+    def fitted(self) -> dict[str, Any]:
+        """What the task learned from the training data (a regression target's scaling), as
+        JSON saved with the model; `restore` puts it back when the model is loaded."""
+        return {}
+
+    def restore(self, fitted: dict[str, Any]) -> None:
+        """Take back what `fitted` returned."""
+
+    def describe_model(self, cfg: Any) -> str | None:
+        """A line for the model; None = the model family's own description."""
+        return None
+
+
+class SupervisedTask(JournalHooks):
     """The step of a model called as `model(x)` with a loss `loss(outputs, y)`: forward ->
     loss, sums weighted by examples. Subclasses give `loss`, `batch_score` (the per-epoch
     score's sum over a batch, or None) and `metrics`; journal hooks default to nothing."""
@@ -174,43 +215,6 @@ class SupervisedTask:
 
     def metrics(self, targets: np.ndarray, outputs: Any) -> dict[str, float]:
         raise NotImplementedError
-
-    # -------------------------------------------------------------- the journal's hooks
-    def prepare_data(self, bundle: DataBundle, cfg: Any) -> DataBundle:
-        """The bundle as this task trains on it (e.g. (input, clean target) pairs)."""
-        return bundle
-
-    def baselines(self, bundle: DataBundle, cfg: Any) -> tuple[dict[str, Any], dict[str, Any]]:
-        """(fitted baseline models, their test metrics) to show beside the network."""
-        return {}, {}
-
-    def summary_extras(self, result: Any) -> dict[str, Any]:
-        """Task-specific entries of a variant in summary.json (a confusion matrix, ...)."""
-        return {}
-
-    def plots(self, run_dir: Path, results: dict[str, Any], context: dict[str, Any]) -> list[dict[str, str]]:
-        """Report figures: files written under run_dir, as {"file", "caption"}."""
-        return []
-
-    def conclusion(self, summary: dict[str, Any]) -> list[str]:
-        """Sentences for the report's conclusion, written from the summary's numbers."""
-        return []
-
-    def finish(self, result: Any, cfg: Any) -> None:
-        """After the metrics: anything else the task computes on the trained model (kept on
-        `result`, e.g. test predictions, a decision threshold)."""
-
-    def fitted(self) -> dict[str, Any]:
-        """What the task learned from the training data (a regression target's scaling), as
-        JSON saved with the model; `restore` puts it back when the model is loaded."""
-        return {}
-
-    def restore(self, fitted: dict[str, Any]) -> None:
-        """Take back what `fitted` returned."""
-
-    def describe_model(self, cfg: Any) -> str | None:
-        """A line for the model; None = the model family's own description."""
-        return None
 
 
 def direction(task: Any, metric: str) -> Direction:

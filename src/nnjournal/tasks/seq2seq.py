@@ -10,10 +10,10 @@ import torch
 import torch.nn.functional as F
 
 from nnjournal.data.sequences import Seq2SeqSplit
-from nnjournal.tasks.base import Direction, StepOutput
+from nnjournal.tasks.base import Direction, JournalHooks, StepOutput
 
 
-class Seq2SeqTask:
+class Seq2SeqTask(JournalHooks):
     """Model: `models.seq2seq.Seq2Seq`. `teacher_forcing` is the probability, per step and
     sequence, of feeding the true previous token while training (evaluation always feeds
     the truth for the loss, and nothing but its own output when decoding)."""
@@ -35,18 +35,6 @@ class Seq2SeqTask:
         return task
 
     # ------------------------------------------------------------ the journal's hooks
-    def prepare_data(self, bundle: Any, cfg: Any) -> Any:
-        return bundle
-
-    def baselines(self, bundle: Any, cfg: Any) -> tuple[dict[str, Any], dict[str, Any]]:
-        return {}, {}
-
-    def finish(self, result: Any, cfg: Any) -> None:
-        pass
-
-    def summary_extras(self, result: Any) -> dict[str, Any]:
-        return {}
-
     def plots(self, run_dir: Any, results: dict[str, Any], context: dict[str, Any]) -> list[dict[str, str]]:
         from nnjournal.tasks.recurrent_journal import seq2seq_plots
 

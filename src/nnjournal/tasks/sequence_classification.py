@@ -17,7 +17,7 @@ import torch.nn.functional as F
 from nnjournal.data.bundle import Split
 from nnjournal.data.sequences import IGNORE
 from nnjournal.evaluation.metrics import classification_metrics
-from nnjournal.tasks.base import Direction, StepOutput, SupervisedTask
+from nnjournal.tasks.base import Direction, JournalHooks, StepOutput, SupervisedTask
 
 
 def forward_sequences(model: torch.nn.Module, batch: Split) -> torch.Tensor:
@@ -88,7 +88,7 @@ class SequenceClassification(SupervisedTask):
         return out
 
 
-class SequenceTagging:
+class SequenceTagging(JournalHooks):
     """One label per step (B, T); targets equal to IGNORE (and steps past `lengths`) are not
     scored. The loss is the mean over scored steps; sums and count are over scored steps, so
     an epoch's loss is per token whatever the batches' padding."""
@@ -110,24 +110,6 @@ class SequenceTagging:
     @classmethod
     def from_config(cls, section: Any, info: Any, bundle: Any = None) -> SequenceTagging:
         return cls(info.n_classes)
-
-    def prepare_data(self, bundle: Any, cfg: Any) -> Any:
-        return bundle
-
-    def baselines(self, bundle: Any, cfg: Any) -> tuple[dict[str, Any], dict[str, Any]]:
-        return {}, {}
-
-    def finish(self, result: Any, cfg: Any) -> None:
-        pass
-
-    def summary_extras(self, result: Any) -> dict[str, Any]:
-        return {}
-
-    def plots(self, run_dir: Any, results: dict[str, Any], context: dict[str, Any]) -> list[dict[str, str]]:
-        return []
-
-    def conclusion(self, summary: dict[str, Any]) -> list[str]:
-        return []
 
     def describe_model(self, cfg: Any) -> str | None:
         return None
