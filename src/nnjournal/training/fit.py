@@ -149,8 +149,11 @@ def fit(
             ),
         )
 
-    first_batch = train.take(next(iter(train.batch_indices(batch_size, torch.Generator().manual_seed(0), device))))
-    threads = resolve_threads(cfg.threads, model, lambda: _evaluation_step(task, model, first_batch), device)
+    def first_batch_step() -> Any:  # only `threads = "auto"` runs it, to count multiply-adds
+        idx = next(iter(train.batch_indices(batch_size, torch.Generator().manual_seed(0), device)))
+        return _evaluation_step(task, model, train.take(idx))
+
+    threads = resolve_threads(cfg.threads, model, first_batch_step, device)
     saver = CheckpointPolicy(cfg.checkpoint_every_s)
     progress = EpochProgress(cfg.epochs, "training", quiet)
     for h in hooks:
