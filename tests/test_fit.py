@@ -68,6 +68,37 @@ def test_lr_schedules_change_the_learning_rate(schedule, digits):
     assert len(set(lrs)) > 1
 
 
+def test_plateau_schedule_halves_the_rate_exactly_after_epochs_the_monitor_did_not_improve(digits):
+    # val_accuracy is maximised: a schedule that took it for a loss would halve after improvements.
+    torch.manual_seed(0)
+    model = nn.Sequential(nn.Flatten(), nn.Linear(64, 10))
+    h = fit(
+        model, digits.train, digits.val, epochs=12, optimizer={"lr": 0.05},
+        schedule={"name": "plateau", "patience": 0, "gamma": 0.5},
+        early_stopping={"monitor": "val_accuracy"},
+    )
+    lrs, accs = h.series("lr"), h.series("val_accuracy")
+    best = -1.0
+    halved = []
+    for epoch in range(len(lrs) - 1):
+        improved = accs[epoch] > best
+        best = max(best, accs[epoch])
+        assert lrs[epoch + 1] == pytest.approx(lrs[epoch] * (1.0 if improved else 0.5))
+        halved.append(not improved)
+    assert any(halved) and not all(halved)  # the test saw both cases
+
+
+def test_vectorized_training_refuses_a_plateau_schedule_and_auto_falls_back():
+    from nnjournal.errors import NNJError
+    from nnjournal.training.vectorized import should_vectorize
+
+    nets = [nn.Linear(4, 2) for _ in range(8)]
+    assert should_vectorize("auto", nets, "none")
+    assert not should_vectorize("auto", nets, "plateau")
+    with pytest.raises(NNJError, match="plateau"):
+        should_vectorize(True, nets, "plateau")
+
+
 def test_penalty_is_reported_apart_from_the_data_loss(digits):
     torch.manual_seed(0)
     model = nn.Sequential(nn.Flatten(), nn.Linear(64, 10))
@@ -141,8 +172,9 @@ class _Killed(Exception):
     pass
 
 
-def test_resume_after_a_kill_gives_the_same_weights_as_an_uninterrupted_run(tmp_path, digits):
-    cfg = TrainingConfig(epochs=6, checkpoint_every_s=0, schedule={"name": "cosine"})
+@pytest.mark.parametrize("schedule", ["cosine", "plateau"])  # plateau: its bad-epoch count is resumed too
+def test_resume_after_a_kill_gives_the_same_weights_as_an_uninterrupted_run(tmp_path, digits, schedule):
+    cfg = TrainingConfig(epochs=6, checkpoint_every_s=0, schedule={"name": schedule, "patience": 0})
 
     def make():
         torch.manual_seed(0)

@@ -177,7 +177,7 @@ def _preflight(cfg: RunConfig, bundle: DataBundle, task: Task) -> None:
             smoothed_loss(task, cfg.training.label_smoothing)  # a task without classes raises
         probe = models.build(cfg.model, bundle.info, task.out_features)  # shapes that do not fit raise
         if cfg.ensemble.size > 1:
-            should_vectorize(cfg.training.vectorize, [probe])  # true with batch norm raises
+            should_vectorize(cfg.training.vectorize, [probe], cfg.training.schedule.name)  # true with batch norm raises
         if cfg.evaluation.mc_dropout:
             if not hasattr(task, "proba"):
                 raise NNJError(

@@ -30,11 +30,14 @@ class OptimizerConfig(Strict):
 
 
 class ScheduleConfig(Strict):
-    name: Literal["none", "step", "exponential", "cosine", "onecycle"] = "none"
+    name: Literal["none", "step", "exponential", "cosine", "onecycle", "plateau"] = "none"
     step_size: int = Field(10, ge=1, description="epochs between decays (step)")
-    gamma: float = Field(0.5, gt=0.0, le=1.0, description="decay factor (step, exponential)")
+    gamma: float = Field(0.5, gt=0.0, le=1.0, description="decay factor (step, exponential, plateau)")
+    patience: int = Field(
+        5, ge=0, description="plateau: epochs without a better early-stopping monitor before lr *= gamma"
+    )
     max_lr: float | None = Field(None, gt=0.0, description="peak lr (onecycle); default 10x lr")
-    min_lr: float = Field(0.0, ge=0.0, description="floor (cosine)")
+    min_lr: float = Field(0.0, ge=0.0, description="floor (cosine, plateau)")
 
 
 class PenaltyConfig(Strict):

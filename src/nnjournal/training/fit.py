@@ -48,7 +48,7 @@ from nnjournal.training.early_stopping import EarlyStopping, check_monitor
 from nnjournal.training.guard import NonFiniteError, diverged
 from nnjournal.training.history import History
 from nnjournal.training.interrupt import InterruptFlag, TrainingInterrupted
-from nnjournal.training.optim import make_optimizer, make_schedule
+from nnjournal.training.optim import make_optimizer, make_schedule, step_schedule
 from nnjournal.training.progress import EpochProgress
 from nnjournal.training.seeding import select_device
 from nnjournal.training.threads import intra_op_threads, resolve_threads
@@ -108,13 +108,15 @@ def fit(
     batch_size = {"batch": n, "stochastic": 1}.get(cfg.regime, min(cfg.batch_size, n))
     steps_per_epoch = train.n_batches(batch_size)
     optimizer = make_optimizer(model.parameters(), cfg.optimizer)
-    scheduler, schedule_per_batch = make_schedule(optimizer, cfg.schedule, cfg.epochs, steps_per_epoch)
-    penalty = WeightPenalty(cfg.penalty.l1, cfg.penalty.l2)
-    max_norm_weights = weight_parameters(model) if cfg.max_norm is not None else []
-    noisy_weights = weight_parameters(model) if cfg.weight_noise > 0 else []
     monitor = cfg.early_stopping.monitor if val is not None else "train_loss"
     check_monitor(monitor, task, val is not None)
     stopping = EarlyStopping(cfg.early_stopping, monitor, task)
+    scheduler, schedule_per_batch = make_schedule(
+        optimizer, cfg.schedule, cfg.epochs, steps_per_epoch, stopping.minimize, cfg.early_stopping.min_delta
+    )
+    penalty = WeightPenalty(cfg.penalty.l1, cfg.penalty.l2)
+    max_norm_weights = weight_parameters(model) if cfg.max_norm is not None else []
+    noisy_weights = weight_parameters(model) if cfg.weight_noise > 0 else []
     grad_names = [name for name, p in model.named_parameters() if p.requires_grad and p.dim() > 1]
     # Batch norm over features (BatchNorm1d) cannot normalise a batch of one example in training
     # mode; a last mini-batch of one (n = k * batch + 1) is skipped rather than crash the epoch.
@@ -233,7 +235,7 @@ def fit(
                     norms = (grad_sq / steps_per_epoch).sqrt().tolist()
                     record["grad_norm"] = dict(zip(grad_names, norms, strict=True))
                 if scheduler is not None and not schedule_per_batch:
-                    scheduler.step()
+                    step_schedule(scheduler, record[monitor])
                 record["time_s"] = time.perf_counter() - epoch_start
                 history.records.append(record)
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 
 import torch
+from torch.optim.lr_scheduler import ReduceLROnPlateau
 
 from nnjournal.config import OptimizerConfig, ScheduleConfig
 
@@ -35,11 +36,29 @@ def describe_weight_decay(cfg: OptimizerConfig) -> str:
 
 
 def make_schedule(
-    optimizer: torch.optim.Optimizer, cfg: ScheduleConfig, epochs: int, steps_per_epoch: int
-) -> tuple[torch.optim.lr_scheduler.LRScheduler | None, bool]:
-    """The scheduler and whether it steps every batch (one-cycle) rather than every epoch."""
+    optimizer: torch.optim.Optimizer,
+    cfg: ScheduleConfig,
+    epochs: int,
+    steps_per_epoch: int,
+    minimize: bool = True,
+    min_delta: float = 0.0,
+) -> tuple[torch.optim.lr_scheduler.LRScheduler | ReduceLROnPlateau | None, bool]:
+    """The scheduler and whether it steps every batch (one-cycle) rather than every epoch.
+    `plateau` watches the early-stopping monitor and is stepped with its value
+    (`step_schedule`); `minimize` and `min_delta` are early stopping's, so both agree on
+    which epochs improved."""
     if cfg.name == "none":
         return None, False
+    if cfg.name == "plateau":
+        return ReduceLROnPlateau(
+            optimizer,
+            "min" if minimize else "max",
+            factor=cfg.gamma,
+            patience=cfg.patience,
+            threshold=min_delta,
+            threshold_mode="abs",
+            min_lr=cfg.min_lr,
+        ), False
     if cfg.name == "step":
         return torch.optim.lr_scheduler.StepLR(optimizer, cfg.step_size, cfg.gamma), False
     if cfg.name == "exponential":
@@ -53,3 +72,11 @@ def make_schedule(
         )
         return sched, True
     raise ValueError(f"unknown schedule {cfg.name!r}")
+
+
+def step_schedule(scheduler: torch.optim.lr_scheduler.LRScheduler | ReduceLROnPlateau, monitored: float) -> None:
+    """An epoch's end: a plateau schedule is told the monitored value, the others only step."""
+    if isinstance(scheduler, ReduceLROnPlateau):
+        scheduler.step(monitored)
+    else:
+        scheduler.step()

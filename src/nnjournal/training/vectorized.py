@@ -54,11 +54,19 @@ def can_vectorize(model: nn.Module) -> bool:
     return not any(isinstance(m, nn.modules.batchnorm._BatchNorm) for m in model.modules())
 
 
-def should_vectorize(setting: bool | str, models: Sequence[nn.Module]) -> bool:
-    """Resolve `training.vectorize` (true / false / "auto") for these models."""
+def should_vectorize(setting: bool | str, models: Sequence[nn.Module], schedule: str = "none") -> bool:
+    """Resolve `training.vectorize` (true / false / "auto") for these models and lr schedule."""
+    # A plateau schedule lowers each model's rate when its own validation stalls: K models
+    # sharing one optimizer cannot follow K different plateaus.
     if setting == "auto":
         small = all(sum(p.numel() for p in m.parameters()) <= AUTO_MAX_PARAMETERS for m in models)
-        return len(models) >= AUTO_MIN_MEMBERS and small and all(can_vectorize(m) for m in models)
+        fits = small and schedule != "plateau" and all(can_vectorize(m) for m in models)
+        return len(models) >= AUTO_MIN_MEMBERS and fits
+    if setting and schedule == "plateau":
+        raise NNJError(
+            "training.vectorize = true cannot follow training.schedule.name = 'plateau' (each model's "
+            "validation plateaus at its own epoch); set training.vectorize = 'auto' or false"
+        )
     if setting and not all(can_vectorize(m) for m in models):
         raise NNJError(
             "training.vectorize = true cannot train models with batch norm (vmap cannot update running "
@@ -129,6 +137,8 @@ def fit_vectorized(
         )
         scheduler, schedule_per_batch = None, False
     else:
+        if cfg.schedule.name == "plateau":
+            raise ValueError("fit_vectorized cannot follow a plateau schedule: train the models one by one (fit)")
         optimizer = make_optimizer(params.values(), opt)
         scheduler, schedule_per_batch = make_schedule(optimizer, cfg.schedule, cfg.epochs, steps_per_epoch)
     train_loss = smoothed_loss(task, cfg.label_smoothing) if cfg.label_smoothing else task.loss
