@@ -183,3 +183,63 @@ def test_the_median_pruner_stops_a_poor_trial_from_the_epoch_hook(data_dir, tmp_
     pruned = [t for t in trials if t["state"] == "PRUNED"]
     assert pruned and all(5 < t["user_attrs"]["epochs"] < 8 for t in pruned)  # after the 5-epoch warm-up
     assert all(t["user_attrs"]["epochs"] == 8 for t in trials if t["state"] == "COMPLETE")
+
+
+def test_cross_validation_refits_a_csv_encoding_on_each_folds_training_rows(data_dir, tmp_path, monkeypatch):
+    # The scaling a fold's network sees comes from that fold's training rows: fitted once on
+    # the loader's training split, it would have seen the fold's held-out rows.
+    from tabular_files import write_mixed_csv
+
+    from nnjournal import data as data_mod
+    from nnjournal.config import read_toml, validate_config
+    from nnjournal.tuning import objective
+    from nnjournal.tuning.study import run_tune
+
+    csv_path = write_mixed_csv(tmp_path / "shop.csv", n=300)
+    recipe = tmp_path / "shop-tune.toml"
+    recipe.write_text(f"""
+recipe = "shop"
+seed = 1
+[data]
+name = "csv"
+path = "{csv_path}"
+target = "bought"
+id_columns = ["customer_id"]
+[model]
+name = "mlp"
+hidden = [8]
+[training]
+epochs = 2
+[journal]
+plots = false
+[search]
+sampler = "random"
+n_trials = 1
+cv = 3
+[search.space]
+"training.optimizer.lr" = {{ low = 1e-3, high = 1e-2, log = true }}
+""")
+    folds = []
+    real = objective.train_one
+
+    def spy(cfg, bundle, task, **kw):
+        folds.append(bundle)
+        return real(cfg, bundle, task, **kw)
+
+    monkeypatch.setattr(objective, "train_one", spy)
+    run_tune(recipe, out=tmp_path / "runs")
+    cv_folds = folds[:3]
+    cfg = validate_config(read_toml(recipe))
+    loaded = data_mod.load(cfg.data, seed=cfg.seed, task="classification")
+    assert [len(f.test) for f in cv_folds] == [0, 0, 0]
+    # the folds deal out exactly the loader's training and validation rows
+    assert sum(len(f.val) for f in cv_folds) == len(loaded.train) + len(loaded.val)
+    ages = []
+    for f in cv_folds:
+        names = f.preprocessing.feature_names
+        age = f.preprocessing.columns[[c.name for c in f.preprocessing.columns].index("age")]
+        column = f.train.x[:, names.index("age")].double()
+        # standardised on this fold's training rows: mean 0 and std 1 there
+        assert abs(float(column.mean())) < 1e-5 and abs(float(column.std(correction=0)) - 1) < 1e-3
+        ages.append(age.mean)
+    assert len(set(ages)) == 3  # one fit per fold

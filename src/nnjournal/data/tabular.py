@@ -353,10 +353,10 @@ def bundle_from_indices(
     )
 
 
-def load_csv(cfg: CsvData, seed: int, task: str) -> DataBundle:
-    prepared = read_prepared(cfg, task)
+def split_rows(prepared: PreparedTable, cfg: CsvData, seed: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The (train, val, test) row indices `load_csv` uses for this table and seed."""
     try:
-        tr, va, te = split_indices(
+        return split_indices(
             prepared.y,
             (cfg.val_fraction, cfg.test_fraction),
             seed,
@@ -365,4 +365,9 @@ def load_csv(cfg: CsvData, seed: int, task: str) -> DataBundle:
         )
     except NNJError as err:
         raise NNJError(f"{csv_path(cfg)}: {err}") from None
+
+
+def load_csv(cfg: CsvData, seed: int, task: str) -> DataBundle:
+    prepared = read_prepared(cfg, task)
+    tr, va, te = split_rows(prepared, cfg, seed)
     return bundle_from_indices(prepared, cfg, tr, va, te, seed)

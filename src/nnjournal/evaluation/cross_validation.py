@@ -23,7 +23,7 @@ from nnjournal.config import RunConfig
 from nnjournal.data.bundle import DataBundle, Split
 from nnjournal.data.images import pixel_statistics
 from nnjournal.data.preprocessing import Preprocessing
-from nnjournal.data.tabular import bundle_from_indices, read_prepared
+from nnjournal.data.tabular import bundle_from_indices, read_prepared, split_rows
 from nnjournal.errors import NNJError
 from nnjournal.tasks import build_task, task_class
 from nnjournal.training.predict import predict_outputs
@@ -61,6 +61,23 @@ def pool_of(cfg: RunConfig) -> Pool:
             lambda tr, va, te, seed: bundle_from_indices(prepared, cfg.data, tr, va, te, seed),
         )
     return in_memory_pool(data_mod.load(cfg.data, seed=cfg.seed, task=kind))
+
+
+def pool_without_test(cfg: RunConfig, bundle: DataBundle) -> tuple[Pool, np.ndarray]:
+    """The pool of `cfg`'s examples and the indices in it of `bundle`'s training and validation
+    rows: what cross-validation inside a search may deal into folds (the test rows never)."""
+    if cfg.data.name == "csv":
+        prepared = read_prepared(cfg.data, task_class(cfg.task).data_kind)
+        tr, va, _ = split_rows(prepared, cfg.data, cfg.seed)
+        pool = Pool(
+            prepared.y,
+            prepared.class_names,
+            lambda tr, va, te, seed: bundle_from_indices(prepared, cfg.data, tr, va, te, seed),
+        )
+        return pool, np.concatenate([tr, va])
+    pool = in_memory_pool(bundle)  # train, val, test in that order
+    n_val = len(bundle.val) if bundle.val is not None else 0
+    return pool, np.arange(len(bundle.train) + n_val)
 
 
 def in_memory_pool(bundle: DataBundle) -> Pool:

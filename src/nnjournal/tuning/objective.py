@@ -5,7 +5,7 @@ cross-validation of train + val). The test split is never handed to a trial."""
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
@@ -64,6 +64,7 @@ class Objective:
     bundle: DataBundle  # as loaded for `cfg` (its test split is dropped before training)
     metric: str
     prune: bool
+    _pool: Any = field(default=None, init=False, repr=False)  # cross-validation's rows, read once
 
     def __call__(self, trial: Any) -> float:
         params = {path: suggest(trial, path, dim) for path, dim in self.cfg.search.space.items()}
@@ -92,20 +93,19 @@ class Objective:
 
     def _cross_validate(self, cfg: RunConfig, trial: Any, seed: int) -> list[float]:
         """k folds of train + val (stratified for class labels); each fold's held-out part is
-        its validation split (early stopping and the score). Only the first fold reports to
-        the pruner."""
-        from sklearn.model_selection import KFold, StratifiedKFold
+        its validation split (early stopping and the score), and the loader's preprocessing (a
+        CSV's imputation, one-hot and scaling; feature standardisation; pixel statistics) is
+        fitted again on the fold's training rows, so no held-out row shapes what the network
+        sees. Only the first fold reports to the pruner."""
+        from nnjournal.evaluation.cross_validation import fold_indices, pool_without_test
 
-        b = self.bundle
-        pool = _concat(b.train, b.val) if b.val is not None and len(b.val) else b.train
-        y = pool.y.cpu().numpy()
-        classes = y.ndim == 1 and not np.issubdtype(y.dtype, np.floating)
-        k = self.cfg.search.cv
-        folds = (StratifiedKFold if classes else KFold)(k, shuffle=True, random_state=self.cfg.seed)
+        if self._pool is None:  # the same rows and folds for every trial
+            self._pool = pool_without_test(self.cfg, self.bundle)
+        pool, rows = self._pool
+        folds = fold_indices(pool.y[rows], self.cfg.search.cv, self.cfg.seed, pool.classification)
         scores = []
-        for i, (tr, va) in enumerate(folds.split(np.zeros(len(y)), y if classes else None)):
-            fold = DataBundle(pool.take(torch.as_tensor(tr)), pool.take(torch.as_tensor(va)), _empty(pool),
-                              b.info, b.preprocessing)
+        for i, (tr, va) in enumerate(folds):
+            fold = pool.build(rows[tr], rows[va], rows[:0], self.cfg.seed)
             scores.append(self._train_and_score(cfg, fold, trial, seed + i, report=i == 0))
         return scores
 
@@ -147,7 +147,3 @@ def grid_space(search: Any) -> dict[str, list[Any]]:
 
 def _empty(split: Split) -> Split:
     return split.take(torch.zeros(0, dtype=torch.long, device=split.x.device))
-
-
-def _concat(a: Split, b: Split) -> Split:
-    return Split(torch.cat([a.x, b.x]), torch.cat([a.y, b.y]))
