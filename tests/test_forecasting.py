@@ -186,3 +186,44 @@ def test_multi_step_metrics_per_horizon(airline: np.ndarray) -> None:
     metrics = task.evaluate(Forecaster(horizon=24, hidden_size=8), data.test)
     assert {"rmse", "mae", "mape", "rmse_scaled", "rmse_h1", "rmse_h24"} <= metrics.keys()
     assert all(direction(task, k) == "min" for k in metrics)
+
+
+def test_a_saved_forecaster_forecasts_a_users_series_in_its_units(airline: np.ndarray, tmp_path) -> None:
+    # The log, seasonal difference and scaling are replayed from model.json: the forecast from
+    # the series up to a test origin equals the run's own forecast there, in passengers.
+    import csv
+    import subprocess
+    import sys
+
+    import nnjournal as nnj
+    from nnjournal.saved_model import load_model
+
+    result = nnj.run("airline-lstm", ["training.epochs=5", "task.sarima=false", "journal.plots=false"],
+                     out=tmp_path / "runs", seed=0)
+    trained = load_model(result.run_dir)
+    data = series_windows(airline, train_size=96, window=12, val_size=12, transform=SeriesTransform(**LOG_SEASONAL))
+    expected = Forecasting(data).predict(trained.model, data.test)  # (48, 1), from a fresh fit of the transform
+    origin = int(data.test.origin[-1])
+    got = trained.forecast(airline[: origin + 1])
+    np.testing.assert_allclose(got, expected[-1], rtol=1e-9)
+    assert 300 < got[0] < 700  # passengers, not the network's units
+
+    series = tmp_path / "series.csv"
+    with open(series, "w", newline="") as fh:
+        w = csv.writer(fh)
+        w.writerow(["Month", "Passengers"])
+        w.writerows([f"m{i}", v] for i, v in enumerate(airline[: origin + 1]))
+    out = tmp_path / "forecast.csv"
+    cli = [sys.executable, "-m", "nnjournal", "predict", str(result.run_dir), str(series), "--out", str(out)]
+    done = subprocess.run(cli, capture_output=True, text=True)  # a fresh process, as a user runs it
+    assert done.returncode == 0, done.stderr
+    rows = list(csv.DictReader(out.read_text().splitlines()))
+    assert [r["steps_after"] for r in rows] == ["1"] and rows[0]["last_date"] == f"m{origin}"
+    assert float(rows[0]["prediction"]) == pytest.approx(got[0], rel=1e-12)
+
+    with open(series, "w", newline="") as fh:  # 12 values: the window, but not a season before it
+        csv.writer(fh).writerows([["Month", "Passengers"], *([f"m{i}", v] for i, v in enumerate(airline[:12]))])
+    short = subprocess.run(cli, capture_output=True, text=True)
+    assert short.returncode == 2
+    lines = [line for line in short.stderr.splitlines() if line.strip()]
+    assert len(lines) == 1 and "last 24 values" in lines[0] and "seasonal lag 12" in lines[0], short.stderr

@@ -151,6 +151,12 @@ def test_two_workers_share_one_journal_file_study(data_dir, tmp_path):
     assert numbers == [0, 1, 2, 3]
     assert all(t["state"] == "COMPLETE" for t in summary["search"]["trials"])
     assert (run_dir / "study.journal").stat().st_size > 0
+    # random search draws from (study seed, trial number): one worker runs the same trials
+    alone = nnj("tune", str(_recipe(tmp_path, sampler="random", n_trials=4)), "--out", str(tmp_path / "one"))
+    assert alone.exit_code == 0, alone.stderr
+    single = json.loads(next((tmp_path / "one").glob("*-tune/summary.json")).read_text())
+    by_number = {t["number"]: (t["params"], t["value"]) for t in summary["search"]["trials"]}
+    assert by_number == {t["number"]: (t["params"], t["value"]) for t in single["search"]["trials"]}
 
 
 PRUNED = """

@@ -200,7 +200,8 @@ def predict(
         typer.Argument(
             metavar="INPUT",
             help="CSV, .npy or .npz (array x) of raw inputs; for an image model also an image file or a "
-            "folder of images (searched recursively)",
+            "folder of images (searched recursively); for a forecaster the series as a CSV of date, value, "
+            "forecast from its end",
         ),
     ],
     output: Annotated[

@@ -39,6 +39,7 @@ class Inputs:
     x: Any
     ids: dict[str, list[str]] = field(default_factory=dict)
     pixels: bool = False
+    series: bool = False  # x is one series (a forecaster's input), forecast from its end
 
 
 def model_folder(run_dir: Path, variant: str | None = None) -> Path:
@@ -73,6 +74,10 @@ def inputs_for(path: Path, trained: TrainedModel, *, id_columns: Sequence[str] =
     """`path` read for `trained`: an image file or folder for an image model, a CSV's named
     columns (plus identifier columns) for a tabular one, else an array. An input of the wrong
     kind for the model is one `NNJError` saying what the model takes."""
+    if hasattr(trained.task, "forecast"):
+        if id_columns:
+            raise NNJError("--id-column is for tabular models; a forecast's rows are the steps after the series' end")
+        return series_input(path, trained)
     if not path.exists():
         raise NNJError(f"input file not found: {path}")
     tabular = trained.preprocessing.kind == "tabular"
@@ -241,9 +246,25 @@ def _numeric_row(row: list[str]) -> bool:
         return False
 
 
+def series_input(path: Path, trained: TrainedModel) -> Inputs:
+    """A forecaster's input: the series CSV (date, value: the first two columns, oldest first)."""
+    from nnjournal.data.timeseries import read_series
+
+    if not path.exists():
+        raise NNJError(f"input file not found: {path}")
+    if path.is_dir() or path.suffix.lower() != ".csv":
+        raise NNJError(f"{path}: a forecaster takes the series as a CSV of date, value (oldest first)")
+    dates, values = read_series(path)
+    return Inputs(values, {"last_date": [dates[-1]]}, series=True)
+
+
 def predictions_csv(trained: TrainedModel, inputs: Inputs | Any) -> tuple[str, int]:
     """The predictions CSV's text and its number of rows. Numbers are `str` of the value (the
     shortest text that reads back as the same float32/float64), never rounded."""
+    if isinstance(inputs, Inputs) and inputs.series:  # one row per step after the series' end
+        forecast = trained.forecast(inputs.x)
+        steps = {"last_date": inputs.ids["last_date"] * len(forecast), "steps_after": [k + 1 for k in range(len(forecast))]}
+        return _rows_csv(steps, forecast), len(forecast)
     if not isinstance(inputs, Inputs):
         inputs = Inputs(inputs)
     if not hasattr(trained.task, "predict"):
@@ -264,9 +285,16 @@ def predictions_csv(trained: TrainedModel, inputs: Inputs | Any) -> tuple[str, i
         for i, (p, row) in enumerate(zip(pred, proba, strict=True)):
             writer.writerow([*(values[i] for _, values in ids), p, *[str(v) for v in row]])
     else:
-        writer.writerow([*(name for name, _ in ids), "prediction"])
-        writer.writerows([[*(values[i] for _, values in ids), str(v)] for i, v in enumerate(pred)])
+        return _rows_csv(inputs.ids, pred), len(pred)
     return lines.getvalue(), len(pred)
+
+
+def _rows_csv(ids: dict[str, list[Any]], pred: Any) -> str:
+    lines = io.StringIO()
+    writer = csv.writer(lines)
+    writer.writerow([*ids, "prediction"])
+    writer.writerows([[*(values[i] for values in ids.values()), str(v)] for i, v in enumerate(pred)])
+    return lines.getvalue()
 
 
 def write_predictions(path: Path, trained: TrainedModel, inputs: Inputs | Any) -> int:

@@ -62,6 +62,14 @@ class TrainedModel:
 
         return sample_text(self.model, self.vocab, prompt, length, temperature=temperature, top_k=top_k, seed=seed)
 
+    def forecast(self, values: Any) -> np.ndarray:
+        """(horizon,) the next values of a series after its last one (a forecaster only):
+        `values` in the series' own units, oldest first, at least the window (plus the seasonal
+        lag) long. The log, seasonal difference and scaling of training are replayed and undone."""
+        if not hasattr(self.task, "forecast"):
+            raise NNJError(f"forecast needs a forecasting model; this run's task is {self.task.name}")
+        return self.task.forecast(self.model, np.asarray(values, dtype=np.float64), self.info.input_shape[0])
+
     @property
     def takes_pixels(self) -> bool:
         """An image model that standardizes uint8 pixels itself (`models.pixels`): it can take

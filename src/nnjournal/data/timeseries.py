@@ -13,6 +13,7 @@ from __future__ import annotations
 import csv
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import torch
@@ -111,6 +112,28 @@ class SeriesTransform:
     def to_dict(self) -> dict[str, object]:
         return {"log": self.log, "seasonal_lag": self.seasonal_lag, "scaling": self.scaling,
                 "shift": self.shift_, "scale": self.scale_}
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> SeriesTransform:
+        """The fitted transform `to_dict` wrote (a saved forecaster's, in model.json)."""
+        t = cls(log=bool(d["log"]), seasonal_lag=int(d["seasonal_lag"]), scaling=str(d["scaling"]))
+        t.shift_, t.scale_ = float(d["shift"]), float(d["scale"])
+        return t
+
+    def last_window(self, values: np.ndarray, window: int) -> np.ndarray:
+        """(window,) the transformed last `window` values of a series, the input of a forecast
+        from its end; an `NNJError` when the series is too short or not usable."""
+        v = np.asarray(values, dtype=np.float64)
+        need = window + self.seasonal_lag
+        if v.ndim != 1 or len(v) < need:
+            raise NNJError(
+                f"a forecast needs the last {need} values of the series (window {window}"
+                + (f" + seasonal lag {self.seasonal_lag}" if self.seasonal_lag else "")
+                + f"); got {len(v)}: give more of the series' history"
+            )
+        if not np.isfinite(v).all():
+            raise NNJError("the series has a missing or infinite value: fill it before forecasting")
+        return self.transform(v[-need:])[-window:]
 
 
 @dataclass

@@ -14,7 +14,8 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from nnjournal.data.timeseries import ForecastSplit, SeriesData
+from nnjournal.data.timeseries import ForecastSplit, SeriesData, SeriesTransform
+from nnjournal.errors import NNJError
 from nnjournal.tasks.base import Direction, SupervisedTask
 
 
@@ -30,8 +31,9 @@ class Forecasting(SupervisedTask):
 
     def __init__(self, data: SeriesData | None, horizon: int | None = None, section: Any = None) -> None:
         # data: the transform and the original series, to report in real units; a saved model
-        # (no data) knows only its horizon.
+        # (no data) gets its fitted transform back through `restore`.
         self.data, self.section = data, section
+        self.transform: SeriesTransform | None = data.transform if data is not None else None
         self.horizon = data.test.y.shape[1] if data is not None else int(horizon or 1)
         self.out_features = self.horizon
         steps = {f"rmse_h{k + 1}": "min" for k in range(self.horizon)} if self.horizon > 1 else {}
@@ -63,6 +65,29 @@ class Forecasting(SupervisedTask):
 
     def loss(self, outputs: torch.Tensor, targets: torch.Tensor) -> torch.Tensor:
         return F.mse_loss(outputs, targets)
+
+    def fitted(self) -> dict[str, Any]:
+        """The series transform fitted on the training part (log, seasonal lag, scaling), so a
+        saved forecaster maps a user's series into the network's units and back."""
+        return {"transform": self.transform.to_dict()} if self.transform is not None else {}
+
+    def restore(self, fitted: dict[str, Any]) -> None:
+        if "transform" in fitted:
+            self.transform = SeriesTransform.from_dict(fitted["transform"])
+
+    @torch.no_grad()
+    def forecast(self, model: torch.nn.Module, values: np.ndarray, window: int) -> np.ndarray:
+        """(horizon,) the next values after the end of `values` (a series in its own units,
+        oldest first), through the transform the network was trained with and back."""
+        if self.transform is None:
+            raise NNJError("this forecaster was saved without its series transform: re-run the recipe")
+        values = np.asarray(values, dtype=np.float64)
+        x = torch.as_tensor(self.transform.last_window(values, window), dtype=torch.float32)[None]
+        was_training = model.training
+        model.eval()
+        z = model(x.to(next(model.parameters()).device)).float().cpu().numpy()
+        model.train(was_training)
+        return self.transform.inverse(z, np.array([len(values) - 1]), values)[0]
 
     @torch.no_grad()
     def predict_scaled(self, model: torch.nn.Module, split: ForecastSplit) -> np.ndarray:

@@ -17,6 +17,8 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+
 from nnjournal import data as data_mod
 from nnjournal import recipes
 from nnjournal.config import RunConfig
@@ -100,8 +102,33 @@ def make_sampler(cfg: RunConfig, worker: int) -> Any:
 
         return optuna.samplers.GridSampler(grid_space(search), seed=seed)
     if search.sampler == "random":
-        return optuna.samplers.RandomSampler(seed=seed)
+        return trial_seeded_random_sampler(cfg.seed)
     return optuna.samplers.TPESampler(seed=seed)
+
+
+def trial_seeded_random_sampler(study_seed: int) -> Any:
+    """Random search whose every draw is a function of (study seed, trial number, parameter)
+    only: the same trials come out whether one worker runs them or several, in any order.
+    (Optuna's RandomSampler draws from one stream per process, so each worker got its own.)"""
+    import zlib
+
+    optuna = import_optuna()
+
+    class TrialSeededRandomSampler(optuna.samplers.BaseSampler):
+        def infer_relative_search_space(self, study: Any, trial: Any) -> dict[str, Any]:
+            return {}
+
+        def sample_relative(self, study: Any, trial: Any, search_space: dict[str, Any]) -> dict[str, Any]:
+            return {}
+
+        def sample_independent(self, study: Any, trial: Any, param_name: str, param_distribution: Any) -> Any:
+            key = [study_seed, trial.number, zlib.crc32(param_name.encode())]
+            seed = int(np.random.SeedSequence(key).generate_state(1)[0])
+            return optuna.samplers.RandomSampler(seed=seed).sample_independent(
+                study, trial, param_name, param_distribution
+            )
+
+    return TrialSeededRandomSampler()
 
 
 def make_pruner(cfg: RunConfig) -> Any:
