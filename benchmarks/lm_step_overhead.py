@@ -57,6 +57,15 @@ def task_loop(model: CharLM, batches: list, clip: float, task: LanguageModel, sp
         state = out.state
 
 
+def fit_loop(model: CharLM, steps: int, clip: float, task: LanguageModel, split) -> None:
+    """The same windows through `fit`: one epoch over the first `steps` windows of every stream."""
+    from nnjournal import fit
+
+    rows = torch.arange(steps * split.n_streams)
+    fit(model, split.take(rows), task=task, epochs=1, batch_size=split.n_streams, threads=torch.get_num_threads(),
+        optimizer={"name": "adam", "lr": 2e-3}, clip={"norm": clip})
+
+
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--steps", type=int, default=20)
@@ -75,24 +84,28 @@ def main() -> None:
     batches = [(b.x, b.y) for b in (split.take(i) for i in split.batch_indices(args.streams, None, "cpu"))]
     batches = batches[: args.steps]
     task = LanguageModel(V)
-    times: dict[str, list[float]] = {"hand": [], "task": []}
+    times: dict[str, list[float]] = {"hand": [], "task": [], "fit": []}
     final = {}
     for _ in range(args.repeats):
-        for name in ("task", "hand"):
+        for name in ("fit", "task", "hand"):
             model = make_model(V, 0)
             start = time.perf_counter()
             if name == "hand":
                 hand_loop(model, batches, 1.0)
-            else:
+            elif name == "task":
                 task_loop(model, batches, 1.0, task, split)
+            else:
+                fit_loop(model, len(batches), 1.0, task, split)
             times[name].append(time.perf_counter() - start)
             final[name] = torch.cat([p.detach().flatten() for p in model.parameters()])
     assert torch.equal(final["hand"], final["task"]), "the task step and the hand loop diverged"
+    same = "identical" if torch.equal(final["hand"], final["fit"]) else "DIFFERENT"
     tokens = args.steps * args.streams * args.bptt
     best = {k: min(v) for k, v in times.items()}
     for k, t in best.items():
         print(f"{k:>5}: {t:.2f} s for {args.steps} steps, {tokens / t:,.0f} tokens/s")
     print(f"task / hand = {best['task'] / best['hand']:.3f} (identical final weights)")
+    print(f"fit / hand = {best['fit'] / best['hand']:.3f} ({same} final weights); load average {os.getloadavg()[0]:.1f}")
 
 
 if __name__ == "__main__":
