@@ -32,22 +32,25 @@ from nnjournal.training.trainers import TRAINERS, train_one
 
 # The quick profiles sample from G itself: over a few hundred steps a 0.999 moving average is
 # still mostly the initial weights (0.999^400 = 0.67), and its samples are noise.
+# One thread, named: the thresholds were measured so, and a plain `pytest` (no xdist) would
+# otherwise train with two and draw other numbers.
 QUICK = {
     "gan-mnist": [
+        "training.threads=1",
         "data.max_train=3000", "training.epochs=5", "training.batch_size=32", "model.ema=false",
         "task.samples=1000",
         # 470 steps: faster steps, no smoothing (IS 2.41, coverage 0.7 vs 1.77 and 0.4 at the recipe's)
         "training.adversarial.lr_d=5e-4", "training.adversarial.lr_g=5e-4", "training.adversarial.label_smoothing=0",
     ],
     "dcgan-mnist": [
-        "data.max_train=2000", "training.epochs=6", "training.batch_size=32", "model.width=16",
+        "training.threads=1", "data.max_train=2000", "training.epochs=6", "training.batch_size=32", "model.width=16",
         "model.ema=false", "task.samples=1000",
     ],
     "cgan-mnist": [
-        "data.max_train=3000", "training.epochs=5", "training.batch_size=32", "model.ema=false",
+        "training.threads=1", "data.max_train=3000", "training.epochs=5", "training.batch_size=32", "model.ema=false",
         "task.samples=1000",
     ],
-    "gan-collapse": ["task.samples=1000"],
+    "gan-collapse": ["training.threads=1", "task.samples=1000"],
 }
 
 

@@ -51,6 +51,7 @@ from nnjournal.training.history import History
 from nnjournal.training.interrupt import InterruptFlag, TrainingInterrupted
 from nnjournal.training.progress import EpochProgress
 from nnjournal.training.seeding import select_device
+from nnjournal.training.threads import intra_op_threads, resolve_threads
 
 EpochCallback = Callable[[int, dict[str, Any]], None]
 LOGGED = ("d_loss", "g_loss", "minimax_value", "d_real", "d_fake")
@@ -160,6 +161,7 @@ def fit_adversarial(
     betas: tuple[float, float] = (0.5, 0.999),
     ema_decay: float | None = 0.999,
     device: str = "auto",
+    threads: int | str = "auto",
     checkpoint: Path | None = None,
     resume: bool = False,
     checkpoint_every_s: float | None = None,
@@ -176,7 +178,8 @@ def fit_adversarial(
     path stem as in `fit` (`<stem>.ckpt.safetensors`), written at epoch ends by `fit`'s policy
     (`checkpoint_every_s` None: every epoch within 1% of the training time), at the last epoch
     and on Ctrl-C / SIGTERM (then `TrainingInterrupted`, exit 130), after the epoch callbacks;
-    `resume=True` continues from it when it exists."""
+    `resume=True` continues from it when it exists. `threads`: CPU threads, or "auto" (`fit`'s
+    policy: one thread when a batch through both nets is small, see training/threads.py)."""
     if epochs < 1 or batch_size < 1 or n_critic < 1:
         raise NNJError(
             f"training needs epochs, batch_size and n_critic >= 1 (got {epochs}, {batch_size}, {n_critic})"
@@ -215,6 +218,13 @@ def fit_adversarial(
             checkpoint, training_state(*live, order_gen, noise=noise_gen.get_state(), history=history.state())
         )
 
+    def first_batch_step() -> Any:  # only `threads = "auto"` runs it, to count multiply-adds
+        n = min(batch_size, len(train))
+        z0 = torch.zeros(n, gan.latent, device=dev)
+        labels0 = y[:n] if y is not None else None
+        return gan.discriminator(gan.generator(z0, labels0), labels0), gan.discriminator(GAN.to_tanh(x[:n]), labels0)
+
+    n_threads = resolve_threads(threads, gan, first_batch_step, dev)
     saver = CheckpointPolicy(checkpoint_every_s)
     progress = EpochProgress(epochs, "adversarial training", quiet)
     for h in hooks:
@@ -222,7 +232,8 @@ def fit_adversarial(
     t0 = time.perf_counter()
     step = 0
     gan.train()
-    with InterruptFlag(enabled=checkpoint is not None) as interrupt:
+    with InterruptFlag(enabled=checkpoint is not None) as interrupt, intra_op_threads(n_threads) as used_threads:
+        history.threads = used_threads if dev.type == "cpu" else None
         try:
             for epoch in range(start_epoch, epochs):
                 epoch_start = time.perf_counter()
@@ -348,6 +359,7 @@ def train_adversarial(
         betas=tuple(a.betas),
         ema_decay=a.ema_decay,
         device=config.device,
+        threads=config.threads,
         checkpoint=checkpoint,
         resume=resume,
         checkpoint_every_s=config.checkpoint_every_s,
