@@ -238,6 +238,7 @@ def test_nnj_export_in_a_fresh_process(run_of):
     proc = subprocess.run([sys.executable, "-m", "nnjournal", "export", str(run_dir), "--format", "onnx"],
                           capture_output=True, text=True, env=env, timeout=300)
     assert proc.returncode == 0, proc.stderr
+    assert proc.stderr == ""  # no exporter chatter: the two lines on stdout are the whole answer
     best = json.loads((run_dir / "summary.json").read_text())["headline"]["variant"]
     path = run_dir / "variants" / best / "model.onnx"
     assert f"written to {path}" in proc.stdout and "parity with PyTorch: max |difference|" in proc.stdout

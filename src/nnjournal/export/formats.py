@@ -11,6 +11,7 @@ because the user cannot act on them, and the parity check says whether the file 
 from __future__ import annotations
 
 import io
+import logging
 import warnings
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -56,8 +57,9 @@ def export_bytes(fmt: str, sig: Signature, outputs: list[TensorSpec], example: t
         {i: dims.setdefault(d, torch.export.Dim(d)) for i, d in enumerate(s.shape) if isinstance(d, str)}
         for s in sig.inputs
     )
-    program = torch.onnx.export(sig.module, example, None, input_names=names, output_names=out_names,
-                                dynamo=True, dynamic_shapes=dynamic, verbose=False)
+    with _quiet_deprecations(), _quiet_optimizer():
+        program = torch.onnx.export(sig.module, example, None, input_names=names, output_names=out_names,
+                                    dynamo=True, dynamic_shapes=dynamic, verbose=False)
     proto = program.model_proto
     return proto.SerializeToString(), {"exporter": f"torch.onnx.export, dynamo (torch {torch.__version__})",
                                        "opset": _opset(proto)}
@@ -88,7 +90,23 @@ def _quiet_deprecations() -> Iterator[None]:
         warnings.filterwarnings("ignore", category=torch.jit.TracerWarning)
         # "with a batch_size other than 1 ... GRU can cause an error": the parity check runs other sizes
         warnings.filterwarnings("ignore", message=r"Exporting a model to ONNX with a batch_size other than 1")
+        # inputs sharing the one "batch" axis (tokens, h0, c0) are told they share it
+        warnings.filterwarnings("ignore", message=r"# The axis name: .* shares the same shape constraints")
         yield
+
+
+@contextmanager
+def _quiet_optimizer() -> Iterator[None]:
+    # onnxscript's optimizer logs a warning per node it leaves alone ("Skipping constant folding
+    # for op Split with multiple outputs": hundreds for an unrolled recurrent model); without a
+    # handler Python prints each one on stderr.
+    log = logging.getLogger("onnxscript")
+    before = log.level
+    log.setLevel(logging.ERROR)
+    try:
+        yield
+    finally:
+        log.setLevel(before)
 
 
 def runner(fmt: str, data: bytes, sig: Signature) -> Runner:

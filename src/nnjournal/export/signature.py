@@ -126,15 +126,21 @@ class _Flat(nn.Module):
 
 class _CharLMStep(nn.Module):
     """CharLM with its recurrent state as explicit inputs and outputs, so a runtime can score a
-    text window by window or generate one character at a time, carrying (h, c) itself."""
+    text window by window or generate one character at a time, carrying the state itself.
+    (Fixed arguments, no *args: torch.export matches dynamic shapes to the signature.)"""
 
     def __init__(self, model: CharLM) -> None:
         super().__init__()
-        self.model, self.lstm = model, model.encoder.cell == "lstm"
+        self.model = model
 
-    def forward(self, tokens: torch.Tensor, h0: torch.Tensor, *c0: torch.Tensor) -> tuple[torch.Tensor, ...]:
-        logits, state = self.model(tokens, (h0, c0[0]) if self.lstm else h0)
-        return (logits, *state) if self.lstm else (logits, state)
+    def forward(self, tokens: torch.Tensor, h0: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        return self.model(tokens, h0)
+
+
+class _CharLSTMStep(_CharLMStep):
+    def forward(self, tokens: torch.Tensor, h0: torch.Tensor, c0: torch.Tensor) -> tuple[torch.Tensor, ...]:  # type: ignore[override]
+        logits, (h, c) = self.model(tokens, (h0, c0))
+        return logits, h, c
 
 
 def _char_lm(model: CharLM, window: int) -> Signature:
@@ -147,11 +153,11 @@ def _char_lm(model: CharLM, window: int) -> Signature:
                    "character ids ('vocab')", model.vocab_size),
         TensorSpec("h0", state, torch.float32, "recurrent state (zeros to start a text)"),
     ]
-    outputs = ["logits", "h"]
-    if enc.cell == "lstm":
-        inputs.append(TensorSpec("c0", state, torch.float32, "LSTM cell state (zeros to start a text)"))
-        outputs.append("c")
-    return Signature(_CharLMStep(model).eval(), inputs, outputs, time_axis=free_time, example_time=window)
+    if enc.cell != "lstm":
+        return Signature(_CharLMStep(model).eval(), inputs, ["logits", "h"], time_axis=free_time, example_time=window)
+    inputs.append(TensorSpec("c0", state, torch.float32, "LSTM cell state (zeros to start a text)"))
+    return Signature(_CharLSTMStep(model).eval(), inputs, ["logits", "h", "c"], time_axis=free_time,
+                     example_time=window)
 
 
 # What each output is, for the sidecar (names are the PyTorch output's own field names).
