@@ -47,6 +47,7 @@ RUNS: dict[str, tuple[str, list[str], str | None]] = {  # family -> recipe, over
                 None),
     "vae": ("vae", ["data.name=digits", "training.epochs=1"], None),
     "ensemble": ("digits-mlp", ["training.epochs=1", "ensemble.size=2"], None),
+    "seq2seq": ("seq2seq-dates", ["data.n_train=200", "data.n_val=50", "data.n_test=50", "training.epochs=1"], None),
 }
 # family -> (input names, output names): what the sidecar promises a user
 NAMES = {
@@ -228,7 +229,10 @@ def test_bad_input_is_one_line_exit_2_and_leaves_no_file(run_of, tmp_path):
     ensemble = run_of("ensemble")
     line = one_line_error(cli("export", str(ensemble), "--format", "torchscript"))
     assert "cannot export" in line and "ensemble of 2 models" in line and "ensemble.size = 1" in line
+    line = one_line_error(cli("export", str(run_of("seq2seq")), "--format", "torchscript"))
+    assert "cannot export" in line and "decoding is a loop over generated tokens" in line
     assert set(run_dir.iterdir()) == before and not list(ensemble.glob("model.pt*")) and not list(tmp_path.iterdir())
+    assert not list(run_of("seq2seq").rglob("model.pt*"))
 
 
 @needs_onnx
