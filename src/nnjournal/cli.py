@@ -1,5 +1,5 @@
 """The `nnj` command: list, show, run, study, runs, report, predict, generate, debug, sample,
-lr-find, tune (and `nnj conv`, `nnj model` from cli_inspect.py).
+lr-find, tune (and `nnj conv`, `nnj model` from cli_inspect.py, `nnj export` from cli_export.py).
 
 Every user error is one line on stderr and exit code 2."""
 
@@ -319,6 +319,9 @@ from nnjournal.cli_inspect import conv_app, model_app  # noqa: E402  (after `app
 
 app.add_typer(conv_app, name="conv")
 app.add_typer(model_app, name="model")
+from nnjournal.cli_export import export_command  # noqa: E402  (issue 17)
+
+app.command("export")(export_command)
 
 
 # ---------------------------------------------------------------- tuning (issue 14)

@@ -61,7 +61,7 @@ class CodeRegularizer(nn.Module):
         self.kind, self.weight, self.target = kind, weight, target
 
     def forward(self, code: torch.Tensor) -> torch.Tensor:
-        n = len(code)
+        n = code.shape[0]  # not len(): export traces shape[0] as the batch axis, len() as a constant
         if self.kind == "none" or self.weight == 0:
             return code.new_zeros(n)
         if self.kind == "l1":
@@ -132,14 +132,14 @@ class DenseAutoencoder(nn.Module):
             else:
                 h = self.decoder[i](h)
             h = activation(name)(h) if name != "linear" else h
-        return h.reshape(len(h), *self.input_shape)
+        return h.reshape(h.shape[0], *self.input_shape)
 
     def forward(self, x: torch.Tensor) -> AEOutput:
         if self.training and self.contractive > 0:
             code, jac = self._encode_with_jacobian_norm(x)
         else:
             code, jac = self.encode(x), None
-        penalty = self.sparsity(code) if self.training else code.new_zeros(len(code))
+        penalty = self.sparsity(code) if self.training else code.new_zeros(code.shape[0])
         if jac is not None:
             penalty = penalty + self.contractive * jac
         return AEOutput(self.decode(code), code, penalty)
@@ -227,7 +227,7 @@ class ConvAutoencoder(nn.Module):
             x = x.detach().requires_grad_(True)
         fmap = self.encoder(x)  # (n, C, H / 2^k, W / 2^k)
         code = fmap.flatten(1)
-        penalty = self.sparsity(code) if self.training else code.new_zeros(len(code))
+        penalty = self.sparsity(code) if self.training else code.new_zeros(code.shape[0])
         if self.training and self.contractive > 0:
             v = torch.randn_like(code)  # Hutchinson's estimator, as in the dense model
             (jt_v,) = torch.autograd.grad((code * v).sum(), x, create_graph=True)
@@ -252,7 +252,7 @@ class ConvAutoencoder(nn.Module):
         if self.skip:
             raise ValueError("a model with an input skip path needs its input: call the model, not decode")
         shape = self._code_shape
-        return self.output_act(self.decoder(code.reshape(len(code), *shape)))
+        return self.output_act(self.decoder(code.reshape(code.shape[0], *shape)))
 
     _code_shape: tuple[int, ...] = ()
 

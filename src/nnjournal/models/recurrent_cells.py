@@ -103,7 +103,7 @@ class ElmanCell(_Cell):
         self.nonlinearity = nonlinearity
 
     def forward(self, x: torch.Tensor, h: torch.Tensor | None = None) -> torch.Tensor:
-        h = x.new_zeros(len(x), self.hidden_size) if h is None else h
+        h = x.new_zeros(x.shape[0], self.hidden_size) if h is None else h
         return elman_step(x, h, *self._weights(), nonlinearity=self.nonlinearity)
 
 
@@ -114,7 +114,7 @@ class LSTMCell(_Cell):
         self, x: torch.Tensor, state: tuple[torch.Tensor, torch.Tensor] | None = None
     ) -> tuple[torch.Tensor, torch.Tensor]:
         if state is None:
-            zeros = x.new_zeros(len(x), self.hidden_size)
+            zeros = x.new_zeros(x.shape[0], self.hidden_size)
             state = (zeros, zeros)
         return lstm_step(x, state, *self._weights())
 
@@ -123,7 +123,7 @@ class GRUCell(_Cell):
     mode = "gru"
 
     def forward(self, x: torch.Tensor, h: torch.Tensor | None = None) -> torch.Tensor:
-        h = x.new_zeros(len(x), self.hidden_size) if h is None else h
+        h = x.new_zeros(x.shape[0], self.hidden_size) if h is None else h
         return gru_step(x, h, *self._weights())
 
 

@@ -69,7 +69,7 @@ class VAE(nn.Module):
         return mu, logvar.clamp(-20, 10)  # keeps exp() finite early in training
 
     def decode(self, z: torch.Tensor) -> torch.Tensor:
-        return self.decoder(z).reshape(len(z), *self.input_shape)
+        return self.decoder(z).reshape(z.shape[0], *self.input_shape)  # shape[0]: a dynamic batch in export
 
     def forward(self, x: torch.Tensor) -> VAEOutput:
         mu, logvar = self.encode(x)
