@@ -2,14 +2,16 @@
 train as one process with the same global batch: one step's gradients are the full-batch
 gradients, and `nnj run digits-mlp --nproc 2` logs and reports the one-process numbers. What
 does not apply is refused in one line before any process starts; a run that fails on the
-processes is one line and a run directory marked failed."""
+processes is one line and a run directory marked failed; Ctrl-C leaves it resumable."""
 
 from __future__ import annotations
 
 import json
 import os
+import signal
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -83,6 +85,29 @@ def test_a_run_failing_on_the_processes_is_one_line_and_marked_failed(tmp_path: 
     assert last.startswith("error:") and "diverged" in last, done.stderr[-3000:]
     (run_dir,) = [p for p in tmp_path.iterdir() if p.is_dir()]
     assert (run_dir / "failed.json").is_file() and not (run_dir / "summary.json").exists()
+
+
+def test_ctrl_c_stops_every_process_and_leaves_a_resumable_run(tmp_path: Path) -> None:
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "nnjournal", "run", "digits-mlp", *SETS, "--set", "training.epochs=500",
+         "--set", "training.early_stopping.patience=500", "--out", str(tmp_path), "-q", "--nproc", "2"],
+        env=_env(), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+    )  # fmt: skip
+    deadline = time.monotonic() + 120
+    while not any(len(m.read_text().splitlines()) >= 3 for m in tmp_path.glob("*/metrics.jsonl")):
+        assert proc.poll() is None and time.monotonic() < deadline, proc.communicate()
+        time.sleep(0.2)
+    proc.send_signal(
+        signal.SIGINT
+    )  # what Ctrl-C sends the nnj process (torchrun's workers have own sessions)
+    _, err = proc.communicate(timeout=120)
+    assert proc.returncode == 130, err[-3000:]
+    (run_dir,) = [p for p in tmp_path.iterdir() if p.is_dir()]
+    assert err.strip().splitlines() == [
+        f"interrupted: stopped by SIGINT; resume with: nnj run --resume {run_dir}"
+    ]
+    assert (run_dir / "checkpoint.ckpt.safetensors").is_file()
+    assert not (run_dir / "failed.json").exists() and not (run_dir / "summary.json").exists()
 
 
 @pytest.mark.parametrize(

@@ -12,6 +12,10 @@ batch of `training.batch_size` rows.
 
 A worker's `NNJError` (a diverged run, an interruption) is written to an error file and
 becomes the launcher's one line; rank 0's `mark_failed` marks its run directory failed.
+Ctrl-C and SIGTERM: torchrun's agent (in the `nnj` process) passes the signal to the workers
+(each in its own session); the other ranks ignore it and rank 0 stops as one process would
+(its checkpoint saved, exit 130, resumable in one process); the others end when it leaves the
+process group.
 """
 
 from __future__ import annotations
@@ -19,6 +23,7 @@ from __future__ import annotations
 import json
 import logging
 import os
+import signal
 import socket
 import sys
 import tempfile
@@ -145,6 +150,7 @@ def free_port() -> int:
 
 
 def _torchrun(nproc: int, spec: str, errors: Path) -> None:
+    from torch.distributed.elastic.multiprocessing import SignalException
     from torch.distributed.elastic.multiprocessing.errors import ChildFailedError
     from torch.distributed.run import parse_args, run
 
@@ -155,23 +161,28 @@ def _torchrun(nproc: int, spec: str, errors: Path) -> None:
         "--module", "nnjournal.training.launch", spec,
     ]  # fmt: skip
     args = parse_args(argv)
-    agent_log = logging.getLogger("torch.distributed.elastic")
-    level = agent_log.level
-    agent_log.setLevel(logging.CRITICAL)  # a failed worker reports itself in one line below
+    # a failed or interrupted worker reports itself in one line below, not in the agent's logs
+    agent_logs = [
+        logging.getLogger(name)
+        for name in logging.root.manager.loggerDict
+        if name.startswith("torch.distributed")
+    ]
+    levels = [log.level for log in agent_logs]
+    for agent_log in agent_logs:
+        agent_log.setLevel(logging.CRITICAL)
     try:
         run(args)
-    except ChildFailedError as err:
-        messages = sorted(errors.glob("error-*.txt"))
+    except (ChildFailedError, SignalException) as err:
+        messages = sorted(errors.glob("error-*.txt"))  # rank 0's first
         if not messages:
-            raise NNJError(
-                f"a training process failed ({err.get_first_failure()[1].message}); see above"
-            ) from None
+            raise NNJError(f"a training process failed ({err}); see above") from None
         code, _, message = messages[0].read_text().partition(" ")
         failure = NNJError(message)
         failure.exit_code = int(code)
         raise failure from None
     finally:
-        agent_log.setLevel(level)
+        for agent_log, level in zip(agent_logs, levels, strict=True):
+            agent_log.setLevel(level)
 
 
 def _worker(spec: dict[str, Any]) -> None:
@@ -181,6 +192,9 @@ def _worker(spec: dict[str, Any]) -> None:
     from nnjournal.training.trainers import train_one
 
     rank = int(os.environ["RANK"])
+    if rank:  # rank 0 alone stops on a signal, at a step boundary, saving; the others follow it
+        signal.signal(signal.SIGINT, signal.SIG_IGN)
+        signal.signal(signal.SIGTERM, signal.SIG_IGN)
     try:
         with distributed.process_group(spec["backend"]) as group, distributed.active(group):
             if rank == 0:
@@ -197,6 +211,10 @@ def _worker(spec: dict[str, Any]) -> None:
     except NNJError as err:
         Path(spec["errors"], f"error-{rank}.txt").write_text(f"{getattr(err, 'exit_code', 2)} {err}")
         sys.exit(getattr(err, "exit_code", 2))
+    except Exception:
+        if rank and Path(spec["errors"], "error-0.txt").exists():
+            sys.exit(1)  # rank 0 stopped (and said why): the lost peer is no news
+        raise
 
 
 if __name__ == "__main__":  # a torchrun worker
