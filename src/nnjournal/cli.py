@@ -92,6 +92,7 @@ def run(
     seed: Annotated[int | None, typer.Option(help="random seed (overrides the recipe)")] = None,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="no progress bar or summary table")] = False,
     resume: Annotated[Path | None, typer.Option(help="continue an unfinished run directory")] = None,
+    nproc: Annotated[int, typer.Option(help="data-parallel processes (torchrun; gloo on CPU, nccl on GPU)")] = 1,
 ) -> None:
     """Run a recipe and write its journal entry."""
     from nnjournal.experiment import run as run_recipe
@@ -100,10 +101,18 @@ def run(
     if recipe is None and resume is None:
         raise NNJError("give a recipe name (see `nnj list`) or --resume RUN_DIR")
     check_out_folder(out_dir)
-    result = run_recipe(recipe or "", set_, out=out_dir, seed=seed, quiet=quiet, resume=resume)
+    if nproc != 1:  # issue 17: training/launch.py
+        from nnjournal.training.launch import run_data_parallel
+
+        run_dir, summary = run_data_parallel(
+            recipe or "", set_, out=out_dir, seed=seed, quiet=quiet, resume=resume, nproc=nproc
+        )
+    else:
+        result = run_recipe(recipe or "", set_, out=out_dir, seed=seed, quiet=quiet, resume=resume)
+        run_dir, summary = result.run_dir, result.summary
     if not quiet:
-        _print_results(result.summary)
-    typer.echo(f"report: {result.run_dir / 'report.html'}")
+        _print_results(summary)
+    typer.echo(f"report: {run_dir / 'report.html'}")
 
 
 def _print_results(summary: dict[str, Any]) -> None:

@@ -44,6 +44,7 @@ from nnjournal.training.checkpoint import (
     save_checkpoint,
     training_state,
 )
+from nnjournal.training.distributed import replicas as data_parallel
 from nnjournal.training.early_stopping import EarlyStopping, check_monitor
 from nnjournal.training.guard import NonFiniteError, diverged
 from nnjournal.training.history import History
@@ -54,6 +55,7 @@ from nnjournal.training.seeding import select_device
 from nnjournal.training.threads import intra_op_threads, resolve_threads
 
 EpochCallback = Callable[[int, dict[str, Any]], None]
+Reduce = Callable[[dict[str, float], float], tuple[dict[str, float], float]]
 EVAL_CHUNK = 8192  # examples per evaluation forward pass
 NO_NOISE = contextlib.nullcontext()  # the weight-noise context when it is off (cheaper per step)
 
@@ -158,6 +160,9 @@ def fit(
     threads = resolve_threads(cfg.threads, model, first_batch_step, device)
     saver = CheckpointPolicy(cfg.checkpoint_every_s)
     progress = EpochProgress(cfg.epochs, "training", quiet)
+    # Data-parallel (training/distributed.py): in one process all four calls pass through.
+    replicas = data_parallel()
+    step_model = replicas.wrap(model, seed)  # the one the step calls (DDP syncs its gradients)
     for h in hooks:
         h.on_train_begin(model, optimizer)
     t0 = time.perf_counter()
@@ -173,7 +178,7 @@ def fit(
                 penalty_sum = torch.zeros((), device=device)
                 grad_sq = torch.zeros(len(grad_names), device=device) if cfg.log_grad_norms else None
                 carried: Any = None  # recurrent state: reset at each epoch's start
-                for b, idx in enumerate(train.batch_indices(batch_size, generator, device)):
+                for b, idx in enumerate(replicas.shard(train.batch_indices(batch_size, generator, device))):
                     if interrupt.raised and saver.saved_last_epoch:
                         raise TrainingInterrupted(f"stopped by {interrupt.raised}")
                     if skip_singletons and len(idx) == 1:
@@ -182,7 +187,7 @@ def fit(
                     if augment is not None:
                         batch.x = augment(batch.x)
                     with perturbed_weights(noisy_weights, cfg.weight_noise) if noisy_weights else NO_NOISE:
-                        out = task.training_step(model, batch, carried)
+                        out = task.training_step(step_model, batch, carried)
                         loss = out.loss
                         if penalty:
                             pen = penalty(model)
@@ -219,13 +224,16 @@ def fit(
                         h.on_batch_end(step, model, out.loss)
 
                 record: dict[str, Any] = {"epoch": epoch + 1, "lr": optimizer.param_groups[0]["lr"]}
-                total = float(count)
+                totals: dict[str, float] = {}
                 for name, values in sums.items():
-                    record[f"train_{name}"] = epoch_total(values) / total
+                    totals[f"train_{name}"] = epoch_total(values)
                     if name == "loss" and penalty:
-                        record["train_penalty"] = float(penalty_sum) / total
+                        totals["train_penalty"] = float(penalty_sum)
+                totals, total = replicas.sum(totals, float(count))  # over every process's rows
+                record.update({name: value / total for name, value in totals.items()})
                 if val is not None:
-                    record.update(evaluate_split(model, task, val, prefix="val_"))
+                    own_val = replicas.local_part(val)
+                    record.update(evaluate_split(model, task, own_val, prefix="val_", reduce=replicas.sum))
                     if not math.isfinite(record["val_loss"]):
                         raise NonFiniteError(
                             f"training diverged: the validation loss became {record['val_loss']} at epoch "
@@ -268,10 +276,13 @@ def fit(
 
 
 @torch.no_grad()
-def evaluate_split(model: nn.Module, task: Task, split: Split, prefix: str = "") -> dict[str, float]:
+def evaluate_split(
+    model: nn.Module, task: Task, split: Split, prefix: str = "", reduce: Reduce | None = None
+) -> dict[str, float]:
     """The task's `evaluation_step` summed over the split's `eval_chunks`, in evaluation mode:
     `{prefix + name: sum / count}`. Sums are added in float64, so a one-chunk split gives
-    exactly the task's own mean. A task with `stateful = True` gets each chunk's state back."""
+    exactly the task's own mean. A task with `stateful = True` gets each chunk's state back.
+    `reduce(sums, count)` adds each process's sums before dividing (data-parallel training)."""
     was_training = model.training
     model.eval()
     totals: dict[str, float] = {}
@@ -286,6 +297,8 @@ def evaluate_split(model: nn.Module, task: Task, split: Split, prefix: str = "")
             totals[name] = totals.get(name, 0.0) + float(value)
         count += float(out.count)
     model.train(was_training)
+    if reduce is not None:
+        totals, count = reduce(totals, count)
     return {f"{prefix}{name}": value / count for name, value in totals.items()}
 
 
