@@ -11,7 +11,7 @@ export NNJ_DATA_DIR
 # Re-install only when the dependency list changes.
 $(VENV)/.installed: pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
-	$(BIN)/python -m pip install --quiet --disable-pip-version-check -e '.[dev,tune,export]'
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check -e '.[dev,tune,export,tensorboard,mlflow]'
 	@touch $@
 
 # The flagship: the regularization study's quick profile on 500 MNIST digits (under 2 minutes

@@ -27,6 +27,7 @@ from nnjournal.evaluation import details
 from nnjournal.files import atomic_write_text, read_jsonl, remove_stale_temp_files
 from nnjournal.journal.entry import write_entry
 from nnjournal.journal.run_dir import create_run_dir, mark_failed, variant_dir
+from nnjournal.journal.trackers import RunTrackers, VariantTracker, check_loggers, track_study
 from nnjournal.regularization.ensemble import Ensemble, train_ensemble
 from nnjournal.regularization.label_smoothing import smoothed_loss
 from nnjournal.regularization.mc_dropout import has_dropout
@@ -95,11 +96,13 @@ def run(
         cfg = _resolve(recipe, overrides)
         if seed is not None:
             cfg = cfg.model_copy(update={"seed": seed})
-        if cfg.study is not None:  # many trainings in one entry (nnjournal.studies)
-            from nnjournal.studies import run_study
+    check_loggers(cfg.training.loggers)  # an extra not installed: one line, before anything is written
+    if resume is None and cfg.study is not None:  # many trainings in one entry (nnjournal.studies)
+        from nnjournal.studies import run_study
 
-            study_dir, study_summary = run_study(cfg, out, quiet)
-            return RunResult(study_dir, cfg, {}, study_summary)
+        study_dir, study_summary = run_study(cfg, out, quiet)
+        track_study(cfg, study_dir, study_summary)
+        return RunResult(study_dir, cfg, {}, study_summary)
 
     t0 = time.perf_counter()
     started = datetime.now(timezone.utc).isoformat(timespec="seconds")
@@ -108,15 +111,17 @@ def run(
     prepared = _prepare_variants(cfg.variant_configs())
     if resume is None:
         run_dir = create_run_dir(out, cfg.recipe)
-    with mark_failed(run_dir, created=resume is None):
+    with mark_failed(run_dir, created=resume is None), RunTrackers(cfg, run_dir, list(prepared)) as trackers:
         if resume is None:
             atomic_write_text(run_dir / "config.toml", to_toml(cfg.model_dump(mode="json")))
         results: dict[str, VariantResult] = {}
         for name, (vcfg, bundle, task) in prepared.items():
             folder = variant_dir(run_dir, name, len(prepared))
-            results[name] = _train_variant(name, vcfg, bundle, task, folder, quiet, resume is not None, run_dir)
+            tracker = trackers.callback(name, vcfg, bundle)
+            results[name] = _train_variant(name, vcfg, bundle, task, folder, quiet, resume is not None, run_dir, tracker)
         cv = _cross_validation if cfg.evaluation.cross_validates else None
         summary = write_entry(run_dir, cfg, results, started, t0, cv)
+        trackers.finish({name: r.metrics.get("test", {}) for name, r in results.items()})
     for name in results:  # a finished run needs no resume point; model.safetensors holds the result
         checkpoint_file(variant_dir(run_dir, name, len(results)) / "checkpoint").unlink(missing_ok=True)
     return RunResult(run_dir, cfg, results, summary)
@@ -192,11 +197,12 @@ def _preflight(cfg: RunConfig, bundle: DataBundle, task: Task) -> None:
 
 def _train_variant(
     name: str, cfg: RunConfig, bundle: DataBundle, task: Task, folder: Path, quiet: bool, resume: bool,
-    run_dir: Path,
+    run_dir: Path, tracker: VariantTracker,
 ) -> VariantResult:
     folder.mkdir(parents=True, exist_ok=True)
     if cfg.ensemble.size > 1:
         model, history, members = _train_ensemble_variant(cfg, bundle, task, folder)
+        tracker.replay(history.records)  # members trained without hooks: their curves, after the fact
         return _finish_variant(name, cfg, bundle, task, folder, model, history, members)
     metrics_path = folder / "metrics.jsonl"
     checkpoint = folder / "checkpoint"
@@ -215,7 +221,7 @@ def _train_variant(
 
         try:
             model, history = train_one(
-                cfg, bundle, task, quiet=quiet, callbacks=[EpochFunction(log_epoch)],
+                cfg, bundle, task, quiet=quiet, callbacks=[EpochFunction(log_epoch), tracker],
                 checkpoint=checkpoint, resume=resume,
             )
         except TrainingInterrupted as err:

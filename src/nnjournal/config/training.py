@@ -183,3 +183,17 @@ class TrainingConfig(Strict):
     )
     # GAN (issue 13): the adversarial trainer's own options
     adversarial: AdversarialConfig = Field(default_factory=AdversarialConfig)
+    # -- issue 17: experiment trackers (journal/trackers.py), optional extras: nnjournal[tensorboard], [mlflow]
+    loggers: list[Literal["tensorboard", "mlflow"]] = Field(
+        default_factory=list,
+        description="experiment trackers fed per epoch and at the run's end (nnj run): tensorboard, mlflow",
+    )
+    tensorboard_dir: str | None = Field(
+        None, description="TensorBoard event folder; each run writes DIR/RUN_NAME (default: RUN/tensorboard)"
+    )
+    tracking_uri: str | None = Field(
+        None,
+        description="MLflow tracking URI (a server, sqlite:///file.db); default $MLFLOW_TRACKING_URI, else "
+        "sqlite:///OUT/mlflow.db shared by the runs in the output folder, artifacts in OUT/mlartifacts",
+    )
+    experiment_name: str | None = Field(None, description="MLflow experiment (default: the recipe name)")
