@@ -148,6 +148,24 @@ def test_variants_get_a_folder_and_a_nested_mlflow_run_each(tmp_path):
         acc = _events(result.run_dir / "tensorboard" / name)
         assert [e.step for e in acc.Scalars("train_loss")] == [r["epoch"] for r in records]
     assert "report.md" in {a.path for a in client.list_artifacts(parent.info.run_id)}
+    assert parent.data.params["recipe"] == "xor" and parent.info.status == "FINISHED"
+
+
+@needs_trackers
+def test_a_study_logs_each_settings_numbers_and_its_report(tmp_path):
+    techniques = '["none", "l2"]'
+    quick = ["study.seeds=1", "study.epochs=2", f"study.techniques={techniques}", "study.train_size=60"]
+    result = experiment.run("regularization-demo", [*quick, "study.workers=1", BOTH], out=tmp_path)
+    client, runs = _runs(result.run_dir, "regularization-demo")
+    parent = next(r for r in runs if "mlflow.parentRunId" not in r.data.tags)
+    children = {r.info.run_name: r for r in runs if "mlflow.parentRunId" in r.data.tags}
+    assert sorted(children) == ["l2", "none"]
+    for name, child in children.items():
+        rows = result.summary["variants"][name]["test"]
+        assert child.data.metrics["test_error"] == pytest.approx(rows["test_error"])
+        acc = _events(result.run_dir / "tensorboard" / name)
+        assert acc.Scalars("test_error")[-1].value == pytest.approx(rows["test_error"], rel=1e-6)
+    assert {"report.md", "summary.json"} <= {a.path for a in client.list_artifacts(parent.info.run_id)}
 
 
 @needs_trackers

@@ -40,7 +40,7 @@ def tracking_uri(cfg: Any, run_dir: Path) -> str:
 
 
 class MlflowRun:
-    def __init__(self, cfg: Any, run_dir: Path, *, nested: bool) -> None:
+    def __init__(self, cfg: Any, run_dir: Path, *, nested: bool, params: dict[str, Any]) -> None:
         uri = tracking_uri(cfg, run_dir)
         artifacts = None if cfg.training.tracking_uri or os.environ.get("MLFLOW_TRACKING_URI") else (
             (run_dir.parent / "mlartifacts").resolve().as_uri()
@@ -53,7 +53,8 @@ class MlflowRun:
         self.tags = {"nnjournal.recipe": cfg.recipe, "nnjournal.run_dir": str(run_dir.resolve())}
         self.run_id = self._create(run_dir.name, {})
         self.nested = nested
-        self.open = [self.run_id]
+        if nested:  # the base recipe on the parent, each variant's resolved config on its child
+            MlflowSink(self.client, self.run_id, own_run=False).params(params)
 
     def _create(self, name: str, tags: dict[str, str]) -> str:
         run = self.client.create_run(self.experiment_id, run_name=name, tags={**self.tags, **tags})
@@ -63,7 +64,6 @@ class MlflowRun:
         if not self.nested:
             return MlflowSink(self.client, self.run_id, own_run=False)
         child = self._create(name, {MLFLOW_PARENT_RUN_ID: self.run_id, "nnjournal.variant": name})
-        self.open.append(child)
         return MlflowSink(self.client, child, own_run=True)
 
     def finish(self, files: dict[str, Path]) -> None:
@@ -98,9 +98,9 @@ class MlflowSink:
             self.client.log_batch(self.run_id, metrics=self.pending)  # sent 1,000 at a time
         self.pending, self.sent = [], time.monotonic()
 
-    def finish(self, test: dict[str, float], files: dict[str, Path]) -> None:
+    def finish(self, metrics: dict[str, float], files: dict[str, Path]) -> None:
         now = int(time.time() * 1000)
-        self.pending += [Metric(_key(f"test_{k}"), v, now, self.step) for k, v in test.items()]
+        self.pending += [Metric(_key(k), v, now, self.step) for k, v in metrics.items()]
         self.flush()
         _log_files(self.client, self.run_id, files)
 

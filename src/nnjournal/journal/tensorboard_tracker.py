@@ -60,8 +60,7 @@ class TensorBoardSink:
                 self.writer.add_histogram(tag, values, step)
         self.step = step
 
-    def finish(self, test: dict[str, float], files: dict[str, Path]) -> None:
-        metrics = {f"test_{k}": v for k, v in test.items()}
+    def finish(self, metrics: dict[str, float], files: dict[str, Path]) -> None:
         # What `SummaryWriter.add_hparams` writes, but into this folder rather than a new
         # timestamped one, so a variant's curves and its hyperparameters stay one run.
         for summary in hparams(self.flat, metrics):

@@ -59,7 +59,8 @@ class Sink(Protocol):
 
     def epoch(self, step: int, scalars: dict[str, float], histograms: dict[str, np.ndarray]) -> None: ...
 
-    def finish(self, test: dict[str, float], files: dict[str, Path]) -> None: ...
+    def finish(self, metrics: dict[str, float], files: dict[str, Path]) -> None:
+        """The final numbers (`test_accuracy`, ...) and the variant's own files."""
 
     def close(self, status: str) -> None: ...
 
@@ -205,7 +206,7 @@ class RunTrackers:
         if "mlflow" in names:
             from nnjournal.journal.mlflow_tracker import MlflowRun
 
-            self.backends.append(MlflowRun(cfg, run_dir, nested=len(self.variants) > 1))
+            self.backends.append(MlflowRun(cfg, run_dir, nested=len(self.variants) > 1, params=config_params(cfg)))
         self.sinks: dict[str, list[Sink]] = {}
         self.trackers: dict[str, VariantTracker] = {}
 
@@ -231,8 +232,9 @@ class RunTrackers:
         for name, sinks in self.sinks.items():
             folder = variant_dir(self.run_dir, name, len(self.variants))
             files = run_files(folder) if several else {}
+            test = {f"test_{k}": v for k, v in _finite(test_metrics.get(name, {})).items()}
             for sink in sinks:
-                sink.finish(_finite(test_metrics.get(name, {})), files)
+                sink.finish(test, files)
         top = run_files(self.run_dir, skip=("variants",))
         for backend in self.backends:
             backend.finish(top)
@@ -264,13 +266,17 @@ def track_study(cfg: Any, run_dir: Path, summary: dict[str, Any]) -> None:
             for sink in trackers.sinks[name]:
                 sink.params({**flat, "setting": name})
         for name, sinks in trackers.sinks.items():
-            test = _finite({k: v for k, v in settings[name].get("test", {}).items() if isinstance(v, int | float)})
+            rows = _finite(settings[name].get("test", {}))  # already named: test_error, gap, ...
             for sink in sinks:
-                sink.finish(test, {})
+                sink.finish(rows, {})
         top = run_files(run_dir)
         for backend in trackers.backends:
             backend.finish(top)
 
 
 def _finite(metrics: dict[str, Any]) -> dict[str, float]:
-    return {k: float(v) for k, v in metrics.items() if isinstance(v, int | float) and math.isfinite(v)}
+    return {
+        k: float(v)
+        for k, v in metrics.items()
+        if isinstance(v, int | float) and not isinstance(v, bool) and math.isfinite(v)
+    }
