@@ -111,7 +111,10 @@ def run(
     prepared = _prepare_variants(cfg.variant_configs())
     if resume is None:
         run_dir = create_run_dir(out, cfg.recipe)
-    with mark_failed(run_dir, created=resume is None), RunTrackers(cfg, run_dir, list(prepared)) as trackers:
+    with (
+        mark_failed(run_dir, created=resume is None),
+        RunTrackers(cfg, run_dir, list(prepared), resume=resume is not None) as trackers,
+    ):
         if resume is None:
             atomic_write_text(run_dir / "config.toml", to_toml(cfg.model_dump(mode="json")))
         results: dict[str, VariantResult] = {}

@@ -51,6 +51,10 @@ APPLIES: dict[str, Callable[[RunConfig], bool]] = {
     "evaluation.mc_dropout": _classes,
     "evaluation.cv": lambda cfg: cfg.data.name == "csv",
     "ensemble.combine": _classes,
+    # the trackers' settings (issue 17), shown once their logger is asked for
+    "training.tensorboard_dir": lambda cfg: "tensorboard" in cfg.training.loggers,
+    "training.tracking_uri": lambda cfg: "mlflow" in cfg.training.loggers,
+    "training.experiment_name": lambda cfg: "mlflow" in cfg.training.loggers,
 }
 
 HEADER = (

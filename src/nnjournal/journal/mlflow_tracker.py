@@ -40,7 +40,9 @@ def tracking_uri(cfg: Any, run_dir: Path) -> str:
 
 
 class MlflowRun:
-    def __init__(self, cfg: Any, run_dir: Path, *, nested: bool, params: dict[str, Any]) -> None:
+    def __init__(
+        self, cfg: Any, run_dir: Path, *, nested: bool, params: dict[str, Any], resume: bool = False
+    ) -> None:
         uri = tracking_uri(cfg, run_dir)
         artifacts = None if cfg.training.tracking_uri or os.environ.get("MLFLOW_TRACKING_URI") else (
             (run_dir.parent / "mlartifacts").resolve().as_uri()
@@ -51,19 +53,33 @@ class MlflowRun:
         self.client = MlflowClient(tracking_uri=uri)
         self.experiment_id = _experiment(self.client, cfg.training.experiment_name or cfg.recipe, artifacts)
         self.tags = {"nnjournal.recipe": cfg.recipe, "nnjournal.run_dir": str(run_dir.resolve())}
-        self.run_id = self._create(run_dir.name, {})
+        self.resume = resume
+        self.run_id = self._create(run_dir.name, {"nnjournal.part": "run"})
         self.nested = nested
         if nested:  # the base recipe on the parent, each variant's resolved config on its child
             MlflowSink(self.client, self.run_id, own_run=False).params(params)
 
     def _create(self, name: str, tags: dict[str, str]) -> str:
-        run = self.client.create_run(self.experiment_id, run_name=name, tags={**self.tags, **tags})
-        return run.info.run_id
+        """A new MLflow run; on `nnj run --resume`, the one the interrupted run opened, so a
+        resumed entry stays one MLflow run whose epochs continue."""
+        tags = {**self.tags, **tags}
+        if self.resume:
+            query = " and ".join(f"tags.`{k}` = '{v}'" for k, v in tags.items() if "'" not in v)
+            try:
+                found = self.client.search_runs([self.experiment_id], query, max_results=1)
+            except MlflowException:  # a tag the search cannot express: start a new run
+                found = []
+            if found:
+                self.client.update_run(found[0].info.run_id, status="RUNNING")
+                return found[0].info.run_id
+        return self.client.create_run(self.experiment_id, run_name=name, tags=tags).info.run_id
 
     def variant(self, name: str) -> MlflowSink:
         if not self.nested:
             return MlflowSink(self.client, self.run_id, own_run=False)
-        child = self._create(name, {MLFLOW_PARENT_RUN_ID: self.run_id, "nnjournal.variant": name})
+        child = self._create(
+            name, {MLFLOW_PARENT_RUN_ID: self.run_id, "nnjournal.part": "variant", "nnjournal.variant": name}
+        )
         return MlflowSink(self.client, child, own_run=True)
 
     def finish(self, files: dict[str, Path]) -> None:

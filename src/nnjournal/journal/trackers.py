@@ -195,7 +195,7 @@ class RunTrackers:
     """The trackers of one run directory, as a context manager: a run that raises closes
     its trackers as failed (killed for Ctrl-C), one that finishes as finished."""
 
-    def __init__(self, cfg: Any, run_dir: Path, variants: Sequence[str]) -> None:
+    def __init__(self, cfg: Any, run_dir: Path, variants: Sequence[str], *, resume: bool = False) -> None:
         self.cfg, self.run_dir, self.variants = cfg, run_dir, list(variants)
         self.backends: list[Any] = []
         names = list(dict.fromkeys(cfg.training.loggers))
@@ -206,7 +206,8 @@ class RunTrackers:
         if "mlflow" in names:
             from nnjournal.journal.mlflow_tracker import MlflowRun
 
-            self.backends.append(MlflowRun(cfg, run_dir, nested=len(self.variants) > 1, params=config_params(cfg)))
+            several, params = len(self.variants) > 1, config_params(cfg)
+            self.backends.append(MlflowRun(cfg, run_dir, nested=several, params=params, resume=resume))
         self.sinks: dict[str, list[Sink]] = {}
         self.trackers: dict[str, VariantTracker] = {}
 
