@@ -213,3 +213,27 @@ def test_the_trackers_are_extras_the_core_install_does_not_pull():
     assert not [d for d in project["dependencies"] if d.startswith(("tensorboard", "mlflow"))]
     install = next(line for line in (ROOT / "Makefile").read_text().splitlines() if "pip install" in line)
     assert "tensorboard" in install and "mlflow" in install  # `make test` installs and tests them
+
+
+def _refused_port() -> int:
+    import socket
+
+    with socket.socket() as s:  # a port nobody listens on once this closes
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.mark.skipif(find_spec("mlflow") is None, reason="needs the mlflow extra: pip install -e '.[mlflow]'")
+@pytest.mark.parametrize("uri", ["nosuch://store", "sqlite:///{tmp}/a-file/mlflow.db", "http://127.0.0.1:{port}"])
+def test_a_tracking_uri_mlflow_cannot_use_is_one_line_before_training(uri, tmp_path):
+    (tmp_path / "a-file").write_text("")  # a database path under a file cannot be created
+    uri = uri.format(tmp=tmp_path, port=_refused_port())
+    runs = tmp_path / "runs"
+    result = nnj(
+        "run", "digits-mlp", "--set", 'training.loggers=["mlflow"]', "--set", f'training.tracking_uri="{uri}"',
+        "--out", str(runs),
+    )
+    assert result.exit_code == 2, result.stderr
+    lines = [line for line in result.stderr.splitlines() if line.strip()]
+    assert len(lines) == 1 and f"training.tracking_uri = {uri!r} cannot be used" in lines[0], result.stderr
+    assert not runs.exists()

@@ -96,7 +96,7 @@ def run(
         cfg = _resolve(recipe, overrides)
         if seed is not None:
             cfg = cfg.model_copy(update={"seed": seed})
-    check_loggers(cfg.training.loggers)  # an extra not installed: one line, before anything is written
+    check_loggers(cfg.training)  # an extra not installed: one line, before anything is written
     if resume is None and cfg.study is not None:  # many trainings in one entry (nnjournal.studies)
         from nnjournal.studies import run_study
 

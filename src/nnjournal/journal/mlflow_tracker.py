@@ -26,17 +26,48 @@ from mlflow.exceptions import MlflowException
 from mlflow.tracking import MlflowClient
 from mlflow.utils.mlflow_tags import MLFLOW_PARENT_RUN_ID, MLFLOW_RUN_NAME
 
+from nnjournal.errors import NNJError
+
 # Each write is a database transaction (~30 ms on a loaded machine): a run of 1,000 tiny
 # epochs spent a minute logging them one by one, so epochs are sent at most every FLUSH_S.
 FLUSH_S = 5.0
 MAX_PARAM_LENGTH = 6000  # MLflow refuses longer values; config.toml (an artifact) has them whole
+# The probe asks once, briefly: MLflow otherwise retries an unreachable server for minutes.
+PROBE_ENV = {"MLFLOW_HTTP_REQUEST_MAX_RETRIES": "0", "MLFLOW_HTTP_REQUEST_TIMEOUT": "10"}
 _NOT_A_KEY = re.compile(r"[^\w\-. /]")  # MLflow keys: alphanumerics, _ - . space /
 
 
 def tracking_uri(cfg: Any, run_dir: Path) -> str:
     """The tracking URI a run logs to."""
-    uri = cfg.training.tracking_uri or os.environ.get("MLFLOW_TRACKING_URI")
-    return uri or f"sqlite:///{(run_dir.parent / 'mlflow.db').resolve()}"
+    return _given_uri(cfg.training) or f"sqlite:///{(run_dir.parent / 'mlflow.db').resolve()}"
+
+
+def _given_uri(training: Any) -> str | None:
+    return training.tracking_uri or os.environ.get("MLFLOW_TRACKING_URI") or None
+
+
+def check_tracking_uri(training: Any) -> None:
+    """One request to a tracking URI the user gave, before the run starts: an unknown scheme,
+    a database that cannot be opened or a server that does not answer would otherwise fail
+    after training (a server after minutes of MLflow's retries). The default store is made
+    with the run folder, so it is not probed."""
+    uri = _given_uri(training)
+    if uri is None:
+        return
+    where = "training.tracking_uri" if training.tracking_uri else "$MLFLOW_TRACKING_URI"
+    saved = {k: os.environ.get(k) for k in PROBE_ENV}
+    os.environ.update(PROBE_ENV)
+    try:
+        MlflowClient(tracking_uri=uri).search_experiments(max_results=1)
+    except Exception as err:  # noqa: BLE001 - MLflow, SQLAlchemy and HTTP errors alike: the URI is the user's
+        first = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
+        raise NNJError(f"{where} = {uri!r} cannot be used: {first[:300]}; give a server URL or sqlite:///FILE.db") from None
+    finally:
+        for k, v in saved.items():
+            if v is None:
+                os.environ.pop(k, None)
+            else:
+                os.environ[k] = v
 
 
 class MlflowRun:
@@ -44,9 +75,7 @@ class MlflowRun:
         self, cfg: Any, run_dir: Path, *, nested: bool, params: dict[str, Any], resume: bool = False
     ) -> None:
         uri = tracking_uri(cfg, run_dir)
-        artifacts = None if cfg.training.tracking_uri or os.environ.get("MLFLOW_TRACKING_URI") else (
-            (run_dir.parent / "mlartifacts").resolve().as_uri()
-        )
+        artifacts = None if _given_uri(cfg.training) else (run_dir.parent / "mlartifacts").resolve().as_uri()
         # The first use of a database runs MLflow's schema migrations, which log at INFO.
         for name in ("mlflow", "alembic"):
             logging.getLogger(name).setLevel(logging.WARNING)

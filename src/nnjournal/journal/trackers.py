@@ -40,9 +40,10 @@ HIST_VALUES = 100_000
 SKIPPED_FILES = ("checkpoint",)  # resume points, deleted when the run finishes
 
 
-def check_loggers(names: Sequence[str]) -> None:
-    """Refuse, before anything is written, a logger whose package is not installed."""
-    for name in names:
+def check_loggers(training: Any) -> None:
+    """Refuse, before anything is written, a logger whose package is not installed, or a
+    tracking URI MLflow cannot use (`training` is the `[training]` section)."""
+    for name in training.loggers:
         module, extra = PACKAGES[name]
         try:
             importlib.import_module(module)
@@ -51,6 +52,10 @@ def check_loggers(names: Sequence[str]) -> None:
                 f"training.loggers = [{name!r}] needs the {module} package: pip install 'nnjournal[{extra}]' "
                 f"(or remove {name!r} from training.loggers)"
             ) from None
+    if "mlflow" in training.loggers:
+        from nnjournal.journal.mlflow_tracker import check_tracking_uri
+
+        check_tracking_uri(training)
 
 
 class Sink(Protocol):
