@@ -18,9 +18,12 @@ the mean over the whole batch, sum_r (n_r / n) * grad_r, so the comm hook weight
 process's gradient by its share n_r / n before adding them up (DDP's default averages, which
 is the same only when every share is equal, not for an uneven last batch).
 
-What cannot be equal to one process: random draws inside the step (dropout masks,
-augmentation, weight noise) come from each process's own generator; processes other than 0
-reseed theirs from (seed, rank) so no two shards get the same masks.
+Dropout: every `nn.Dropout` becomes a `ShardDropout`, which draws the mask for the whole
+global batch (every process the same draw: their generators start from the same seed and
+draw the same amounts) and keeps its own rows, so each row gets the mask it gets in one
+process and a model with dropout trains to the one-process numbers too. What is still not
+equal: augmentation and weight noise, drawn per process; with either switched on, processes
+other than 0 reseed from (seed, rank) so no two shards draw the same augmentation.
 """
 
 from __future__ import annotations
@@ -41,7 +44,7 @@ class SingleProcess:
     rank = 0
     world_size = 1
 
-    def wrap(self, model: nn.Module, seed: int) -> nn.Module:
+    def wrap(self, model: nn.Module, seed: int, own_draws: bool = False) -> nn.Module:
         return model
 
     def shard(self, batches: Iterator[torch.Tensor]) -> Iterator[torch.Tensor]:
@@ -60,22 +63,32 @@ class DataParallel(SingleProcess):
     def __init__(self, rank: int, world_size: int, device_ids: list[int] | None = None) -> None:
         self.rank, self.world_size, self.device_ids = rank, world_size, device_ids
         self.share = 1.0 / world_size  # this process's rows / the global batch's, set per batch
+        self.rows: tuple[int, int, int] | None = None  # (first row, own rows, global rows) of the batch
 
-    def wrap(self, model: nn.Module, seed: int) -> nn.Module:
+    def wrap(self, model: nn.Module, seed: int, own_draws: bool = False) -> nn.Module:
+        """`own_draws`: the step draws per-example noise besides dropout (augmentation, weight
+        noise), which must differ between shards: processes other than 0 then reseed."""
         from torch.nn.parallel import DistributedDataParallel
 
+        for parent in list(model.modules()):
+            for name, child in parent.named_children():
+                if type(child) is nn.Dropout:
+                    setattr(parent, name, ShardDropout(child.p, self))
         ddp = DistributedDataParallel(model, device_ids=self.device_ids)  # broadcasts rank 0's weights
         ddp.register_comm_hook(self, _weighted_allreduce)
-        if self.rank:  # independent dropout masks per shard (rank 0 keeps the one-process stream)
+        if own_draws and self.rank:  # rank 0 keeps the one-process stream
             torch.manual_seed((seed + (self.rank << 32)) % 2**63)
         return ddp
 
     def shard(self, batches: Iterator[torch.Tensor]) -> Iterator[torch.Tensor]:
         for idx in batches:
             # tensor_split: shares differ by at most one row (the launcher refuses empty ones)
-            mine = torch.tensor_split(idx, self.world_size)[self.rank]
+            parts = torch.tensor_split(idx, self.world_size)
+            mine = parts[self.rank]
             self.share = len(mine) / len(idx)
+            self.rows = (sum(len(p) for p in parts[: self.rank]), len(mine), len(idx))
             yield mine
+        self.rows = None
 
     def local_part(self, split: Any) -> Any:
         bounds = torch.tensor_split(torch.arange(len(split)), self.world_size)[self.rank]
@@ -90,6 +103,25 @@ class DataParallel(SingleProcess):
         dist.all_reduce(values)
         summed = values.tolist()
         return dict(zip(totals, summed[1:], strict=True)), summed[0]
+
+
+class ShardDropout(nn.Dropout):
+    """`nn.Dropout` for one process's rows of a global batch: the mask is drawn for all the
+    batch's rows, exactly as `F.dropout` draws it in one process (`bernoulli_(1 - p)` on a
+    tensor of the batch's shape, divided by 1 - p), and this process keeps its own rows.
+    Outside a sharded batch (evaluation, MC dropout) it is plain dropout."""
+
+    def __init__(self, p: float, parallel: DataParallel) -> None:
+        super().__init__(p)
+        self.parallel = parallel
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        rows = self.parallel.rows
+        if not self.training or self.p == 0 or rows is None or rows[1] != x.shape[0]:
+            return super().forward(x)
+        first, own, total = rows
+        mask = torch.empty((total, *x.shape[1:]), dtype=x.dtype, device=x.device).bernoulli_(1 - self.p)
+        return x * mask[first : first + own].div_(1 - self.p)
 
 
 def _weighted_allreduce(state, bucket):  # type: ignore[no-untyped-def]

@@ -162,7 +162,8 @@ def fit(
     progress = EpochProgress(cfg.epochs, "training", quiet)
     # Data-parallel (training/distributed.py): in one process all four calls pass through.
     replicas = data_parallel()
-    step_model = replicas.wrap(model, seed)  # the one the step calls (DDP syncs its gradients)
+    # the one the step calls (DDP syncs its gradients); augmentation and weight noise are drawn per shard
+    step_model = replicas.wrap(model, seed, own_draws=augment is not None or cfg.weight_noise > 0)
     for h in hooks:
         h.on_train_begin(model, optimizer)
     t0 = time.perf_counter()
