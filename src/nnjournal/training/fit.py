@@ -49,6 +49,7 @@ from nnjournal.training.guard import NonFiniteError, diverged
 from nnjournal.training.history import History
 from nnjournal.training.interrupt import InterruptFlag, TrainingInterrupted
 from nnjournal.training.optim import make_optimizer, make_schedule, step_schedule
+from nnjournal.training.precision import Precision
 from nnjournal.training.progress import EpochProgress
 from nnjournal.training.seeding import select_device
 from nnjournal.training.threads import intra_op_threads, resolve_threads
@@ -99,6 +100,7 @@ def fit(
         task.train_loss = smoothed_loss(task, cfg.label_smoothing)
     device = select_device(cfg.device)
     model.to(device)
+    amp = Precision(cfg, model, device)  # autocast, grad scaler, compile, channels-last (checked here)
     train = train.to(device)
     val = val.to(device) if val is not None and len(val) else None
     n = len(train)
@@ -142,12 +144,14 @@ def fit(
         stopping.best_epoch, stopping.best_value = history.best_epoch, history.best_value
         stopping.waited, start_epoch = state["waited"], len(history.records)
         elapsed_before = history.train_time_s
+        amp.load_state_dict(state.get("scaler"))
 
     def save() -> None:
         save_checkpoint(
             checkpoint,
             training_state(
-                *live, generator, history=history.state(), best_state=best_state, waited=stopping.waited
+                *live, generator, history=history.state(), best_state=best_state, waited=stopping.waited,
+                scaler=amp.state_dict(),
             ),
         )
 
@@ -162,7 +166,7 @@ def fit(
         h.on_train_begin(model, optimizer)
     t0 = time.perf_counter()
     step = 0
-    with InterruptFlag(enabled=checkpoint is not None) as interrupt, intra_op_threads(threads) as used_threads:
+    with InterruptFlag(enabled=checkpoint is not None) as interrupt, intra_op_threads(threads) as used_threads, amp:
         history.threads = used_threads if device.type == "cpu" else None
         try:
             for epoch in range(start_epoch, cfg.epochs):
@@ -182,13 +186,14 @@ def fit(
                     if augment is not None:
                         batch.x = augment(batch.x)
                     with perturbed_weights(noisy_weights, cfg.weight_noise) if noisy_weights else NO_NOISE:
-                        out = task.training_step(model, batch, carried)
+                        with amp.autocast():
+                            out = task.training_step(amp.net, batch, carried)
                         loss = out.loss
                         if penalty:
                             pen = penalty(model)
                             loss = out.loss + pen
                             penalty_sum += pen.detach() * out.count
-                        loss.backward()
+                        amp.backward(loss)
                     if not math.isfinite(loss.item()):  # the non-finite guard: stop now, say where
                         raise diverged(
                             loss,
@@ -198,13 +203,14 @@ def fit(
                             model=model,
                             step=lambda batch=batch: task.training_step(model, batch, None).loss,
                         )
+                    amp.unscale(optimizer)  # (a float16 grad scaler's) before gradients are read
                     if grad_sq is not None:
                         grad_sq += _grad_norms_sq(model, grad_names)
                     if cfg.clip.value is not None:
                         nn.utils.clip_grad_value_(model.parameters(), cfg.clip.value)
                     if cfg.clip.norm is not None:
                         nn.utils.clip_grad_norm_(model.parameters(), cfg.clip.norm)
-                    optimizer.step()
+                    amp.step(optimizer)
                     optimizer.zero_grad(set_to_none=True)
                     if max_norm_weights:
                         apply_max_norm(max_norm_weights, cfg.max_norm)
@@ -225,7 +231,8 @@ def fit(
                     if name == "loss" and penalty:
                         record["train_penalty"] = float(penalty_sum) / total
                 if val is not None:
-                    record.update(evaluate_split(model, task, val, prefix="val_"))
+                    with amp.autocast():
+                        record.update(evaluate_split(amp.net, task, val, prefix="val_"))
                     if not math.isfinite(record["val_loss"]):
                         raise NonFiniteError(
                             f"training diverged: the validation loss became {record['val_loss']} at epoch "
