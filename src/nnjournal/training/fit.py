@@ -3,6 +3,8 @@
 One step, in order: the task's step (forward -> data loss), inside the weight-noise context
 when it is on (-> weight penalty) -> backward (-> clean weights restored) -> non-finite guard
 -> clip -> optimizer step -> zero grads (-> max-norm constraint) (-> per-batch lr schedule).
+`training.precision` / `compile` / `channels_last` (training/precision.py, `amp`) wrap the
+step in autocast and the backward / step in float16's grad scaler, and nothing else.
 The trainer never branches on the task: the task's `training_step` says what a forward pass
 and a loss are, the split says how batches are drawn (`Split.batch_indices`), and the task's
 `directions` say which way the monitored number is better.
