@@ -92,6 +92,10 @@ def to_float32(outputs: Any) -> Any:
     return outputs
 
 
+def _float32_outputs(_module: nn.Module, _args: tuple[Any, ...], outputs: Any) -> Any:
+    return to_float32(outputs)
+
+
 def _channels_last_inputs(_module: nn.Module, args: tuple[Any, ...]) -> tuple[Any, ...]:
     return tuple(
         a.contiguous(memory_format=torch.channels_last) if isinstance(a, torch.Tensor) and a.dim() == 4 else a
@@ -117,12 +121,15 @@ class Precision:
     # -------------------------------------------------------------- set up / undo
     def __enter__(self) -> Precision:
         if self.dtype is not None:
-            self._hooks.append(self.model.register_forward_hook(lambda _m, _i, out: to_float32(out)))
+            self._hooks.append(self.model.register_forward_hook(_float32_outputs))
         if self.channels_last:
             self.model.to(memory_format=torch.channels_last)
             self._hooks.append(self.model.register_forward_pre_hook(_channels_last_inputs))
         if self.compile:
-            self.net = torch.compile(self.model)
+            # Its own cache bucket: otherwise every fit in a process (a study, a benchmark) adds
+            # graphs to the same code objects' caches until dynamo's recompile limit (8) makes
+            # it run the later models eagerly, with only a warning.
+            self.net = torch.compile(self.model, isolate_recompiles=True)
         return self
 
     def __exit__(self, exc_type: Any, exc: BaseException | None, tb: Any) -> None:
