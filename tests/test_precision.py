@@ -119,6 +119,19 @@ def test_compile_gives_eager_predictions_and_saves_a_plain_model(tmp_path):
             assert _only(compiled).metrics[split][name] == pytest.approx(value, abs=1e-4), (split, name)
 
 
+def test_compile_without_a_working_cpp_compiler_is_one_line(digits):
+    import torch._inductor.config as inductor_config
+
+    # Inductor's CPU code needs a C++ compiler; point it at one that is not there (and skip
+    # the on-disk graph cache, which would otherwise hand back an earlier compilation).
+    no_compiler = inductor_config.patch({"cpp.cxx": ("/nonexistent/g++",), "fx_graph_cache": False})
+    with no_compiler, pytest.raises(NNJError) as err:
+        fit(_mlp(), digits.train, epochs=1, compile=True, threads=1)
+    message = str(err.value)
+    assert "\n" not in message and "No working C++ compiler" in message
+    assert message.endswith("set training.compile = false")
+
+
 def test_channels_last_keeps_the_cnn_numbers_and_the_saved_layout(tmp_path):
     options = ["training.epochs=2", "training.augment.rotation=0", *QUICK]
     plain = nnjournal.run("digits-cnn", [*options, "training.channels_last=false"], out=tmp_path)
