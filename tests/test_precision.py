@@ -12,12 +12,13 @@ import copy
 import numpy as np
 import pytest
 import torch
+from conftest import require_data
 from helpers import nnj
 from sklearn.datasets import load_digits
 from torch import nn
 
 import nnjournal
-from nnjournal import data, load_model
+from nnjournal import data, load_model, recipes
 from nnjournal.config import TrainingConfig
 from nnjournal.errors import NNJError
 from nnjournal.training.checkpoint import checkpoint_file
@@ -100,6 +101,13 @@ def test_precision_switches_train_ensembles_one_by_one():
     assert not should_vectorize("auto", members, training=TrainingConfig(precision="bf16"))
     with pytest.raises(NNJError, match="without training.compile = true"):
         should_vectorize(True, members, training=TrainingConfig(compile=True))
+
+
+def test_the_adversarial_trainer_refuses_the_switches_in_one_line(tmp_path):
+    require_data("mnist")
+    cfg = recipes.load("gan-collapse", ["training.precision=bf16", "training.epochs=1"])
+    with pytest.raises(NNJError, match="training.precision is a supervised-training option"):
+        nnjournal.run(cfg, out=tmp_path)
 
 
 def test_compile_gives_eager_predictions_and_saves_a_plain_model(tmp_path):
