@@ -38,6 +38,7 @@ from nnjournal.training.checkpoint import checkpoint_file, has_checkpoint, load_
 from nnjournal.training.early_stopping import check_monitor
 from nnjournal.training.history import History
 from nnjournal.training.interrupt import TrainingInterrupted
+from nnjournal.training.precision import check_precision
 from nnjournal.training.seeding import select_device
 from nnjournal.training.trainers import train_one
 from nnjournal.training.vectorized import should_vectorize
@@ -184,8 +185,11 @@ def _preflight(cfg: RunConfig, bundle: DataBundle, task: Task) -> None:
         if cfg.training.label_smoothing:
             smoothed_loss(task, cfg.training.label_smoothing)  # a task without classes raises
         probe = models.build(cfg.model, bundle.info, task.out_features)  # shapes that do not fit raise
+        check_precision(cfg.training, select_device(cfg.training.device), probe)  # float16 off CUDA, ...
         if cfg.ensemble.size > 1:
-            should_vectorize(cfg.training.vectorize, [probe], cfg.training.schedule.name)  # true with batch norm raises
+            should_vectorize(
+                cfg.training.vectorize, [probe], cfg.training.schedule.name, training=cfg.training
+            )  # true with batch norm or a precision switch raises
         if cfg.evaluation.mc_dropout:
             if not hasattr(task, "proba"):
                 raise NNJError(

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Annotated, Literal
 
-from pydantic import Field, model_validator
+from pydantic import Field, field_validator, model_validator
 
 from nnjournal.config.base import Strict
 
@@ -123,7 +123,7 @@ class AdversarialConfig(Strict):
 # trainer) they would do nothing, so it refuses them, and `nnj show` leaves them out.
 SUPERVISED_ONLY = (
     "regime", "optimizer", "schedule", "penalty", "early_stopping", "clip", "augment",
-    "label_smoothing", "max_norm", "weight_noise", "log_grad_norms",
+    "label_smoothing", "max_norm", "weight_noise", "log_grad_norms", "precision", "compile", "channels_last",
 )
 
 
@@ -197,3 +197,20 @@ class TrainingConfig(Strict):
         "sqlite:///OUT/mlflow.db shared by the runs in the output folder, artifacts in OUT/mlartifacts",
     )
     experiment_name: str | None = Field(None, description="MLflow experiment (default: the recipe name)")
+    # -- issue 17 (GPU and precision): training/precision.py
+    precision: Literal["32", "bf16", "bf16-mixed", "16-mixed"] = Field(
+        "32",
+        description="32 = float32; bf16 (= bf16-mixed) = forward and loss autocast to bfloat16 with float32 "
+        "weights, CPU or GPU; 16-mixed = float16 autocast with a grad scaler, CUDA only",
+    )
+    compile: bool = Field(False, description="train through torch.compile(model) (needs g++ on the CPU)")
+    channels_last: bool | Literal["auto"] = Field(
+        "auto",
+        description="NHWC memory layout for models with 2-D convolutions; auto = on CUDA only",
+    )
+
+    @field_validator("precision", mode="before")
+    @classmethod
+    def _precision_as_text(cls, value: object) -> object:
+        # `precision = 32` in TOML (or --set training.precision=32) reads as a number
+        return "32" if value == 32 and not isinstance(value, bool) else value

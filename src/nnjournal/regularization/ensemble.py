@@ -120,7 +120,7 @@ def train_ensemble(
         if ensemble.method == "bagging":  # a bootstrap sample (n drawn with replacement) per member
             n = len(train)
             rows = [torch.randint(n, (n,), generator=torch.Generator().manual_seed(s)) for s in seeds]
-        vectorized = should_vectorize(training.vectorize, members, training.schedule.name)
+        vectorized = should_vectorize(training.vectorize, members, training.schedule.name, training=training)
         if vectorized:
             histories = fit_vectorized(
                 members, train, val, task=task, config=training, seeds=seeds, rows=rows

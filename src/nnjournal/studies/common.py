@@ -104,7 +104,7 @@ def train_seeds(cfg: RunConfig, bundle: DataBundle, task: Task, seeds: list[int]
     for s in net_seeds:
         seed_everything(s)
         nets.append(build())
-    vectorized = should_vectorize(cfg.training.vectorize, nets, cfg.training.schedule.name)
+    vectorized = should_vectorize(cfg.training.vectorize, nets, cfg.training.schedule.name, training=cfg.training)
     if vectorized:
         hs = fit_vectorized(nets, bundle.train, bundle.val, task=task, config=cfg.training, seeds=net_seeds)
     else:

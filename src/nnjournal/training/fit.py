@@ -3,6 +3,8 @@
 One step, in order: the task's step (forward -> data loss), inside the weight-noise context
 when it is on (-> weight penalty) -> backward (-> clean weights restored) -> non-finite guard
 -> clip -> optimizer step -> zero grads (-> max-norm constraint) (-> per-batch lr schedule).
+`training.precision` / `compile` / `channels_last` (training/precision.py, `amp`) wrap the
+step in autocast and the backward / step in float16's grad scaler, and nothing else.
 The trainer never branches on the task: the task's `training_step` says what a forward pass
 and a loss are, the split says how batches are drawn (`Split.batch_indices`), and the task's
 `directions` say which way the monitored number is better.
@@ -50,6 +52,7 @@ from nnjournal.training.guard import NonFiniteError, diverged
 from nnjournal.training.history import History
 from nnjournal.training.interrupt import InterruptFlag, TrainingInterrupted
 from nnjournal.training.optim import make_optimizer, make_schedule, step_schedule
+from nnjournal.training.precision import Precision
 from nnjournal.training.progress import EpochProgress
 from nnjournal.training.seeding import select_device
 from nnjournal.training.threads import intra_op_threads, resolve_threads
@@ -101,6 +104,7 @@ def fit(
         task.train_loss = smoothed_loss(task, cfg.label_smoothing)
     device = select_device(cfg.device)
     model.to(device)
+    amp = Precision(cfg, model, device)  # autocast, grad scaler, compile, channels-last (checked here)
     train = train.to(device)
     val = val.to(device) if val is not None and len(val) else None
     n = len(train)
@@ -144,12 +148,14 @@ def fit(
         stopping.best_epoch, stopping.best_value = history.best_epoch, history.best_value
         stopping.waited, start_epoch = state["waited"], len(history.records)
         elapsed_before = history.train_time_s
+        amp.load_state_dict(state.get("scaler"))
 
     def save() -> None:
         save_checkpoint(
             checkpoint,
             training_state(
-                *live, generator, history=history.state(), best_state=best_state, waited=stopping.waited
+                *live, generator, history=history.state(), best_state=best_state, waited=stopping.waited,
+                scaler=amp.state_dict(),
             ),
         )
 
@@ -163,12 +169,12 @@ def fit(
     # Data-parallel (training/distributed.py): in one process all four calls pass through.
     replicas = data_parallel()
     # the one the step calls (DDP syncs its gradients); augmentation and weight noise are drawn per shard
-    step_model = replicas.wrap(model, seed, own_draws=augment is not None or cfg.weight_noise > 0)
+    amp.steps_through(replicas.wrap(model, seed, own_draws=augment is not None or cfg.weight_noise > 0))
     for h in hooks:
         h.on_train_begin(model, optimizer)
     t0 = time.perf_counter()
     step = 0
-    with InterruptFlag(enabled=checkpoint is not None) as interrupt, intra_op_threads(threads) as used_threads:
+    with InterruptFlag(enabled=checkpoint is not None) as interrupt, intra_op_threads(threads) as used_threads, amp:
         history.threads = used_threads if device.type == "cpu" else None
         try:
             for epoch in range(start_epoch, cfg.epochs):
@@ -188,13 +194,14 @@ def fit(
                     if augment is not None:
                         batch.x = augment(batch.x)
                     with perturbed_weights(noisy_weights, cfg.weight_noise) if noisy_weights else NO_NOISE:
-                        out = task.training_step(step_model, batch, carried)
+                        with amp.autocast():
+                            out = task.training_step(amp.net, batch, carried)
                         loss = out.loss
                         if penalty:
                             pen = penalty(model)
                             loss = out.loss + pen
                             penalty_sum += pen.detach() * out.count
-                        loss.backward()
+                        amp.backward(loss)
                     if not math.isfinite(loss.item()):  # the non-finite guard: stop now, say where
                         raise diverged(
                             loss,
@@ -204,13 +211,14 @@ def fit(
                             model=model,
                             step=lambda batch=batch: task.training_step(model, batch, None).loss,
                         )
+                    amp.unscale(optimizer)  # (a float16 grad scaler's) before gradients are read
                     if grad_sq is not None:
                         grad_sq += _grad_norms_sq(model, grad_names)
                     if cfg.clip.value is not None:
                         nn.utils.clip_grad_value_(model.parameters(), cfg.clip.value)
                     if cfg.clip.norm is not None:
                         nn.utils.clip_grad_norm_(model.parameters(), cfg.clip.norm)
-                    optimizer.step()
+                    amp.step(optimizer)
                     optimizer.zero_grad(set_to_none=True)
                     if max_norm_weights:
                         apply_max_norm(max_norm_weights, cfg.max_norm)
@@ -234,7 +242,8 @@ def fit(
                 record.update({name: value / total for name, value in totals.items()})
                 if val is not None:
                     own_val = replicas.local_part(val)
-                    record.update(evaluate_split(model, task, own_val, prefix="val_", reduce=replicas.sum))
+                    with amp.autocast():
+                        record.update(evaluate_split(amp.eval_net, task, own_val, prefix="val_", reduce=replicas.sum))
                     if not math.isfinite(record["val_loss"]):
                         raise NonFiniteError(
                             f"training diverged: the validation loss became {record['val_loss']} at epoch "

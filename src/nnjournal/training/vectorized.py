@@ -40,6 +40,7 @@ from nnjournal.training.guard import NonFiniteError
 from nnjournal.training.history import History
 from nnjournal.training.member_adam import MemberAdam
 from nnjournal.training.optim import make_optimizer, make_schedule
+from nnjournal.training.precision import precision_switch
 from nnjournal.training.seeding import select_device
 
 # Where "auto" vectorizes, from benchmarks/vectorized.py on a 2-core CPU (docs/benchmarks.md):
@@ -54,14 +55,24 @@ def can_vectorize(model: nn.Module) -> bool:
     return not any(isinstance(m, nn.modules.batchnorm._BatchNorm) for m in model.modules())
 
 
-def should_vectorize(setting: bool | str, models: Sequence[nn.Module], schedule: str = "none") -> bool:
-    """Resolve `training.vectorize` (true / false / "auto") for these models and lr schedule."""
+def should_vectorize(
+    setting: bool | str, models: Sequence[nn.Module], schedule: str = "none", *, training: TrainingConfig | None = None
+) -> bool:
+    """Resolve `training.vectorize` (true / false / "auto") for these models and lr schedule;
+    `training` (the `TrainingConfig`) says whether a precision switch is on."""
     # A plateau schedule lowers each model's rate when its own validation stalls: K models
     # sharing one optimizer cannot follow K different plateaus.
+    # The vmapped step has no autocast, compile or channels-last: those models train one by one.
+    switch = precision_switch(training) if training is not None else None
     if setting == "auto":
         small = all(sum(p.numel() for p in m.parameters()) <= AUTO_MAX_PARAMETERS for m in models)
-        fits = small and schedule != "plateau" and all(can_vectorize(m) for m in models)
+        fits = small and schedule != "plateau" and all(can_vectorize(m) for m in models) and switch is None
         return len(models) >= AUTO_MIN_MEMBERS and fits
+    if setting and switch is not None:
+        raise NNJError(
+            f"training.vectorize = true trains models together without {switch}; set training.vectorize "
+            "= 'auto' or false to train them one by one"
+        )
     if setting and schedule == "plateau":
         raise NNJError(
             "training.vectorize = true cannot follow training.schedule.name = 'plateau' (each model's "
@@ -106,6 +117,8 @@ def fit_vectorized(
         raise ValueError("fit_vectorized needs at least one model")
     if not all(can_vectorize(m) for m in models):
         raise ValueError("vectorized training does not support batch norm")
+    if precision_switch(cfg) is not None:
+        raise ValueError(f"vectorized training has no {precision_switch(cfg)}: train the models one by one (fit)")
     members = dict(members or {})
     unknown = set(members) - {"lr", "beta1", "l2"}
     if unknown or any(len(v) != k for v in members.values()):
