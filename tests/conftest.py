@@ -28,6 +28,17 @@ def require_data(relative: str) -> Path:
     pytest.skip(reason)
 
 
+@pytest.fixture(scope="module")
+def one_thread():
+    """Torch on one thread for a module's tests, the count before put back after: small models
+    are dominated by per-operation overhead, and a second intra-op thread only contends with
+    the other on a busy 2-core machine. Used as `pytestmark = pytest.mark.usefixtures("one_thread")`."""
+    from nnjournal.training.threads import intra_op_threads
+
+    with intra_op_threads(1):
+        yield
+
+
 @pytest.fixture
 def data_dir() -> Path:
     """The shared data folder (skip/fail rules as in `require_data`)."""

@@ -5,20 +5,11 @@ ROC-AUC >= 0.85), report what they did with gaps, and keep identifiers out of th
 from __future__ import annotations
 
 import pytest
-import torch
 from conftest import require_data
 
 import nnjournal
 
-
-@pytest.fixture(autouse=True)
-def _one_thread():
-    # A small MLP is dominated by per-operation overhead; extra intra-op threads only
-    # contend with each other on a busy 2-core machine.
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
+pytestmark = pytest.mark.usefixtures("one_thread")
 
 
 def _run(recipe: str, tmp_path):

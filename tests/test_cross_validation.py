@@ -16,15 +16,9 @@ from nnjournal.data.images import pixel_statistics
 from nnjournal.data.preprocessing import Preprocessing
 from nnjournal.evaluation.cross_validation import in_memory_pool
 
+pytestmark = pytest.mark.usefixtures("one_thread")
+
 QUICK = ["journal.plots=false", "training.epochs=3", "evaluation.baselines=['linear']"]
-
-
-@pytest.fixture(autouse=True)
-def _one_thread():
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
 
 
 def test_three_folds_of_digits_report_each_fold_and_mean_std_and_leave_the_run_alone(tmp_path):

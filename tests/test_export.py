@@ -31,7 +31,10 @@ needs_onnx = pytest.mark.skipif(not HAVE_ONNX, reason="onnx, onnxruntime and onn
 FORMATS = [pytest.param("onnx", marks=needs_onnx), "torchscript"]
 
 # The test reads TorchScript files back itself; the deprecation is PyTorch's, not ours to act on.
-pytestmark = pytest.mark.filterwarnings("ignore:`torch.jit.load` is deprecated:FutureWarning")
+pytestmark = [
+    pytest.mark.filterwarnings("ignore:`torch.jit.load` is deprecated:FutureWarning"),
+    pytest.mark.usefixtures("one_thread"),
+]
 QUIET = ["journal.plots=false"]
 RUNS: dict[str, tuple[str, list[str], str | None]] = {  # family -> recipe, overrides, shared data needed
     "mlp-digits": ("digits-mlp", ["training.epochs=1"], None),
@@ -62,14 +65,6 @@ NAMES = {
     "vae": (["x"], ["recon", "code", "logvar", "kl"]),
 }
 FAMILIES = list(NAMES)
-
-
-@pytest.fixture(autouse=True, scope="module")
-def _one_thread():
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)  # small models: a second thread only synchronises
-    yield
-    torch.set_num_threads(before)
 
 
 @pytest.fixture(scope="module")

@@ -15,16 +15,9 @@ from nnjournal.tasks.base import direction
 from nnjournal.tasks.forecasting import Forecasting
 from tests.conftest import require_data
 
+pytestmark = pytest.mark.usefixtures("one_thread")
+
 LOG_SEASONAL = {"log": True, "seasonal_lag": 12}
-
-
-@pytest.fixture(autouse=True, scope="module")
-def _one_thread():
-    # Tiny models: a second thread only adds synchronisation on a shared 2-core machine.
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
 
 
 @pytest.fixture(scope="module")

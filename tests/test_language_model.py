@@ -16,14 +16,7 @@ from nnjournal.models.rnn import CharLM
 from nnjournal.tasks.base import direction
 from tests.conftest import require_data
 
-
-@pytest.fixture(autouse=True, scope="module")
-def _one_thread():
-    # Small models: a second thread only adds synchronisation on a shared 2-core machine.
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
+pytestmark = pytest.mark.usefixtures("one_thread")
 
 
 @pytest.fixture(scope="module")

@@ -13,13 +13,7 @@ from nnjournal.models.rnn import Forecaster, SequenceClassifier, SequenceEncoder
 from nnjournal.tasks.base import direction
 from nnjournal.tasks.sequence_classification import SequenceClassification, SequenceTagging
 
-
-@pytest.fixture(autouse=True, scope="module")
-def _one_thread():
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
+pytestmark = pytest.mark.usefixtures("one_thread")
 
 
 def _padded(seqs: list[torch.Tensor], extra: int, seed: int) -> tuple[torch.Tensor, torch.Tensor]:

@@ -13,12 +13,13 @@ import sys
 import time
 
 import pytest
-import torch
 from conftest import require_data
 from helpers import nnj as cli
 
 import nnjournal as nnj
 from nnjournal import recipes
+
+pytestmark = pytest.mark.usefixtures("one_thread")
 
 QUICK: dict[str, list[str]] = {
     "shakespeare-char": ["data.max_chars=300000", "data.streams=32", "training.batch_size=32", "data.bptt=64",
@@ -32,15 +33,6 @@ QUICK: dict[str, list[str]] = {
 }
 DATA = {"shakespeare-char": "text/tinyshakespeare.txt", "airline-lstm": "timeseries/airline-passengers.csv",
         "airline-lstm-h24": "timeseries/airline-passengers.csv", "mnist-rnn": "mnist"}
-
-
-@pytest.fixture(autouse=True, scope="module")
-def _one_thread():
-    # Small recurrent models: one thread is 5-8x faster than two on the shared 2-core machine.
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
 
 
 def run_quick(name: str, out, extra: list[str] = ()):

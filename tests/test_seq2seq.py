@@ -15,13 +15,7 @@ from nnjournal.models.seq2seq import Seq2Seq
 from nnjournal.tasks.base import direction
 from nnjournal.tasks.seq2seq import Seq2SeqTask
 
-
-@pytest.fixture(autouse=True, scope="module")
-def _one_thread():
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
+pytestmark = pytest.mark.usefixtures("one_thread")
 
 
 def _batch(seed: int = 0, extra: int = 0, V: int = 9) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:

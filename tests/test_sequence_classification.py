@@ -14,13 +14,7 @@ from nnjournal.tasks.base import direction
 from nnjournal.tasks.sequence_classification import SequenceClassification
 from tests.conftest import require_data
 
-
-@pytest.fixture(autouse=True, scope="module")
-def _one_thread():
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
+pytestmark = pytest.mark.usefixtures("one_thread")
 
 
 def test_lstm_reads_mnist_rows_as_time_steps() -> None:

@@ -10,13 +10,7 @@ from nnjournal.models.rnn import SequenceClassifier
 from nnjournal.tasks.base import direction
 from nnjournal.tasks.sequence_regression import SequenceRegression
 
-
-@pytest.fixture(autouse=True, scope="module")
-def _one_thread():
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
+pytestmark = pytest.mark.usefixtures("one_thread")
 
 
 def test_gru_solves_the_adding_problem_at_length_20() -> None:

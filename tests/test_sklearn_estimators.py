@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-import torch
 from sklearn.datasets import load_digits, make_regression
 from sklearn.model_selection import GridSearchCV, train_test_split
 from sklearn.pipeline import make_pipeline
@@ -14,21 +13,13 @@ from sklearn.utils.estimator_checks import parametrize_with_checks
 
 from nnjournal.sklearn import NeuralClassifier, NeuralRegressor
 
+pytestmark = pytest.mark.usefixtures("one_thread")
+
 # Checks scikit-learn itself skips here, and why (nothing else is skipped or expected to fail):
 # - check_array_api_input: needs SCIPY_ARRAY_API=1 and array-API inputs; the estimators take
 #   numpy-convertible arrays only (the network runs on torch tensors made from them).
 # - check_classifier_data_not_an_array / check_regressor_data_not_an_array: need pandas,
 #   which nnjournal does not depend on.
-
-
-@pytest.fixture(autouse=True)
-def _one_thread():
-    # Dozens of tiny fits: per-operation overhead dominates, and a second intra-op thread
-    # only adds contention (several times slower on a loaded 2-core machine).
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
 
 
 # Few epochs at a higher learning rate keep the ~100 checks fast; check_classifiers_train

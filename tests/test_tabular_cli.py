@@ -9,23 +9,15 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-import torch
 from tabular_files import feature_rows, write_mixed_csv
 from typer.testing import CliRunner
 
 import nnjournal
 from nnjournal.cli import app
 
+pytestmark = pytest.mark.usefixtures("one_thread")
+
 runner = CliRunner()
-
-
-@pytest.fixture(autouse=True, scope="module")
-def _one_thread():
-    # Small MLPs: a second intra-op thread only adds contention on a busy 2-core machine.
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
 
 
 FAST = ["--set", "training.epochs=40", "--set", "training.optimizer.lr=0.01", "--set", "model.hidden=[16]"]

@@ -6,21 +6,14 @@ from __future__ import annotations
 import json
 
 import pytest
-import torch
 from conftest import require_data
 from tabular_files import write_mixed_csv
 
 import nnjournal
 
+pytestmark = pytest.mark.usefixtures("one_thread")
+
 QUICK = ["training.epochs=2", "model.hidden=[8]", "evaluation.baselines=['dummy']"]
-
-
-@pytest.fixture(autouse=True)
-def _one_thread():
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
 
 
 @pytest.mark.parametrize("recipe", ["telco-churn", "bank-churn", "tabular"])

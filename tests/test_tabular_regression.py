@@ -17,16 +17,10 @@ import nnjournal
 from nnjournal.saved_model import load_model
 from nnjournal.training.predict import predict_outputs
 
+pytestmark = pytest.mark.usefixtures("one_thread")
+
 FAST = ["training.epochs=12", "training.optimizer.lr=0.01", "model.hidden=[16]", "journal.plots=false"]
 FAST += ["evaluation.baselines=['linear']", "evaluation.permutation_importance=false"]
-
-
-@pytest.fixture(autouse=True)
-def _one_thread():
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
 
 
 def _telco_with_scaled_target(tmp_path: Path, factor: float) -> Path:

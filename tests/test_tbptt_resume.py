@@ -16,13 +16,7 @@ from nnjournal.training.callbacks import Callback
 from nnjournal.training.fit import evaluate_split, fit
 from tests.conftest import require_data
 
-
-@pytest.fixture(autouse=True, scope="module")
-def _one_thread():
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
+pytestmark = pytest.mark.usefixtures("one_thread")
 
 
 @pytest.fixture(scope="module")

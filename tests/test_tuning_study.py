@@ -7,19 +7,12 @@ from __future__ import annotations
 import json
 
 import pytest
-import torch
 from helpers import nnj
 
 from nnjournal import recipes
 from nnjournal.studies.tuning import FIXED, L2_RANGE, LR_RANGE, V_RANGE
 
-
-@pytest.fixture(autouse=True)
-def _one_thread():
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
+pytestmark = pytest.mark.usefixtures("one_thread")
 
 
 def test_quick_tuning_study_runs_four_stages_and_its_tuned_recipe_reproduces(tmp_path):
