@@ -275,17 +275,17 @@ def predictions_csv(trained: TrainedModel, inputs: Inputs | Any) -> tuple[str, i
             f"nnj predict writes one value per input; this run's task ({trained.task.name}) gives "
             f"{pred.shape[1:]} per input"
         )
+    if not hasattr(trained.task, "proba"):
+        return _rows_csv(inputs.ids, pred), len(pred)
+    # classifiers: a probability per class after the prediction
     ids = list(inputs.ids.items())
     lines = io.StringIO()
     writer = csv.writer(lines)
-    if hasattr(trained.task, "proba"):  # classifiers: a probability per class
-        proba = trained.predict_proba(inputs.x, pixels=inputs.pixels)
-        names = trained.info.class_names or [str(i) for i in range(proba.shape[1])]
-        writer.writerow([*(name for name, _ in ids), "prediction", *[f"proba_{n}" for n in names]])
-        for i, (p, row) in enumerate(zip(pred, proba, strict=True)):
-            writer.writerow([*(values[i] for _, values in ids), p, *[str(v) for v in row]])
-    else:
-        return _rows_csv(inputs.ids, pred), len(pred)
+    proba = trained.predict_proba(inputs.x, pixels=inputs.pixels)
+    names = trained.info.class_names or [str(i) for i in range(proba.shape[1])]
+    writer.writerow([*(name for name, _ in ids), "prediction", *[f"proba_{n}" for n in names]])
+    for i, (p, row) in enumerate(zip(pred, proba, strict=True)):
+        writer.writerow([*(values[i] for _, values in ids), p, *[str(v) for v in row]])
     return lines.getvalue(), len(pred)
 
 

@@ -52,15 +52,9 @@ class Pool:
 
 def pool_of(cfg: RunConfig) -> Pool:
     """The examples `cfg.data` names, ready to be dealt into folds."""
-    kind = task_class(cfg.task).data_kind
     if cfg.data.name == "csv":  # raw string columns: the encoding itself is refitted per fold
-        prepared = read_prepared(cfg.data, kind)
-        return Pool(
-            prepared.y,
-            prepared.class_names,
-            lambda tr, va, te, seed: bundle_from_indices(prepared, cfg.data, tr, va, te, seed),
-        )
-    return in_memory_pool(data_mod.load(cfg.data, seed=cfg.seed, task=kind))
+        return _csv_pool(cfg, read_prepared(cfg.data, task_class(cfg.task).data_kind))
+    return in_memory_pool(data_mod.load(cfg.data, seed=cfg.seed, task=task_class(cfg.task).data_kind))
 
 
 def pool_without_test(cfg: RunConfig, bundle: DataBundle) -> tuple[Pool, np.ndarray]:
@@ -69,15 +63,19 @@ def pool_without_test(cfg: RunConfig, bundle: DataBundle) -> tuple[Pool, np.ndar
     if cfg.data.name == "csv":
         prepared = read_prepared(cfg.data, task_class(cfg.task).data_kind)
         tr, va, _ = split_rows(prepared, cfg.data, cfg.seed)
-        pool = Pool(
-            prepared.y,
-            prepared.class_names,
-            lambda tr, va, te, seed: bundle_from_indices(prepared, cfg.data, tr, va, te, seed),
-        )
-        return pool, np.concatenate([tr, va])
+        return _csv_pool(cfg, prepared), np.concatenate([tr, va])
     pool = in_memory_pool(bundle)  # train, val, test in that order
     n_val = len(bundle.val) if bundle.val is not None else 0
     return pool, np.arange(len(bundle.train) + n_val)
+
+
+def _csv_pool(cfg: RunConfig, prepared: Any) -> Pool:
+    """A CSV's rows as read, each fold's bundle encoded with an encoding fitted on its training rows."""
+    return Pool(
+        prepared.y,
+        prepared.class_names,
+        lambda tr, va, te, seed: bundle_from_indices(prepared, cfg.data, tr, va, te, seed),
+    )
 
 
 def in_memory_pool(bundle: DataBundle) -> Pool:
