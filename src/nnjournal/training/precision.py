@@ -104,6 +104,9 @@ def _channels_last_inputs(_module: nn.Module, args: tuple[Any, ...]) -> tuple[An
     )
 
 
+_NO_AUTOCAST = contextlib.nullcontext()  # reusable: nullcontext keeps no state
+
+
 class Precision:
     """The precision, compile and memory-layout switches of one `fit` (see the module's doc)."""
 
@@ -163,7 +166,7 @@ class Precision:
     def autocast(self) -> contextlib.AbstractContextManager[Any]:
         """Around a forward pass and its loss: autocast to the precision's dtype (or nothing)."""
         if self.dtype is None:
-            return contextlib.nullcontext()
+            return _NO_AUTOCAST  # one shared object: this runs at every step
         return torch.autocast(device_type=self.device.type, dtype=self.dtype)
 
     def backward(self, loss: torch.Tensor) -> None:
