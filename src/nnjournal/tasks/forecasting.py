@@ -17,6 +17,7 @@ import torch.nn.functional as F
 from nnjournal.data.timeseries import ForecastSplit, SeriesData, SeriesTransform
 from nnjournal.errors import NNJError
 from nnjournal.tasks.base import Direction, SupervisedTask
+from nnjournal.training.predict import evaluation_mode
 
 
 class Forecasting(SupervisedTask):
@@ -92,12 +93,8 @@ class Forecasting(SupervisedTask):
     @torch.no_grad()
     def predict_scaled(self, model: torch.nn.Module, split: ForecastSplit) -> np.ndarray:
         """(n, horizon) forecasts as the network outputs them (transformed units)."""
-        was_training = model.training
-        model.eval()
-        device = next(model.parameters()).device
-        z = model(split.x.to(device)).float().cpu().numpy()
-        model.train(was_training)
-        return z
+        with evaluation_mode(model) as device:
+            return model(split.x.to(device)).float().cpu().numpy()
 
     def predict(self, model: torch.nn.Module, split: ForecastSplit) -> np.ndarray:
         """(n, horizon) forecasts in the series' units."""

@@ -18,6 +18,7 @@ import torch.nn.functional as F
 from nnjournal.data.text import StreamSplit
 from nnjournal.models.rnn import detach_state
 from nnjournal.tasks.base import Direction, StepOutput
+from nnjournal.training.predict import evaluation_mode
 
 LN2 = math.log(2.0)
 
@@ -134,17 +135,14 @@ class LanguageModel:
     def evaluate(self, model: torch.nn.Module, split: StreamSplit) -> dict[str, float]:
         """Per-character metrics over the whole split, read in order with the state carried
         from window to window (as the text would be read)."""
-        was_training = model.training
-        model.eval()
-        device = next(model.parameters()).device
         state, loss_sum, right, count = None, 0.0, 0.0, 0
-        for idx in split.batch_indices(split.n_streams, torch.Generator(), device):
-            out = self.evaluation_step(model, split.take(idx.to(split.x.device)).to(device), state)
-            state = out.state
-            loss_sum += float(out.sums["loss"])
-            right += float(out.sums["accuracy"])
-            count += int(out.count)
-        model.train(was_training)
+        with evaluation_mode(model) as device:
+            for idx in split.batch_indices(split.n_streams, torch.Generator(), device):
+                out = self.evaluation_step(model, split.take(idx.to(split.x.device)).to(device), state)
+                state = out.state
+                loss_sum += float(out.sums["loss"])
+                right += float(out.sums["accuracy"])
+                count += int(out.count)
         loss = loss_sum / count
         return {
             "loss": loss,

@@ -11,6 +11,7 @@ import torch.nn.functional as F
 
 from nnjournal.data.sequences import Seq2SeqSplit
 from nnjournal.tasks.base import Direction, JournalHooks, StepOutput
+from nnjournal.training.predict import evaluation_mode, split_chunks
 
 
 class Seq2SeqTask(JournalHooks):
@@ -79,16 +80,14 @@ class Seq2SeqTask(JournalHooks):
     def evaluate(self, model: torch.nn.Module, split: Seq2SeqSplit, batch_size: int = 512) -> dict[str, float]:
         """Teacher-forced per-token loss and accuracy, and the share of sources whose greedy
         decoding equals the target exactly (every token, <eos> included)."""
-        was_training = model.training
-        model.eval()
-        device = next(model.parameters()).device
         loss_sum, right, count, exact = 0.0, 0.0, 0, 0
-        for start in range(0, len(split), batch_size):
-            b = split.take(torch.arange(start, min(start + batch_size, len(split)))).to(device)
-            out = self._step(model, b, 1.0)
-            loss_sum, right, count = loss_sum + float(out.sums["loss"]), right + float(out.sums["accuracy"]), count + out.count
-            exact += int(exact_matches(model, b).sum())
-        model.train(was_training)
+        with evaluation_mode(model) as device:
+            for b in split_chunks(split, batch_size, device):
+                out = self._step(model, b, 1.0)
+                loss_sum += float(out.sums["loss"])
+                right += float(out.sums["accuracy"])
+                count += out.count
+                exact += int(exact_matches(model, b).sum())
         return {"loss": loss_sum / count, "accuracy": right / count, "exact_match": exact / len(split)}
 
 

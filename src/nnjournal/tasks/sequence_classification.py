@@ -18,17 +18,13 @@ from nnjournal.data.bundle import Split
 from nnjournal.data.sequences import IGNORE
 from nnjournal.evaluation.metrics import classification_metrics
 from nnjournal.tasks.base import Direction, JournalHooks, StepOutput, SupervisedTask
+from nnjournal.training.predict import evaluation_mode, split_chunks
 
 
 def forward_sequences(model: torch.nn.Module, batch: Split) -> torch.Tensor:
     """`model(x, lengths)` for a batch that carries lengths, else `model(x)`."""
     lengths = getattr(batch, "lengths", None)
     return model(batch.x) if lengths is None else model(batch.x, lengths)
-
-
-def _chunks(split: Split, size: int, device: torch.device) -> Any:
-    for start in range(0, len(split), size):
-        yield split.take(torch.arange(start, min(start + size, len(split)))).to(device)
 
 
 class SequenceClassification(SupervisedTask):
@@ -78,11 +74,9 @@ class SequenceClassification(SupervisedTask):
 
     @torch.no_grad()
     def evaluate(self, model: torch.nn.Module, split: Split, batch_size: int = 1024) -> dict[str, float]:
-        was_training = model.training
-        model.eval()
-        device = next(model.parameters()).device
-        logits = torch.cat([forward_sequences(model, b).float().cpu() for b in _chunks(split, batch_size, device)])
-        model.train(was_training)
+        with evaluation_mode(model) as device:
+            chunks = split_chunks(split, batch_size, device)
+            logits = torch.cat([forward_sequences(model, b).float().cpu() for b in chunks])
         out = classification_metrics(split.y.cpu().numpy(), torch.softmax(logits, 1).numpy())
         out["loss"] = float(F.cross_entropy(logits, split.y.cpu()))
         return out
@@ -143,18 +137,15 @@ class SequenceTagging(JournalHooks):
     @torch.no_grad()
     def evaluate(self, model: torch.nn.Module, split: Split, batch_size: int = 1024) -> dict[str, float]:
         """Per-token loss and accuracy, and the share of sequences with every scored step right."""
-        was_training = model.training
-        model.eval()
-        device = next(model.parameters()).device
         loss_sum, right, count, whole = 0.0, 0.0, 0, []
-        for b in _chunks(split, batch_size, device):
-            out = self._step(model, b)
-            loss_sum += float(out.sums["loss"])
-            right += float(out.sums["accuracy"])
-            count += out.count
-            y = self.scored_targets(b)
-            wrong = (forward_sequences(model, b).argmax(-1) != y) & (y != IGNORE)
-            whole.append((~wrong.any(1)).cpu().numpy())
-        model.train(was_training)
+        with evaluation_mode(model) as device:
+            for b in split_chunks(split, batch_size, device):
+                out = self._step(model, b)
+                loss_sum += float(out.sums["loss"])
+                right += float(out.sums["accuracy"])
+                count += out.count
+                y = self.scored_targets(b)
+                wrong = (forward_sequences(model, b).argmax(-1) != y) & (y != IGNORE)
+                whole.append((~wrong.any(1)).cpu().numpy())
         return {"loss": loss_sum / count, "accuracy": right / count,
                 "sequence_accuracy": float(np.concatenate(whole).mean())}

@@ -14,6 +14,7 @@ import torch.nn.functional as F
 from nnjournal.data.bundle import Split
 from nnjournal.tasks.base import Direction, StepOutput, SupervisedTask
 from nnjournal.tasks.sequence_classification import forward_sequences
+from nnjournal.training.predict import evaluation_mode, split_chunks
 
 
 class SequenceRegression(SupervisedTask):
@@ -47,14 +48,9 @@ class SequenceRegression(SupervisedTask):
 
     @torch.no_grad()
     def evaluate(self, model: torch.nn.Module, split: Split, batch_size: int = 1024) -> dict[str, float]:
-        was_training = model.training
-        model.eval()
-        device = next(model.parameters()).device
-        preds = []
-        for start in range(0, len(split), batch_size):
-            b = split.take(torch.arange(start, min(start + batch_size, len(split)))).to(device)
-            preds.append(forward_sequences(model, b).squeeze(1).float().cpu())
-        model.train(was_training)
+        with evaluation_mode(model) as device:
+            chunks = split_chunks(split, batch_size, device)
+            preds = [forward_sequences(model, b).squeeze(1).float().cpu() for b in chunks]
         err = torch.cat(preds) - split.y.cpu()
         mse = float((err**2).mean())
         return {"loss": mse, "mse": mse, "rmse": mse**0.5, "mae": float(err.abs().mean())}
