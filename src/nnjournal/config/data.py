@@ -222,7 +222,7 @@ class DigitScenesData(Strict):
     background: float = Field(0.4, ge=0.0, le=1.0, description="amplitude of the smooth background and gradient")
     ink_threshold: float = Field(0.5, gt=0.0, lt=1.0, description="a digit pixel is in the mask when its ink is above this")
     semantic: bool = Field(False, description="11 classes (0 = background, digit d = d + 1) instead of digit / background")
-    n_train: int = Field(4000, ge=10, description="training scenes")
+    n_train: int = Field(3000, ge=10, description="training scenes")
     n_val: int = Field(500, ge=0, description="validation scenes (from digits kept apart from the training ones)")
     n_test: int = Field(1000, ge=10, description="test scenes (from the held-out digits)")
     test_fraction: float = Field(0.2, gt=0.0, lt=1.0, description="of the MNIST digits kept for test scenes")
