@@ -15,7 +15,13 @@ from nnjournal.config.data import DigitScenesData
 from nnjournal.data.bundle import DataInfo, Split
 from nnjournal.data.segmentation_scenes import digit_pools, make_scene, make_scenes, resized_ink
 from nnjournal.errors import NNJError
-from nnjournal.evaluation.segmentation import best_threshold, iou_metrics, mask_metrics, otsu_thresholds, overlap_counts
+from nnjournal.evaluation.segmentation import (
+    best_threshold,
+    iou_metrics,
+    mask_metrics,
+    otsu_thresholds,
+    overlap_counts,
+)
 from nnjournal.models.segnet import SegNet
 from nnjournal.tasks.segmentation import Segmentation
 from nnjournal.training.fit import evaluate_split
@@ -70,7 +76,9 @@ def test_clutter_makes_thresholding_a_real_but_imperfect_baseline(pools):
     assert 0.3 < m["digit_iou"] < 0.75  # it finds digits, and misses many pixels
     clean = make_scenes(200, *pools["train"], DigitScenesData(strokes=0, fragments=0, background=0.0), seed=0)
     t_clean = best_threshold(*clean)
-    m_clean = mask_metrics(torch.from_numpy((clean[0][:, 0] > t_clean).astype(np.uint8)), torch.from_numpy(clean[1]), 2)
+    m_clean = mask_metrics(
+        torch.from_numpy((clean[0][:, 0] > t_clean).astype(np.uint8)), torch.from_numpy(clean[1]), 2
+    )
     assert m_clean["digit_iou"] > m["digit_iou"] + 0.2  # the clutter is what thresholding struggles with
 
 
@@ -159,7 +167,7 @@ def test_unpooling_uses_the_encoders_indices():
         logits = net(x)
     assert logits.shape == (3, 2, 12, 10)
     assert len(calls) == 2
-    for (pooled, idx, out), (enc_idx, size, features) in zip(calls, reversed(skips), strict=True):
+    for (pooled, idx, out), (enc_idx, _, features) in zip(calls, reversed(skips), strict=True):
         assert torch.equal(idx, enc_idx)  # the decoder got the encoder's own indices
         assert out.shape == features.shape  # back to the pre-pool size
         flat = out.flatten(2)
@@ -215,7 +223,8 @@ QUICK = [
 def test_quick_profile_beats_thresholding(tmp_path):
     require_data("mnist")
     raw = recipes.load_raw("segmentation-segnet")
-    raw["variants"] = {"segnet": raw["variants"]["segnet"]}  # SegNet alone; the U-Net runs in the full profile
+    # SegNet alone; the U-Net runs in the full profile
+    raw["variants"] = {"segnet": raw["variants"]["segnet"]}
     cfg = recipes.validate_config(recipes.apply_overrides(raw, QUICK))
     start, cpu_start = time.perf_counter(), time.process_time()
     result = nnj.run(cfg, out=tmp_path)

@@ -96,7 +96,9 @@ def _paste_max(img: np.ndarray, patch: np.ndarray, top: int, left: int) -> None:
         np.maximum(region, patch[t0 - top : t1 - top, l0 - left : l1 - left], out=region)
 
 
-def make_scene(rng: np.random.Generator, digits: np.ndarray, labels: np.ndarray, cfg: DigitScenesData) -> Scene:
+def make_scene(
+    rng: np.random.Generator, digits: np.ndarray, labels: np.ndarray, cfg: DigitScenesData
+) -> Scene:
     """One scene from the digit pool `digits` (m, 28, 28) uint8 with their `labels`."""
     s = cfg.canvas
     img = _background(rng, s, cfg.background)
@@ -108,7 +110,12 @@ def make_scene(rng: np.random.Generator, digits: np.ndarray, labels: np.ndarray,
         r, c = rng.integers(0, 28 - w + 1, size=2)
         side = max(2, round(w * rng.integers(cfg.min_size, cfg.max_size + 1) / 28))
         piece = resized_ink(source[r : r + w, c : c + w], side) * rng.uniform(0.3, 0.75)
-        _paste_max(img, piece, int(rng.integers(-side // 2, s - side // 2)), int(rng.integers(-side // 2, s - side // 2)))
+        _paste_max(
+            img,
+            piece,
+            int(rng.integers(-side // 2, s - side // 2)),
+            int(rng.integers(-side // 2, s - side // 2)),
+        )
     mask = np.zeros((s, s), dtype=np.uint8)
     placed = []
     for _ in range(rng.integers(cfg.min_digits, cfg.max_digits + 1)):
@@ -119,7 +126,9 @@ def make_scene(rng: np.random.Generator, digits: np.ndarray, labels: np.ndarray,
         region = img[top : top + side, left : left + side]
         # "Over" compositing with the ink as opacity: the digit covers what lies beneath it.
         region[:] = region * (1 - ink) + ink * rng.uniform(0.65, 1.0)
-        mask[top : top + side, left : left + side][ink > cfg.ink_threshold] = labels[i] + 1 if cfg.semantic else 1
+        mask[top : top + side, left : left + side][ink > cfg.ink_threshold] = (
+            labels[i] + 1 if cfg.semantic else 1
+        )
         placed.append((i, top, left, side))
     return Scene(np.clip(img, 0.0, 1.0), mask, placed)
 
@@ -176,7 +185,9 @@ def load_digit_scenes(cfg: DigitScenesData, seed: int) -> DataBundle:
         out = {}
         for i, name in enumerate(("train", "val", "test")):
             if sizes[name] and name in pools:
-                out[f"x_{name}"], out[f"y_{name}"] = make_scenes(sizes[name], *pools[name], cfg, seed * 1000 + i)
+                out[f"x_{name}"], out[f"y_{name}"] = make_scenes(
+                    sizes[name], *pools[name], cfg, seed * 1000 + i
+                )
         return out
 
     key: dict[str, Any] = {
@@ -184,7 +195,9 @@ def load_digit_scenes(cfg: DigitScenesData, seed: int) -> DataBundle:
         "config": cfg.model_dump(mode="json", exclude={"path", "download"}),
         "seed": seed,
         "pools": pool_sizes,
-        "first_digits": {n: int(p[0][:50].astype(np.int64).sum()) for n, p in pools.items()},  # a changed source
+        "first_digits": {
+            n: int(p[0][:50].astype(np.int64).sum()) for n, p in pools.items()
+        },  # a changed source
     }
     arrays = cached_arrays("digit-scenes", key, generate)
     x_tr = arrays["x_train"]
@@ -213,7 +226,9 @@ def load_digit_scenes(cfg: DigitScenesData, seed: int) -> DataBundle:
         if f"x_{name}" not in arrays:
             return None
         # Masks stay uint8 (an int64 copy would be 8x the pixels' memory); the task widens per batch.
-        return Split(torch.from_numpy(arrays[f"x_{name}"].copy()), torch.from_numpy(arrays[f"y_{name}"].copy()))
+        return Split(
+            torch.from_numpy(arrays[f"x_{name}"].copy()), torch.from_numpy(arrays[f"y_{name}"].copy())
+        )
 
     train, test = split("train"), split("test")
     assert train is not None and test is not None

@@ -130,7 +130,12 @@ class PatchLogistic:
         rows = []
         for i in np.unique(take // per_image):  # features of the sampled scenes only
             where = take[take // per_image == i] % per_image
-            rows.append((patch_features(pixels[i : i + 1]).reshape(per_image, -1)[where].numpy(), masks[i].reshape(-1)[where]))
+            rows.append(
+                (
+                    patch_features(pixels[i : i + 1]).reshape(per_image, -1)[where].numpy(),
+                    masks[i].reshape(-1)[where],
+                )
+            )
         x = np.concatenate([r[0] for r in rows])
         y = np.concatenate([r[1] for r in rows]).astype(np.int64)
         self.model.fit(x, y)

@@ -66,7 +66,8 @@ class SegNet(nn.Module):
         self.decoder_kind = decoder
         widths = list(channels)
         self.encoder = nn.ModuleList(
-            conv_block(cin, cout, convs_per_stage, norm) for cin, cout in zip([in_channels, *widths], widths)
+            conv_block(cin, cout, convs_per_stage, norm)
+            for cin, cout in zip([in_channels, *widths[:-1]], widths, strict=True)
         )
         self.pool = nn.MaxPool2d(2, 2, return_indices=True)
         self.unpool = nn.MaxUnpool2d(2, 2)

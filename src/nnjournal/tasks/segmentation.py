@@ -67,7 +67,9 @@ class Segmentation(SupervisedTask):
         loss = self.loss(logits, batch.y).double()  # float64: sum / count over one chunk is its mean
         return StepOutput(loss, self._sums(loss, logits, batch.y), len(batch.y))
 
-    def _sums(self, loss: torch.Tensor, logits: torch.Tensor, y: torch.Tensor, training: bool = False) -> dict[str, Any]:
+    def _sums(
+        self, loss: torch.Tensor, logits: torch.Tensor, y: torch.Tensor, training: bool = False
+    ) -> dict[str, Any]:
         n = len(y)
         pred = logits.detach().argmax(dim=1)
         hits = (pred == y.long()).double().mean(dim=(1, 2)).sum()  # each scene's pixel accuracy, summed

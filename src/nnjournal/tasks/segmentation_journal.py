@@ -64,7 +64,9 @@ def plots(run_dir: Path, results: dict[str, Any], context: dict[str, Any]) -> li
         pred = predict_outputs(r.model, x).argmax(dim=1)
         rows[name if len(results) > 1 else "predicted"] = pred.float()[:, None] / scale
     rows["Otsu"] = torch.from_numpy(otsu_masks(x.numpy())).float()[:, None]
-    path = image_rows(rows, "Test scenes: input, true mask, predicted masks", run_dir / "plots" / "segmentation.png")
+    path = image_rows(
+        rows, "Test scenes: input, true mask, predicted masks", run_dir / "plots" / "segmentation.png"
+    )
     return [
         {
             "file": str(path.relative_to(run_dir)),
