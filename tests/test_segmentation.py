@@ -244,3 +244,33 @@ def test_quick_profile_beats_thresholding(tmp_path):
     assert any("finds the digits of the unseen test scenes" in s for s in result.summary["conclusion"])
     records = result.variants["segnet"].history.records
     assert result.variants["segnet"].history.monitor == "val_miou" and "val_miou" in records[0]
+
+
+def test_semantic_scenes_train_and_report_end_to_end(tmp_path):
+    require_data("mnist")
+    overrides = [
+        "data.semantic=true",
+        "data.n_train=64",
+        "data.n_val=16",
+        "data.n_test=32",
+        "data.canvas=32",
+        "data.max_size=28",
+        "model.channels=[4,8]",
+        "training.epochs=1",
+        "training.threads=1",
+        "evaluation.baselines=['dummy']",
+    ]
+    raw = recipes.load_raw("segmentation-segnet")
+    raw["variants"] = {"segnet": raw["variants"]["segnet"]}
+    result = nnj.run(recipes.validate_config(recipes.apply_overrides(raw, overrides)), out=tmp_path)
+    assert result.variants["segnet"].model(torch.zeros(1, 1, 32, 32, dtype=torch.uint8)).shape == (
+        1,
+        11,
+        32,
+        32,
+    )
+    baselines = result.summary["baselines"]
+    # A threshold cannot name the digit: it is scored on digit IoU alone.
+    assert set(baselines["Otsu threshold per image"]) == {"digit_iou"}
+    assert baselines["all background"]["miou"] < 0.1  # background's IoU over 11 classes
+    assert (result.run_dir / "report.md").exists()
