@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Annotated, Literal
 
-from pydantic import Field, field_validator
+from pydantic import Field, field_validator, model_validator
 
 from nnjournal.config.base import Strict
 
@@ -202,8 +202,57 @@ SequenceDataConfig = TextData | TimeseriesData | DatesData | AddingData | CopyDa
 # ---------------------------------------------------------------------------- end of recurrent
 
 
+# ---------------------------------------------------------------- segmentation (issue 18)
+class DigitScenesData(Strict):
+    """Generated segmentation scenes (data/segmentation_scenes.py): MNIST-10k digits pasted at
+    random places and sizes on a cluttered canvas (smooth background, pen strokes, fragments of
+    other digits); the mask is exactly the pasted digits' ink above `ink_threshold`. Test scenes
+    are built from digits no training or validation scene uses."""
+
+    name: Literal["digit-scenes"] = "digit-scenes"
+    path: Path | None = Field(None, description="folder holding the MNIST IDX files (default $NNJ_DATA_DIR/mnist)")
+    download: bool = Field(True, description="download MNIST into the cache when no folder holds it")
+    canvas: int = Field(48, ge=8, le=256, description="side of the square scene in pixels")
+    min_digits: int = Field(1, ge=1, description="digits per scene: at least")
+    max_digits: int = Field(3, ge=1, description="digits per scene: at most")
+    min_size: int = Field(20, ge=8, description="side in pixels of a pasted 28x28 digit image: at least")
+    max_size: int = Field(32, ge=8, description="side in pixels of a pasted 28x28 digit image: at most")
+    strokes: int = Field(4, ge=0, description="random pen strokes of clutter per scene: at most")
+    fragments: int = Field(3, ge=0, description="pieces of other digits pasted as clutter per scene: at most")
+    background: float = Field(0.4, ge=0.0, le=1.0, description="amplitude of the smooth background and gradient")
+    ink_threshold: float = Field(0.5, gt=0.0, lt=1.0, description="a digit pixel is in the mask when its ink is above this")
+    semantic: bool = Field(False, description="11 classes (0 = background, digit d = d + 1) instead of digit / background")
+    n_train: int = Field(3000, ge=10, description="training scenes")
+    n_val: int = Field(500, ge=0, description="validation scenes (from digits kept apart from the training ones)")
+    n_test: int = Field(1000, ge=10, description="test scenes (from the held-out digits)")
+    test_fraction: float = Field(0.2, gt=0.0, lt=1.0, description="of the MNIST digits kept for test scenes")
+    val_fraction: float = Field(0.1, ge=0.0, lt=1.0, description="of the remaining digits kept for validation scenes")
+
+    @model_validator(mode="after")
+    def _digits_fit(self) -> DigitScenesData:
+        if self.min_size > self.max_size:
+            raise ValueError(
+                f"data.min_size = {self.min_size} is above data.max_size = {self.max_size}; "
+                "make min_size <= max_size"
+            )
+        if self.max_size > self.canvas:
+            raise ValueError(
+                f"data.max_size = {self.max_size} is larger than data.canvas = {self.canvas}: a digit must fit "
+                "on the canvas; raise data.canvas or lower data.max_size"
+            )
+        if self.min_digits > self.max_digits:
+            raise ValueError(
+                f"data.min_digits = {self.min_digits} is above data.max_digits = {self.max_digits}; "
+                "make min_digits <= max_digits"
+            )
+        if self.n_val > 0 and self.val_fraction == 0:
+            raise ValueError("data.n_val > 0 needs digits of its own: set data.val_fraction > 0, or data.n_val = 0")
+        return self
+
+
 DataConfig = Annotated[
     XorData | DigitsData | Mnist1dData | ArraysData | CsvData | IdxImagesData | Cifar10Data | ImageFolderData
-    | SequenceDataConfig,
+    | SequenceDataConfig
+    | DigitScenesData,  # segmentation (issue 18)
     Field(discriminator="name"),
 ]

@@ -232,6 +232,25 @@ class GANModel(Strict):
     ema: bool = Field(False, description="keep a moving average of G's weights and sample from it")
 
 
+
+# ---------------------------------------------------------------- segmentation (issue 18)
+class SegNetModel(Strict):
+    """SegNet encoder-decoder (models/segnet.py): conv stages with max pooling whose indices the
+    decoder's un-pooling reuses, then a per-pixel classifier; `decoder = "unet"` upsamples with
+    transposed convolutions and concatenates the encoder's feature maps instead."""
+
+    name: Literal["segnet"] = "segnet"
+    channels: list[Annotated[int, Field(ge=1)]] = Field(
+        default_factory=lambda: [16, 32, 64], description="encoder widths, one conv + 2x2 max-pool stage each"
+    )
+    convs_per_stage: int = Field(2, ge=1, description="3x3 convolutions per encoder and decoder stage")
+    decoder: Literal["unpool", "unet"] = Field(
+        "unpool", description="unpool: MaxUnpool2d with the encoder's indices (SegNet); unet: transposed conv + skips"
+    )
+    norm: Literal["batch", "none"] = "batch"
+    dropout: float = Field(0.0, ge=0.0, lt=1.0, description="channel dropout after the inner decoder stages")
+
+
 ModelConfig = Annotated[
     MLPModel
     | PerceptronModel
@@ -242,6 +261,7 @@ ModelConfig = Annotated[
     | AutoencoderModel
     | VAEModel
     | RecurrentModelConfig
-    | GANModel,  # GAN (issue 13)
+    | GANModel  # GAN (issue 13)
+    | SegNetModel,  # segmentation (issue 18)
     Field(discriminator="name"),
 ]

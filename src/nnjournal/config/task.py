@@ -118,6 +118,13 @@ class GANTaskSection(TaskSection):
     classifier_epochs: int = Field(6, ge=1, description="the evaluation classifier's training epochs")
 
 
+# ---------------------------------------------------------------- segmentation (issue 18)
+class SegmentationTaskSection(TaskSection):
+    """A class per pixel (tasks/segmentation.py): per-pixel cross-entropy, mean IoU."""
+
+    name: Literal["segmentation"] = "segmentation"
+
+
 TASK_SECTIONS: dict[str, type[TaskSection]] = {
     "classification": ClassificationTask,
     "regression": RegressionTask,
@@ -125,6 +132,7 @@ TASK_SECTIONS: dict[str, type[TaskSection]] = {
     "vae": VAETaskSection,
     **RECURRENT_TASK_SECTIONS,
     "gan": GANTaskSection,  # GAN (issue 13)
+    "segmentation": SegmentationTaskSection,  # segmentation (issue 18)
 }
 
 

@@ -14,6 +14,7 @@ from nnjournal.data.idx import load_idx_images
 from nnjournal.data.image_folder import load_image_folder
 from nnjournal.data.mnist1d import load_mnist1d
 from nnjournal.data.preprocessing import Preprocessing
+from nnjournal.data.segmentation_scenes import load_digit_scenes
 from nnjournal.data.synthetic import load_xor
 from nnjournal.data.tabular import load_csv
 
@@ -41,6 +42,9 @@ LOADERS.update({
     "adding": lambda cfg, seed, task: sequence_loaders.load_adding(cfg, seed),
     "copy": lambda cfg, seed, task: sequence_loaders.load_copy(cfg, seed),
 })
+
+# ---------------------------------------------------------------------------- segmentation (issue 18)
+LOADERS["digit-scenes"] = lambda cfg, seed, task: load_digit_scenes(cfg, seed)
 
 
 def load(cfg: Any, seed: int = 0, task: str = "classification") -> DataBundle:

@@ -127,3 +127,25 @@ def _gan(cfg: Any, info: DataInfo, out_features: int) -> nn.Module:
 
 
 BUILDERS["gan"] = _gan
+
+
+# ---------------------------------------------------------------- segmentation (issue 18)
+def _segnet(cfg: Any, info: DataInfo, out_features: int) -> nn.Module:
+    from nnjournal.errors import NNJError
+    from nnjournal.models.segnet import SegNet, check_fits
+
+    if len(info.input_shape) != 3:
+        raise NNJError(f"model.name = 'segnet' needs images (C, H, W); {info.name!r} has shape {info.input_shape}")
+    check_fits(cfg.channels, *info.input_shape[1:])
+    return SegNet(
+        info.input_shape[0],
+        out_features,  # the task's classes per pixel
+        cfg.channels,
+        convs_per_stage=cfg.convs_per_stage,
+        decoder=cfg.decoder,
+        norm=cfg.norm == "batch",
+        dropout=cfg.dropout,
+    )
+
+
+BUILDERS["segnet"] = _segnet

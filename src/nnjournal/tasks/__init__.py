@@ -16,6 +16,7 @@ from nnjournal.tasks.gan import GANTask
 from nnjournal.tasks.language_model import LanguageModel
 from nnjournal.tasks.reconstruction import Reconstruction
 from nnjournal.tasks.regression import Regression
+from nnjournal.tasks.segmentation import Segmentation
 from nnjournal.tasks.seq2seq import Seq2SeqTask
 from nnjournal.tasks.sequence_classification import SequenceClassification, SequenceTagging
 from nnjournal.tasks.sequence_regression import SequenceRegression
@@ -44,6 +45,7 @@ TASKS: dict[str, Any] = {
     "reconstruction": Reconstruction,
     "vae": VAETask,
     "gan": GANTask,  # GAN (issue 13)
+    "segmentation": Segmentation,  # segmentation (issue 18)
 }
 
 # ---------------------------------------------------------------------------- recurrent (issue 12)

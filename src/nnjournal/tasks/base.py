@@ -65,6 +65,16 @@ def epoch_total(values: list[torch.Tensor | Deferred]) -> float:
     return _in_order(torch.stack(values))
 
 
+def per_count(task: Any, totals: dict[str, float], count: float, prefix: str = "") -> dict[str, float]:
+    """An epoch's (or a split's) summed step values as the numbers to log: `sum / count` each,
+    unless the task derives its numbers from the sums itself (`metrics_from_sums(totals,
+    count)`: ratios of sums such as a mean IoU from intersection and union pixel counts, exact
+    over the whole split instead of a mean of per-batch ratios)."""
+    derive = getattr(task, "metrics_from_sums", None)
+    values = derive(totals, count) if derive is not None else {n: v / count for n, v in totals.items()}
+    return {f"{prefix}{name}": value for name, value in values.items()}
+
+
 def mean_times_count(batches: list[tuple[torch.Tensor, int]]) -> float:
     """The `Deferred` reduce of a loss: sum over batches of (mean loss x examples), each product
     rounded and added in order in the loss's precision, as `total += loss * n` would be."""

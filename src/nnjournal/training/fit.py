@@ -36,7 +36,7 @@ from nnjournal.regularization.label_smoothing import smoothed_loss
 from nnjournal.regularization.max_norm import apply_max_norm
 from nnjournal.regularization.penalties import WeightPenalty, weight_parameters
 from nnjournal.regularization.weight_noise import perturbed_weights
-from nnjournal.tasks.base import Task, epoch_total
+from nnjournal.tasks.base import Task, epoch_total, per_count
 from nnjournal.training.callbacks import Callback, as_callbacks, wants_batch_end
 from nnjournal.training.checkpoint import (
     CheckpointPolicy,
@@ -235,11 +235,11 @@ def fit(
                 record: dict[str, Any] = {"epoch": epoch + 1, "lr": optimizer.param_groups[0]["lr"]}
                 totals: dict[str, float] = {}
                 for name, values in sums.items():
-                    totals[f"train_{name}"] = epoch_total(values)
+                    totals[name] = epoch_total(values)
                     if name == "loss" and penalty:
-                        totals["train_penalty"] = float(penalty_sum)
+                        totals["penalty"] = float(penalty_sum)
                 totals, total = replicas.sum(totals, float(count))  # over every process's rows
-                record.update({name: value / total for name, value in totals.items()})
+                record.update(per_count(task, totals, total, prefix="train_"))
                 if val is not None:
                     own_val = replicas.local_part(val)
                     with amp.autocast():
@@ -309,7 +309,7 @@ def evaluate_split(
     model.train(was_training)
     if reduce is not None:
         totals, count = reduce(totals, count)
-    return {f"{prefix}{name}": value / count for name, value in totals.items()}
+    return per_count(task, totals, count, prefix)
 
 
 def _evaluation_step(task: Task, model: nn.Module, batch: Split) -> Any:
