@@ -107,6 +107,9 @@ class Task(Protocol):
 
     # (a task with `stateful = True` takes `evaluation_step(model, batch, state)` and gets the
     # state of the previous chunk of `Split.eval_chunks`, like training's carried state)
+    # (a task with `metrics_from_sums(totals, count) -> dict` derives its logged numbers from an
+    # epoch's or a split's summed step values itself, e.g. a mean IoU from summed intersection
+    # and union counts; without it each number is `sum / count`: see `per_count`)
 
     def evaluate(self, model: torch.nn.Module, split: Split) -> dict[str, float]: ...
 
