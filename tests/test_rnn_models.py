@@ -144,3 +144,26 @@ def _residual_ref(enc: SequenceEncoder, x: torch.Tensor) -> torch.Tensor:
     """Two layers with skips, written out: h1 = f1(x) + x, h2 = f2(h1) + h1."""
     h1 = enc.layers[0](x)[0] + x
     return enc.layers[1](h1)[0] + h1
+
+
+# ---------------------------------------------------------------------------- chrono initialisation
+def test_chrono_forget_bias_spans_the_sequence_length_and_quiets_the_input_gate():
+    from nnjournal import models
+    from nnjournal.config.model import CharLMModel, RNNModel
+    from nnjournal.data.bundle import DataInfo
+
+    T, H = 204, 64
+    info = DataInfo("copy", (T,), n_classes=4, vocab_size=6)
+    torch.manual_seed(0)
+    net = models.build(RNNModel(cell="lstm", hidden=H, head="step", forget_bias="chrono"), info, 4)
+    b_ih = next(p for n, p in net.named_parameters() if "bias_ih" in n).detach()
+    b_hh = next(p for n, p in net.named_parameters() if "bias_hh" in n).detach()
+    forget, inputs = b_ih[H : 2 * H], b_ih[:H]
+    # log U(1, T - 1): memory times from 1 step to the whole sequence, spread over the units
+    assert float(forget.min()) >= 0 and float(forget.max()) <= torch.log(torch.tensor(T - 1.0))
+    assert float(forget.max()) > 4.0 and float(forget.min()) < 1.0
+    torch.testing.assert_close(inputs, -forget)
+    assert torch.count_nonzero(b_hh[: 2 * H]) == 0
+    # a character LM has no fixed length: chrono is refused with one clear message
+    with pytest.raises(NNJError, match="chrono"):
+        models.build(CharLMModel(cell="lstm", hidden=8, forget_bias="chrono"), DataInfo("text", (), vocab_size=5), 5)

@@ -172,9 +172,10 @@ class _Recurrent(Strict):
     layers: int = Field(1, ge=1)
     dropout: float = Field(0.0, ge=0.0, lt=1.0, description="between stacked layers")
     residual: bool = Field(False, description="skip connections between layers of equal width")
-    forget_bias: float | None = Field(
+    forget_bias: float | Literal["chrono"] | None = Field(
         None, description="LSTM: initial forget-gate bias (1.0 keeps the cell state early in training; "
-        "Jozefowicz et al. 2015); None = PyTorch's default initialisation"
+        "Jozefowicz et al. 2015); 'chrono' = log U(1, T - 1) per unit with the input gate at minus that "
+        "(Tallec & Ollivier 2018), for long dependencies; None = PyTorch's default initialisation"
     )
 
 
