@@ -49,6 +49,16 @@ class ReconstructionTask(TaskSection):
     )
 
 
+class ImputationTaskSection(TaskSection):
+    """Filling a table's blanks (tasks/imputation.py): a masked denoising autoencoder."""
+
+    name: Literal["imputation"] = "imputation"
+    mask_fraction: float = Field(0.3, gt=0.0, lt=1.0, description="cells hidden at random in each training batch")
+    hide_fraction: float = Field(
+        0.2, gt=0.0, lt=1.0, description="known cells hidden (seeded, MCAR) in validation and test to score the fills"
+    )
+
+
 class VAETaskSection(TaskSection):
     """The variational autoencoder's ELBO (tasks/vae.py)."""
 
@@ -123,6 +133,7 @@ TASK_SECTIONS: dict[str, type[TaskSection]] = {
     "regression": RegressionTask,
     "reconstruction": ReconstructionTask,
     "vae": VAETaskSection,
+    "imputation": ImputationTaskSection,
     **RECURRENT_TASK_SECTIONS,
     "gan": GANTaskSection,  # GAN (issue 13)
 }

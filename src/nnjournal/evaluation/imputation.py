@@ -56,15 +56,26 @@ def imputation_scores(
     return out, per
 
 
+MEDIAN = "median / most frequent"
+ITERATIVE = "IterativeImputer (BayesianRidge, one-hot)"
+
+
 def baseline_fills(
-    train_v: np.ndarray, test_in: np.ndarray, fill: np.ndarray, layout: list[ColumnSlot], seed: int
+    train_v: np.ndarray,
+    test_in: np.ndarray,
+    fill: np.ndarray,
+    layout: list[ColumnSlot],
+    seed: int,
+    iterative: bool = True,
 ) -> dict[str, np.ndarray]:
     """The baselines' filled test matrices. `train_v`: training value features with NaN at the
     file's own gaps; `test_in`: test values with NaN at the hidden cells; `fill` (F,): the
     encoding's median / most-frequent fill of a blank."""
-    median = np.where(np.isnan(test_in), fill[None, :], test_in)
-    iterative = IterativeTableImputer(layout, list(range(train_v.shape[1]))).fit(train_v, seed)
-    return {"median / most frequent": median, "IterativeImputer (BayesianRidge, one-hot)": iterative.fill(test_in)}
+    out = {MEDIAN: np.where(np.isnan(test_in), fill[None, :], test_in)}
+    if iterative:
+        imputer = IterativeTableImputer(layout, list(range(train_v.shape[1]))).fit(train_v, seed)
+        out[ITERATIVE] = imputer.fill(test_in)
+    return out
 
 
 def blank_fill(prep: Any, values: list[int]) -> np.ndarray:
