@@ -53,9 +53,14 @@ class ImputationTaskSection(TaskSection):
     """Filling a table's blanks (tasks/imputation.py): a masked denoising autoencoder."""
 
     name: Literal["imputation"] = "imputation"
-    mask_fraction: float = Field(0.3, gt=0.0, lt=1.0, description="cells hidden at random in each training batch")
+    mask_fraction: float = Field(
+        0.3, gt=0.0, lt=1.0, description="cells hidden at random in each training batch"
+    )
     hide_fraction: float = Field(
-        0.2, gt=0.0, lt=1.0, description="known cells hidden (seeded, MCAR) in validation and test to score the fills"
+        0.2,
+        gt=0.0,
+        lt=1.0,
+        description="known cells hidden (seeded, MCAR) in validation and test to score the fills",
     )
 
 

@@ -205,7 +205,9 @@ def _encode_classes(path, cfg: CsvData, target: list[str]) -> tuple[np.ndarray, 
     return np.array([index[v] for v in target], dtype=np.int64), classes
 
 
-def fit_encoding(prepared: PreparedTable, cfg: CsvData, train: np.ndarray, seed: int = 0) -> TabularPreprocessing:
+def fit_encoding(
+    prepared: PreparedTable, cfg: CsvData, train: np.ndarray, seed: int = 0
+) -> TabularPreprocessing:
     """The encoding fitted on the `train` rows; with `data.imputer` set, the imputer too (on
     the same rows, so cross-validation refits it per fold like the rest)."""
     columns = {n: [v[i] for i in train] for n, v in prepared.features.items()}

@@ -252,7 +252,12 @@ class TabularPreprocessing:
         return cls(
             [
                 fit_column(
-                    name, kinds[name], train_columns[name], max_categories, missing_indicators, impute_categories
+                    name,
+                    kinds[name],
+                    train_columns[name],
+                    max_categories,
+                    missing_indicators,
+                    impute_categories,
                 )
                 for name in kinds
             ],
@@ -313,5 +318,7 @@ class TabularPreprocessing:
             imputer = imputer_from_dict(d["imputer"])
         # Files written before id_columns were kept have none.
         return cls(
-            [ColumnEncoding(**c) for c in d["columns"]], id_columns=list(d.get("id_columns", [])), imputer=imputer
+            [ColumnEncoding(**c) for c in d["columns"]],
+            id_columns=list(d.get("id_columns", [])),
+            imputer=imputer,
         )

@@ -85,7 +85,9 @@ def blank_fill(prep: Any, values: list[int]) -> np.ndarray:
     return prep.transform(blank)[0, values]
 
 
-def comparison_sentence(net: dict[str, float], baselines: dict[str, dict[str, float]], name: str) -> list[str]:
+def comparison_sentence(
+    net: dict[str, float], baselines: dict[str, dict[str, float]], name: str
+) -> list[str]:
     """Sentences from the numbers: the network against each baseline, RMSE and accuracy."""
     lines = []
     for b, m in baselines.items():

@@ -132,7 +132,12 @@ class Imputation(SupervisedTask):
         _, values = value_layout(bundle.preprocessing)
         fill = scoring.blank_fill(bundle.preprocessing, values)
         fills = scoring.baseline_fills(
-            bundle.train.y.numpy(), bundle.test.x.numpy(), fill, self.layout, cfg.seed, iterative="linear" in wanted
+            bundle.train.y.numpy(),
+            bundle.test.x.numpy(),
+            fill,
+            self.layout,
+            cfg.seed,
+            iterative="linear" in wanted,
         )
         if "dummy" not in wanted:
             fills.pop(scoring.MEDIAN)
@@ -143,7 +148,9 @@ class Imputation(SupervisedTask):
             "imputation": {
                 "hide_fraction": self.hide_fraction,
                 "mask_fraction": self.mask_fraction,
-                "hidden_test_cells": int((torch.isnan(result.bundle.test.x) & ~torch.isnan(result.bundle.test.y)).sum()),
+                "hidden_test_cells": int(
+                    (torch.isnan(result.bundle.test.x) & ~torch.isnan(result.bundle.test.y)).sum()
+                ),
                 "per_column": self.per_column,
             }
         }
