@@ -32,7 +32,11 @@ BANK = [
     "data.positive_label=",
 ]
 QUICK = ["training.epochs=30"]
-MEDIAN, ITERATIVE = "median / most frequent", "IterativeImputer (BayesianRidge, one-hot)"
+MEDIAN = "median / most frequent"
+ITERATIVE = (
+    "IterativeImputer (BayesianRidge, one-hot)",
+    "IterativeImputer (BayesianRidge, one-hot less a level)",
+)
 
 
 def run_quick(tmp_path: Path, extra: list[str]) -> tuple[dict, float]:
@@ -52,8 +56,9 @@ def test_imputation_ae_beats_median_and_matches_iterative_on_telco(tmp_path):
     # The acceptance: better than median / most frequent, within 5% of IterativeImputer's RMSE.
     assert net["imputed_nrmse"] < 0.5 * base[MEDIAN]["imputed_nrmse"]
     assert net["imputed_accuracy"] > base[MEDIAN]["imputed_accuracy"] + 0.1
-    assert net["imputed_nrmse"] <= 1.05 * base[ITERATIVE]["imputed_nrmse"]
-    assert net["imputed_accuracy"] > base[ITERATIVE]["imputed_accuracy"]
+    for name in ITERATIVE:
+        assert net["imputed_nrmse"] <= 1.05 * base[name]["imputed_nrmse"], name
+        assert net["imputed_accuracy"] > base[name]["imputed_accuracy"], name
     extras = s["variants"]["autoencoder"]["imputation"]
     assert extras["hidden_test_cells"] > 4000 and "TotalCharges" in extras["per_column"]["network"]
     assert (
@@ -67,7 +72,7 @@ def test_imputation_ae_beats_median_on_bank_churn(tmp_path):
     # Bank's columns are nearly independent of one another: every imputer is close to the
     # column mean, and the mean beats the median (NumOfProducts: median 1, mean 1.53).
     assert net["imputed_nrmse"] < 0.95 * base[MEDIAN]["imputed_nrmse"]
-    assert net["imputed_nrmse"] <= 1.05 * base[ITERATIVE]["imputed_nrmse"]
+    assert net["imputed_nrmse"] <= 1.05 * min(base[name]["imputed_nrmse"] for name in ITERATIVE)
     # Its yes/no and category columns carry next to nothing about one another (Geography,
     # Gender, HasCrCard, IsActiveMember: every imputer within a few points of the most frequent
     # value); ~400 hidden cells a column put one standard error of the mean of five accuracies

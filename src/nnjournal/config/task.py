@@ -44,6 +44,12 @@ class ReconstructionTask(TaskSection):
     normal_class: int | None = Field(
         None, description="anomaly detection: train on this class only, score the rest as anomalies"
     )
+    anomaly_share: float | None = Field(
+        None,
+        gt=0.0,
+        lt=1.0,
+        description="anomaly detection: subsample the test anomalies to this share (seeded)",
+    )
     input_transform: Literal["identity", "grayscale", "downsample2"] = Field(
         "identity", description="what the model sees of the clean target (colorization, super-resolution)"
     )

@@ -265,19 +265,22 @@ def build_masked_net(n_features: int, hidden: tuple[int, ...], code_size: int) -
 
 class IterativeTableImputer(TableImputer):
     """scikit-learn's `IterativeImputer` (BayesianRidge chain, mean start) on the encoded
-    columns, a category's one-hot group less its first level: with every level present, a
-    hidden level is exactly 1 minus its (also hidden, mean-started) siblings, the chain puts
-    all its weight there and never leaves the mean start (measured: colour set by x1 filled
-    31% right with all levels, tests/test_tabular_imputation.py). The dropped level scores
-    1 - the others; the group's argmax is taken, a boolean thresholded at 0.5. Kept as its
-    chain of linear models, replayed."""
+    columns, by default (`drop_first`) a category's one-hot group less its first level: with
+    every level present, a hidden level is exactly 1 minus its (also hidden, mean-started)
+    siblings, the chain puts its weight there and hardly leaves the mean start (a colour set
+    by x1 filled 31% right with all levels, 74% without the first; tests/test_tabular_imputation.py).
+    The dropped level scores 1 - the others; the group's argmax is taken, a boolean
+    thresholded at 0.5. Kept as its chain of linear models, replayed."""
 
     kind = "iterative"
 
-    def __init__(self, layout: list[ColumnSlot], values: list[int], max_iter: int = 10) -> None:
+    def __init__(
+        self, layout: list[ColumnSlot], values: list[int], max_iter: int = 10, drop_first: bool = True
+    ) -> None:
         super().__init__(layout, values)
         self.max_iter = max_iter
-        first = {s.features[0] for s in layout if s.kind == "categorical" and len(s.features) > 1}
+        self.dropped = [s for s in layout if drop_first and s.kind == "categorical" and len(s.features) > 1]
+        first = {s.features[0] for s in self.dropped}
         self.kept = [f for f in range(len(values)) if f not in first]  # the features the chain sees
         self.start = np.zeros(len(self.kept))
         self.chain: list[tuple[int, list[int], list[float], float]] = []
@@ -318,9 +321,8 @@ class IterativeTableImputer(TableImputer):
                     x[rows, feat] = x[np.ix_(rows, neighbours)] @ np.asarray(coef) + intercept
         out = full.copy()
         out[:, self.kept] = x
-        for s in self.layout:
-            if s.kind == "categorical" and len(s.features) > 1:
-                out[:, s.features[0]] = 1.0 - out[:, list(s.features[1:])].sum(axis=1)
+        for s in self.dropped:
+            out[:, s.features[0]] = 1.0 - out[:, list(s.features[1:])].sum(axis=1)
         return out
 
     def fill(self, v: np.ndarray) -> np.ndarray:
@@ -329,6 +331,7 @@ class IterativeTableImputer(TableImputer):
     def to_dict(self) -> dict[str, Any]:
         return {
             **self._base_dict(),
+            "drop_first": bool(self.dropped),
             "kept": self.kept,
             "start": self.start.tolist(),
             "chain": [list(c) for c in self.chain],
@@ -336,7 +339,7 @@ class IterativeTableImputer(TableImputer):
 
     @classmethod
     def from_dict(cls, d: dict[str, Any]) -> IterativeTableImputer:
-        imp = cls(*_layout_from(d))
+        imp = cls(*_layout_from(d), drop_first=d["drop_first"])
         imp.kept = list(d["kept"])
         imp.start = np.asarray(d["start"], dtype=np.float64)
         imp.chain = [(int(f), list(n), list(c), float(b)) for f, n, c, b in d["chain"]]
