@@ -208,3 +208,19 @@ def test_the_imputation_task_refuses_data_that_is_not_a_table(tmp_path):
     task = build_task(cfg.task, bundle.info, bundle)
     with pytest.raises(NNJError, match="needs data.name = 'csv'"):
         task.prepare_data(bundle, cfg)
+
+
+def test_a_saved_imputation_model_fills_the_blanks_of_new_rows(tmp_path):
+    path, truth = write_correlated_csv(tmp_path / "gaps.csv", n=400)
+    over = [f"data.path={path}", "data.target=label", "data.positive_label=", "data.id_columns=[]"]
+    over += ["data.numeric=[]", "training.epochs=40"]
+    cfg = recipes.validate_config(recipes.apply_overrides(recipes.load_raw("imputation-ae"), over))
+    result = nnj.run(cfg, out=tmp_path / "runs")
+    trained = nnj.load_model(result.run_dir)
+    rows = [{"x1": "1.5", "x2": "", "colour": ""}, {"x1": "-1.5", "x2": "", "colour": ""}]
+    out = trained.predict(rows)  # the rows filled, in encoded units: x2 standardized, colour one-hot
+    names = trained.preprocessing.feature_names
+    x2 = out[:, names.index("x2")]
+    assert x2[0] > 0.5 and x2[1] < -0.5  # x2 = 3 x1 + noise, standardized
+    red, green = names.index("colour=red"), names.index("colour=green")
+    assert out[0, red] == 1 and out[1, green] == 1

@@ -346,9 +346,27 @@ class IterativeTableImputer(TableImputer):
         return imp
 
 
+class BlanksAsNaN(TableImputer):
+    """Leaves every blank as NaN: the preprocessing saved with an `imputation` model, whose
+    network takes NaN for "fill this" (`nnj predict` then returns the filled rows)."""
+
+    kind = "blank"
+
+    def fill(self, v: np.ndarray) -> np.ndarray:
+        return v
+
+    def to_dict(self) -> dict[str, Any]:
+        return self._base_dict()
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> BlanksAsNaN:
+        return cls(*_layout_from(d))
+
+
 IMPUTERS: dict[str, type[TableImputer]] = {
     "autoencoder": AutoencoderImputer,
     "iterative": IterativeTableImputer,
+    "blank": BlanksAsNaN,
 }
 
 

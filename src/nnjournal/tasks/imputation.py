@@ -18,7 +18,15 @@ import numpy as np
 import torch
 
 from nnjournal.data.bundle import DataBundle, DataInfo, Split
-from nnjournal.data.imputation import LayoutTensors, cells_to_features, decode, masked_loss, value_layout
+from nnjournal.data.imputation import (
+    BlanksAsNaN,
+    ColumnSlot,
+    LayoutTensors,
+    cells_to_features,
+    decode,
+    masked_loss,
+    value_layout,
+)
 from nnjournal.errors import NNJError
 from nnjournal.evaluation import imputation as scoring
 from nnjournal.tasks.base import Deferred, StepOutput, SupervisedTask, mean_times_count
@@ -78,7 +86,20 @@ class Imputation(SupervisedTask):
         names = [prep.feature_names[j] for j in values]
         info = replace(bundle.info, input_shape=(len(values),), feature_names=names, class_names=None)
         self.out_features = len(values)
-        return replace(bundle, train=splits["train"], val=splits["val"], test=splits["test"], info=info)
+        # Saved with the model: the value features, blanks left NaN (what the network fills).
+        saved = replace(
+            prep,
+            columns=[replace(c, indicator=False) for c in prep.columns],
+            imputer=BlanksAsNaN(self.layout, list(range(len(values)))),
+        )
+        return replace(
+            bundle,
+            train=splits["train"],
+            val=splits["val"],
+            test=splits["test"],
+            info=info,
+            preprocessing=saved,
+        )
 
     # -------------------------------------------------------------- the step
     def training_step(self, model: torch.nn.Module, batch: Split, state: Any = None) -> StepOutput:
@@ -99,6 +120,18 @@ class Imputation(SupervisedTask):
 
     def loss(self, outputs: Any, targets: torch.Tensor) -> torch.Tensor:  # the step is the task's own
         raise NotImplementedError
+
+    def predict(self, outputs: Any) -> np.ndarray:
+        """Every cell as the network fills it, in encoded units: standardized numbers, 0/1
+        booleans, one-hot categories (`nnj predict` on rows with blanks)."""
+        return decode(outputs.recon.detach().float().cpu().numpy(), self.layout, logits=True)
+
+    def fitted(self) -> dict[str, Any]:
+        return {"layout": [[s.name, s.kind, list(s.features)] for s in self.layout]}
+
+    def restore(self, fitted: dict[str, Any]) -> None:
+        self.layout = [ColumnSlot(n, k, tuple(f)) for n, k, f in fitted["layout"]]
+        self.lt = LayoutTensors(self.layout)
 
     # -------------------------------------------------------------- evaluation
     def filled(self, model: torch.nn.Module, x: torch.Tensor) -> np.ndarray:
