@@ -162,8 +162,8 @@ class Imputation(SupervisedTask):
         wanted = set(cfg.evaluation.baselines)
         if not wanted & {"dummy", "linear"}:
             return {}, {}
-        _, values = value_layout(bundle.preprocessing)
-        fill = scoring.blank_fill(bundle.preprocessing, values)
+        # the encoding's own fill of a blank (the saved preprocessing leaves blanks NaN)
+        fill = scoring.blank_fill(replace(bundle.preprocessing, imputer=None), list(range(self.out_features)))
         fills = scoring.baseline_fills(
             bundle.train.y.numpy(),
             bundle.test.x.numpy(),
