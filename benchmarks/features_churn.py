@@ -38,7 +38,7 @@ FILES = {
     "bank": [
         "data.shared_file=churn/bank-customer-churn.csv",
         "data.target=Exited",
-        "data.positive_label=1",
+        'data.positive_label="1"',
         'data.id_columns=["RowNumber","CustomerId","Surname"]',
         "data.numeric=[]",
     ],
