@@ -210,6 +210,15 @@ def test_the_imputation_task_refuses_data_that_is_not_a_table(tmp_path):
         task.prepare_data(bundle, cfg)
 
 
+def test_the_imputation_task_refuses_a_network_that_cannot_take_blanks(tmp_path):
+    path, _ = write_correlated_csv(tmp_path / "gaps.csv", n=100)
+    over = [f"data.path={path}", "data.target=label", "data.positive_label=", "data.id_columns=[]"]
+    over += ["data.numeric=[]", "model.masked_input=false"]
+    cfg = recipes.validate_config(recipes.apply_overrides(recipes.load_raw("imputation-ae"), over))
+    with pytest.raises(NNJError, match="model.masked_input = true"):
+        nnj.run(cfg, out=tmp_path / "runs")
+
+
 def test_a_saved_imputation_model_fills_the_blanks_of_new_rows(tmp_path):
     path, truth = write_correlated_csv(tmp_path / "gaps.csv", n=400)
     over = [f"data.path={path}", "data.target=label", "data.positive_label=", "data.id_columns=[]"]

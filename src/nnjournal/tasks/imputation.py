@@ -68,6 +68,12 @@ class Imputation(SupervisedTask):
         prep = bundle.preprocessing
         if getattr(prep, "kind", None) != "tabular":
             raise NNJError("task.name = 'imputation' fills a table's blanks: it needs data.name = 'csv'")
+        m = cfg.model
+        if m.name != "autoencoder" or m.kind != "dense" or not m.masked_input:
+            raise NNJError(
+                "task.name = 'imputation' needs a network that takes blanks: model.name = 'autoencoder', "
+                "model.kind = 'dense', model.masked_input = true"
+            )
         self.layout, values = value_layout(prep)
         self.lt = LayoutTensors(self.layout)
         splits: dict[str, Split | None] = {}
