@@ -233,3 +233,14 @@ def test_a_saved_imputation_model_fills_the_blanks_of_new_rows(tmp_path):
     assert x2[0] > 0.5 and x2[1] < -0.5  # x2 = 3 x1 + noise, standardized
     red, green = names.index("colour=red"), names.index("colour=green")
     assert out[0, red] == 1 and out[1, green] == 1
+
+
+def test_the_imputation_task_cross_validates_with_its_baselines(tmp_path):
+    path, _ = write_correlated_csv(tmp_path / "gaps.csv", n=200)
+    over = [f"data.path={path}", "data.target=label", "data.positive_label=", "data.id_columns=[]"]
+    over += ["data.numeric=[]", "training.epochs=3", "evaluation.cv=2"]
+    cfg = recipes.validate_config(recipes.apply_overrides(recipes.load_raw("imputation-ae"), over))
+    s = json.loads((nnj.run(cfg, out=tmp_path / "runs").run_dir / "summary.json").read_text())
+    cv = s["cross_validation"]["models"]
+    assert set(cv["network"]) == {"imputed_nrmse", "imputed_accuracy"}
+    assert set(ITERATIVE) <= set(cv)  # refitted on each fold's training rows
