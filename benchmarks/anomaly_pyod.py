@@ -1,8 +1,8 @@
 """Anomaly detection side by side: our `anomaly-ae` recipe vs PyOD's `AutoEncoder` on the same
 split (train: the normal class's training images only; test: every test image, the other
 classes being the anomalies), with scikit-learn's IsolationForest beside them. `--data
-bank-churn` runs the table recipe `anomaly-ae-churn` instead (train: staying customers;
-test: churners subsampled to 5%). Needs the `bench` extra: pip install -e '.[bench]'.
+bank-churn` (or `telco-churn`) runs the table recipe `anomaly-ae-churn` instead (train:
+staying customers; test: churners subsampled to 5%). Needs the `bench` extra: pip install -e '.[bench]'.
 
     NNJ_DATA_DIR=../shared/data python benchmarks/anomaly_pyod.py [--data digits|bank-churn] [--epochs N]
 
@@ -26,12 +26,24 @@ except ImportError:  # run as a module
     from benchmarks._doc import machine_line, write_block
 
 
-TABLES = {"bank-churn"}  # run through the table recipe anomaly-ae-churn
+# Run through the table recipe anomaly-ae-churn (bank churn), with these overrides.
+TABLES = {
+    "bank-churn": [],
+    "telco-churn": [
+        "data.shared_file=churn/telco-customer-churn.csv",
+        "data.target=Churn",
+        "data.positive_label=Yes",
+        'data.id_columns=["customerID"]',
+        'data.numeric=["tenure","MonthlyCharges","TotalCharges"]',
+    ],
+}
 
 
 def main() -> None:
     ap = argparse.ArgumentParser()
-    ap.add_argument("--data", default="mnist", help="mnist (MNIST-10k), digits, or bank-churn (a table)")
+    ap.add_argument(
+        "--data", default="mnist", help="mnist (MNIST-10k), digits, bank-churn or telco-churn (tables)"
+    )
     ap.add_argument("--seed", type=int, default=0, help="the run's seed (split, initialisation, subsample)")
     ap.add_argument("--epochs", type=int, default=None, help="both models' epochs (default: the recipe's)")
     ap.add_argument("--no-doc", action="store_true")
@@ -39,7 +51,9 @@ def main() -> None:
     torch.set_num_threads(1)  # 2 threads stall on a loaded 2-core machine
 
     table = args.data in TABLES
-    recipe, overrides = ("anomaly-ae-churn", []) if table else ("anomaly-ae", [f"data.name={args.data}"])
+    recipe, overrides = (
+        ("anomaly-ae-churn", list(TABLES[args.data])) if table else ("anomaly-ae", [f"data.name={args.data}"])
+    )
     overrides.append(f"seed={args.seed}")
     if args.epochs:
         overrides.append(f"training.epochs={args.epochs}")
