@@ -4,7 +4,7 @@ classes being the anomalies), with scikit-learn's IsolationForest beside them. `
 bank-churn` (or `telco-churn`) runs the table recipe `anomaly-ae-churn` instead (train:
 staying customers; test: churners subsampled to 5%). Needs the `bench` extra: pip install -e '.[bench]'.
 
-    NNJ_DATA_DIR=../shared/data python benchmarks/anomaly_pyod.py [--data digits|bank-churn] [--epochs N]
+    NNJ_DATA_DIR=../shared/data python benchmarks/anomaly_pyod.py [--data digits|bank-churn|telco-churn] [--epochs N]
 
 Writes its table into docs/benchmarks.md (## Autoencoders)."""
 

@@ -61,9 +61,7 @@ def test_imputation_ae_beats_median_and_matches_iterative_on_telco(tmp_path):
         assert net["imputed_accuracy"] > base[name]["imputed_accuracy"], name
     extras = s["variants"]["autoencoder"]["imputation"]
     assert extras["hidden_test_cells"] > 4000 and "TotalCharges" in extras["per_column"]["network"]
-    assert (
-        "On the hidden test cells autoencoder scores" in (tmp_path.glob("*/report.md").__next__()).read_text()
-    )
+    assert "On the hidden test cells autoencoder scores" in next(tmp_path.glob("*/report.md")).read_text()
 
 
 def test_imputation_ae_beats_median_on_bank_churn(tmp_path):

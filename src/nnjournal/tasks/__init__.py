@@ -43,9 +43,9 @@ TASKS: dict[str, Any] = {
     "classification": Classification,
     "regression": Regression,
     "reconstruction": Reconstruction,
+    "imputation": Imputation,  # autoencoders on tables (issue 18)
     "vae": VAETask,
     "gan": GANTask,  # GAN (issue 13)
-    "imputation": Imputation,
 }
 
 # ---------------------------------------------------------------------------- recurrent (issue 12)
