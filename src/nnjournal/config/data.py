@@ -71,6 +71,12 @@ class CsvData(SplitConfig):
         description='a 0/1 gap column per feature with gaps: "numbers" (numeric ones), true (every kind), false',
     )
     oversample: bool = Field(False, description="repeat minority-class training rows up to balance")
+    imputer: Literal["median", "iterative", "autoencoder"] = Field(
+        "median",
+        description="what fills blanks: the training median / most frequent value (a category's blanks "
+        "its own category), scikit-learn's IterativeImputer, or a masked denoising autoencoder "
+        "(data/imputation.py); fitted on the training rows",
+    )
 
     @field_validator("target", "positive_label")
     @classmethod

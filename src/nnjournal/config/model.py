@@ -72,6 +72,9 @@ class AutoencoderModel(Strict):
     sparsity_weight: float = Field(0.0, ge=0.0, description="L1 activity or KL-sparsity weight")
     sparsity_target: float = Field(0.05, gt=0.0, lt=1.0, description="target mean activation rho (kl)")
     contractive: float = Field(0.0, ge=0.0, description="weight of ||d code / d x||_F^2")
+    masked_input: bool = Field(
+        False, description="dense only: NaN inputs zeroed and flagged by a 0/1 indicator each (imputation)"
+    )
 
 
 class VAEModel(Strict):

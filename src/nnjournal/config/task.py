@@ -44,8 +44,29 @@ class ReconstructionTask(TaskSection):
     normal_class: int | None = Field(
         None, description="anomaly detection: train on this class only, score the rest as anomalies"
     )
+    anomaly_share: float | None = Field(
+        None,
+        gt=0.0,
+        lt=1.0,
+        description="anomaly detection: subsample the test anomalies to this share (seeded)",
+    )
     input_transform: Literal["identity", "grayscale", "downsample2"] = Field(
         "identity", description="what the model sees of the clean target (colorization, super-resolution)"
+    )
+
+
+class ImputationTaskSection(TaskSection):
+    """Filling a table's blanks (tasks/imputation.py): a masked denoising autoencoder."""
+
+    name: Literal["imputation"] = "imputation"
+    mask_fraction: float = Field(
+        0.3, gt=0.0, lt=1.0, description="cells hidden at random in each training batch"
+    )
+    hide_fraction: float = Field(
+        0.2,
+        gt=0.0,
+        lt=1.0,
+        description="known cells hidden (seeded, MCAR) in validation and test to score the fills",
     )
 
 
@@ -130,6 +151,7 @@ TASK_SECTIONS: dict[str, type[TaskSection]] = {
     "regression": RegressionTask,
     "reconstruction": ReconstructionTask,
     "vae": VAETaskSection,
+    "imputation": ImputationTaskSection,
     **RECURRENT_TASK_SECTIONS,
     "gan": GANTaskSection,  # GAN (issue 13)
     "segmentation": SegmentationTaskSection,  # segmentation (issue 18)

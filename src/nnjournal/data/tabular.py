@@ -205,14 +205,26 @@ def _encode_classes(path, cfg: CsvData, target: list[str]) -> tuple[np.ndarray, 
     return np.array([index[v] for v in target], dtype=np.int64), classes
 
 
-def fit_encoding(prepared: PreparedTable, cfg: CsvData, train: np.ndarray) -> TabularPreprocessing:
-    return TabularPreprocessing.fit(
-        {n: [v[i] for i in train] for n, v in prepared.features.items()},
+def fit_encoding(
+    prepared: PreparedTable, cfg: CsvData, train: np.ndarray, seed: int = 0
+) -> TabularPreprocessing:
+    """The encoding fitted on the `train` rows; with `data.imputer` set, the imputer too (on
+    the same rows, so cross-validation refits it per fold like the rest)."""
+    columns = {n: [v[i] for i in train] for n, v in prepared.features.items()}
+    prep = TabularPreprocessing.fit(
+        columns,
         prepared.kinds,
         max_categories=cfg.max_categories,
         missing_indicators=cfg.missing_indicators,
         id_columns=prepared.id_columns,
+        impute_categories=cfg.imputer != "median",
     )
+    if cfg.imputer != "median":  # fitted even on complete rows: it fills the blanks `nnj predict` meets
+        from nnjournal.data.imputation import fit_table_imputer
+
+        gaps = prep.gap_cells(columns)
+        prep.imputer = fit_table_imputer(cfg.imputer, prep, prep.transform(columns), gaps, seed)
+    return prep
 
 
 def encoding_notes(
@@ -321,10 +333,15 @@ def bundle_from_indices(
     seed: int,
 ) -> DataBundle:
     """Fit the encoding on `train` rows only, then encode every split with it."""
-    prep = fit_encoding(prepared, cfg, train)
+    prep = fit_encoding(prepared, cfg, train, seed)
     x = prep.transform(prepared.features)
     y, cls = prepared.y, prepared.classification
     notes = prepared.notes + encoding_notes(prepared, prep, cfg.numeric) + shared_rows_note(prepared, train, test)
+    if prep.imputer is not None:
+        notes.append(
+            f"Blanks are filled by the {cfg.imputer} imputer (data.imputer, data/imputation.py) fitted on the "
+            "training rows, not by the medians and most frequent values named above."
+        )
     x_tr, y_tr = x[train], y[train]
     if cfg.oversample:
         if not cls:

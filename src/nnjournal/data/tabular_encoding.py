@@ -152,9 +152,15 @@ class ColumnEncoding:
 
 
 def fit_column(
-    name: str, kind: str, values: list[str], max_categories: int, missing_indicator: bool | str = "numbers"
+    name: str,
+    kind: str,
+    values: list[str],
+    max_categories: int,
+    missing_indicator: bool | str = "numbers",
+    impute_categories: bool = False,
 ) -> ColumnEncoding:
-    """Fit one column's encoding on its training values."""
+    """Fit one column's encoding on its training values. `impute_categories`: a category's
+    blanks are filled (by an imputer, data/imputation.py) rather than kept as "(missing)"."""
     present = [v for v in values if not is_missing(v) and not (kind == "numeric" and is_infinite(v))]
     gaps = len(present) < len(values)
     if kind == "categorical":
@@ -162,13 +168,14 @@ def fit_column(
         # something, and filling 77% blanks with the most frequent value would invent it.
         counts = Counter(present)
         ranked = sorted(counts, key=lambda c: (-counts[c], c))
-        fill = MISSING if gaps else (ranked[0] if ranked else OTHER)
-        keep = max_categories - 1 if gaps else max_categories
+        own = gaps and not impute_categories  # the blanks as a category of their own
+        fill = MISSING if own else (ranked[0] if ranked else OTHER)
+        keep = max_categories - 1 if own else max_categories
         if len(ranked) > keep:
             categories = sorted(ranked[: keep - 1]) + [OTHER]
         else:
             categories = sorted(ranked) or ([] if gaps else [OTHER])
-        categories += [MISSING] if gaps else []
+        categories += [MISSING] if own else []
         return ColumnEncoding(name, kind, fill, categories=categories, indicator=gaps and missing_indicator is True)
     # A number's gaps: the median plus (by default, "numbers") a 0/1 indicator, so the network
     # can tell an imputed median from a real one; booleans get one when asked (true).
@@ -227,6 +234,9 @@ class TabularPreprocessing:
     # Identifier columns of the training file (not features): `nnj predict` copies them from its
     # input to the predictions, so each row can be matched back to its record.
     id_columns: list[str] = field(default_factory=list)
+    # data.imputer = "iterative" / "autoencoder": a fitted `data.imputation.TableImputer` that
+    # replaces the encoding's fill of every blank cell (None: the median / most frequent stays).
+    imputer: Any = None
 
     @classmethod
     def fit(
@@ -237,10 +247,18 @@ class TabularPreprocessing:
         max_categories: int = 30,
         missing_indicators: bool | str = "numbers",
         id_columns: Sequence[str] = (),
+        impute_categories: bool = False,
     ) -> TabularPreprocessing:
         return cls(
             [
-                fit_column(name, kinds[name], train_columns[name], max_categories, missing_indicators)
+                fit_column(
+                    name,
+                    kinds[name],
+                    train_columns[name],
+                    max_categories,
+                    missing_indicators,
+                    impute_categories,
+                )
                 for name in kinds
             ],
             id_columns=list(id_columns),
@@ -277,12 +295,30 @@ class TabularPreprocessing:
         if n == 0:
             raise NNJError("no rows to predict")
         parts = [c.encode(cols[c.name]) for c in self.columns]
-        return np.concatenate(parts, axis=1).astype(np.float32)
+        x = np.concatenate(parts, axis=1).astype(np.float32)
+        return x if self.imputer is None else self.imputer.fill_table(x, self.gap_cells(cols))
+
+    def gap_cells(self, data: Any) -> np.ndarray:
+        """(n, n_columns) bool: the blank (or, for numbers, infinite) cells of raw columns."""
+        cols = as_columns(data)
+        return np.array([[c.is_gap(v) for v in cols[c.name]] for c in self.columns], dtype=bool).T
 
     def to_dict(self) -> dict[str, Any]:
-        return {"kind": self.kind, "columns": [asdict(c) for c in self.columns], "id_columns": self.id_columns}
+        d = {"kind": self.kind, "columns": [asdict(c) for c in self.columns], "id_columns": self.id_columns}
+        if self.imputer is not None:
+            d["imputer"] = self.imputer.to_dict()
+        return d
 
     @classmethod
     def from_dict(cls, d: dict[str, Any]) -> TabularPreprocessing:
+        imputer = None
+        if d.get("imputer"):
+            from nnjournal.data.imputation import imputer_from_dict
+
+            imputer = imputer_from_dict(d["imputer"])
         # Files written before id_columns were kept have none.
-        return cls([ColumnEncoding(**c) for c in d["columns"]], id_columns=list(d.get("id_columns", [])))
+        return cls(
+            [ColumnEncoding(**c) for c in d["columns"]],
+            id_columns=list(d.get("id_columns", [])),
+            imputer=imputer,
+        )

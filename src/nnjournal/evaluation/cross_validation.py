@@ -31,6 +31,7 @@ from nnjournal.training.trainers import train_one
 
 # The metrics the cross-validation table shows, in this order, where every fold has them.
 SHOWN = ("accuracy", "balanced_accuracy", "f1", "f1_macro", "roc_auc", "log_loss", "rmse", "mae", "r2")
+SHOWN += ("imputed_nrmse", "imputed_accuracy")  # the imputation task (tasks/imputation.py)
 # Leave-one-out trains one network per example; above this many it is a long way to get
 # what 10 folds estimate nearly as well.
 LOO_LIMIT = 500

@@ -83,6 +83,15 @@ def _autoencoder(cfg: Any, info: DataInfo, out_features: int) -> nn.Module:
         from nnjournal.errors import NNJError
 
         raise NNJError("model.skip needs model.kind = 'conv' (a dense autoencoder has no image to add)")
+    if cfg.masked_input:
+        from nnjournal.models.masked_autoencoder import MaskedInputAutoencoder
+
+        n = int(info.input_shape[0])
+        inner = DenseAutoencoder(
+            (2 * n,), cfg.hidden, cfg.code_size, act=cfg.activation, code_act=cfg.code_activation,
+            output_act=cfg.output_activation, sparsity=sparsity,
+        )  # fmt: skip
+        return MaskedInputAutoencoder(inner, n)
     return DenseAutoencoder(
         info.input_shape,
         cfg.hidden,

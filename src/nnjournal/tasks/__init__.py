@@ -13,6 +13,7 @@ from nnjournal.tasks.base import StepOutput, SupervisedTask, Task, direction
 from nnjournal.tasks.classification import Classification
 from nnjournal.tasks.forecasting import Forecasting  # recurrent (issue 12)
 from nnjournal.tasks.gan import GANTask
+from nnjournal.tasks.imputation import Imputation
 from nnjournal.tasks.language_model import LanguageModel
 from nnjournal.tasks.reconstruction import Reconstruction
 from nnjournal.tasks.regression import Regression
@@ -43,6 +44,7 @@ TASKS: dict[str, Any] = {
     "classification": Classification,
     "regression": Regression,
     "reconstruction": Reconstruction,
+    "imputation": Imputation,  # autoencoders on tables (issue 18)
     "vae": VAETask,
     "gan": GANTask,  # GAN (issue 13)
     "segmentation": Segmentation,  # segmentation (issue 18)

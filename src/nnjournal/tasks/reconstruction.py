@@ -101,12 +101,14 @@ class Reconstruction(SupervisedTask):
         loss: str = "mse",
         normal_class: int | None = None,
         input_transform: str = "identity",
+        anomaly_share: float | None = None,
     ) -> None:
         if loss not in ("mse", "mae", "bce"):
             raise NNJError(f"reconstruction loss must be mse, mae or bce, got {loss!r}")
         self.loss_name = loss
         self.normal_class = normal_class
         self.input_transform = input_transform
+        self.anomaly_share = anomaly_share
         self.headline = "roc_auc" if normal_class is not None else "mse"
         # Output channels for convolutional models (the target's), features for dense ones.
         shape = info.input_shape
@@ -114,7 +116,7 @@ class Reconstruction(SupervisedTask):
 
     @classmethod
     def from_config(cls, section: Any, info: DataInfo, bundle: Any = None) -> Reconstruction:
-        return cls(info, section.loss, section.normal_class, section.input_transform)
+        return cls(info, section.loss, section.normal_class, section.input_transform, section.anomaly_share)
 
     # -------------------------------------------------------------- training
     def reconstruction_loss(self, recon: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
@@ -170,6 +172,11 @@ class Reconstruction(SupervisedTask):
                     raise NNJError("task.normal_class needs a data set with class labels; unset it")
                 if name == "test":
                     anomaly = (labels != self.normal_class).long()
+                    if self.anomaly_share is not None:  # a rare class made rarer (data/anomaly_split.py)
+                        from nnjournal.data.anomaly_split import keep_anomaly_share
+
+                        keep = keep_anomaly_share(anomaly, self.anomaly_share, seed + 2000)
+                        x, labels, anomaly = x[keep], labels[keep], anomaly[keep]
                 else:  # the detector learns what normal looks like from normal examples only
                     keep = labels == self.normal_class
                     x, labels = x[keep], labels[keep]
