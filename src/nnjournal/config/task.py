@@ -47,6 +47,14 @@ class ReconstructionTask(TaskSection):
     input_transform: Literal["identity", "grayscale", "downsample2"] = Field(
         "identity", description="what the model sees of the clean target (colorization, super-resolution)"
     )
+    ssim_weight: float = Field(
+        0.0, ge=0.0, description="add this times (1 - SSIM) of the reconstruction to the loss (images)"
+    )
+    flip: bool = Field(
+        False,
+        description="mirror a random half of each training batch left-right, inputs and targets alike "
+        "(image-to-image tasks, where training.augment would move the input away from its target)",
+    )
 
 
 class VAETaskSection(TaskSection):

@@ -101,12 +101,19 @@ class Reconstruction(SupervisedTask):
         loss: str = "mse",
         normal_class: int | None = None,
         input_transform: str = "identity",
+        ssim_weight: float = 0.0,
+        flip: bool = False,
     ) -> None:
         if loss not in ("mse", "mae", "bce"):
             raise NNJError(f"reconstruction loss must be mse, mae or bce, got {loss!r}")
         self.loss_name = loss
         self.normal_class = normal_class
         self.input_transform = input_transform
+        self.ssim_weight, self.flip = ssim_weight, flip
+        if (flip or ssim_weight > 0) and len(info.input_shape) != 3:
+            raise NNJError(
+                f"task.flip and task.ssim_weight need image data (C, H, W), got shape {info.input_shape}; unset them"
+            )
         self.headline = "roc_auc" if normal_class is not None else "mse"
         # Output channels for convolutional models (the target's), features for dense ones.
         shape = info.input_shape
@@ -114,7 +121,14 @@ class Reconstruction(SupervisedTask):
 
     @classmethod
     def from_config(cls, section: Any, info: DataInfo, bundle: Any = None) -> Reconstruction:
-        return cls(info, section.loss, section.normal_class, section.input_transform)
+        return cls(
+            info,
+            section.loss,
+            section.normal_class,
+            section.input_transform,
+            section.ssim_weight,
+            section.flip,
+        )
 
     # -------------------------------------------------------------- training
     def reconstruction_loss(self, recon: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
@@ -127,7 +141,22 @@ class Reconstruction(SupervisedTask):
         return F.binary_cross_entropy(recon, target)
 
     def loss(self, outputs: Any, targets: torch.Tensor) -> torch.Tensor:
-        return self.reconstruction_loss(outputs.recon, targets) + outputs.penalty.mean()
+        loss = self.reconstruction_loss(outputs.recon, targets) + outputs.penalty.mean()
+        if self.ssim_weight > 0:
+            from nnjournal.evaluation.image_quality import ssim
+
+            loss = loss + self.ssim_weight * (1 - ssim(targets, outputs.recon)).mean()
+        return loss
+
+    def training_step(self, model: torch.nn.Module, batch: Split, state: Any = None) -> Any:
+        if self.flip:  # the same mirror on input and target, so the pair stays a pair
+            flip = (torch.rand(batch.x.shape[0], device=batch.x.device) < 0.5)[:, None, None, None]
+            batch = replace(
+                batch,
+                x=torch.where(flip, batch.x.flip(-1), batch.x),
+                y=torch.where(flip, batch.y.flip(-1), batch.y),
+            )
+        return super().training_step(model, batch, state)
 
     def batch_score(self, outputs: Any, targets: torch.Tensor) -> torch.Tensor:
         return (outputs.recon - targets).flatten(1).pow(2).mean(dim=1).sum()
