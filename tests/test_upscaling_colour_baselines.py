@@ -128,3 +128,31 @@ def test_unet_trains_to_beat_lanczos_on_a_learnable_upscale():
         got = float(psnr(hi, net(low).recon.clamp(0, 1)).mean())
     lanczos = float(psnr(hi, resize(low, (16, 16), "lanczos").clamp(0, 1)).mean())
     assert got > lanczos + 1, (got, lanczos)
+
+
+@pytest.mark.parametrize("flip", ["horizontal", "dihedral"])
+def test_pair_flips_move_input_and_target_together(flip):
+    from nnjournal.data.bundle import DataInfo
+    from nnjournal.tasks.reconstruction import LabelledSplit, Reconstruction
+
+    # Target = the grey input copied to RGB, which the untrained chroma U-Net outputs exactly:
+    # the loss stays zero only if each example's input and target got the same flip/rotation.
+    task = Reconstruction(DataInfo("t", (3, 8, 8)), input_transform="grayscale", flip=flip)
+    net = UNet(1, 3, (4, 8), chroma=True)
+    torch.manual_seed(0)
+    grey = torch.rand(16, 1, 8, 8)
+    batch = LabelledSplit(grey, grey.expand(-1, 3, -1, -1).clone())
+    assert float(task.training_step(net, batch).loss) < 1e-10
+    # The target mirrored on its own is a different pair: the flips do not hide that.
+    flipped = LabelledSplit(grey, grey.flip(-1).expand(-1, 3, -1, -1).clone())
+    assert float(task.training_step(net, flipped).loss) > 1e-4
+
+
+def test_dihedral_flip_refuses_non_square_images():
+    from nnjournal.data.bundle import DataInfo
+    from nnjournal.tasks.reconstruction import LabelledSplit, Reconstruction
+
+    task = Reconstruction(DataInfo("t", (1, 8, 4)), flip="dihedral")
+    x = torch.rand(4, 1, 8, 4)
+    with pytest.raises(NNJError, match="square"):
+        task.training_step(UNet(1, 1, (4,)), LabelledSplit(x, x))

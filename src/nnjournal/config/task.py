@@ -50,10 +50,12 @@ class ReconstructionTask(TaskSection):
     ssim_weight: float = Field(
         0.0, ge=0.0, description="add this times (1 - SSIM) of the reconstruction to the loss (images)"
     )
-    flip: bool = Field(
-        False,
-        description="mirror a random half of each training batch left-right, inputs and targets alike "
-        "(image-to-image tasks, where training.augment would move the input away from its target)",
+    flip: Literal["none", "horizontal", "dihedral"] = Field(
+        "none",
+        description="image-to-image augmentation of each training example, input and target alike "
+        "(training.augment would move the input away from its target): horizontal = mirror left-right "
+        "with probability 1/2; dihedral = also rotate by a random multiple of 90 degrees (square images; "
+        "for content without an up, e.g. super-resolution detail)",
     )
 
 

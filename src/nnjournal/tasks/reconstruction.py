@@ -102,7 +102,7 @@ class Reconstruction(SupervisedTask):
         normal_class: int | None = None,
         input_transform: str = "identity",
         ssim_weight: float = 0.0,
-        flip: bool = False,
+        flip: str = "none",
     ) -> None:
         if loss not in ("mse", "mae", "bce"):
             raise NNJError(f"reconstruction loss must be mse, mae or bce, got {loss!r}")
@@ -110,7 +110,7 @@ class Reconstruction(SupervisedTask):
         self.normal_class = normal_class
         self.input_transform = input_transform
         self.ssim_weight, self.flip = ssim_weight, flip
-        if (flip or ssim_weight > 0) and len(info.input_shape) != 3:
+        if (flip != "none" or ssim_weight > 0) and len(info.input_shape) != 3:
             raise NNJError(
                 f"task.flip and task.ssim_weight need image data (C, H, W), got shape {info.input_shape}; unset them"
             )
@@ -149,13 +149,17 @@ class Reconstruction(SupervisedTask):
         return loss
 
     def training_step(self, model: torch.nn.Module, batch: Split, state: Any = None) -> Any:
-        if self.flip:  # the same mirror on input and target, so the pair stays a pair
-            flip = (torch.rand(batch.x.shape[0], device=batch.x.device) < 0.5)[:, None, None, None]
-            batch = replace(
-                batch,
-                x=torch.where(flip, batch.x.flip(-1), batch.x),
-                y=torch.where(flip, batch.y.flip(-1), batch.y),
-            )
+        if self.flip != "none":  # the same draw for input and target, so the pair stays a pair
+            x, y = batch.x, batch.y
+            n = x.shape[0]
+            mirror = (torch.rand(n, device=x.device) < 0.5)[:, None, None, None]
+            x, y = torch.where(mirror, x.flip(-1), x), torch.where(mirror, y.flip(-1), y)
+            if self.flip == "dihedral":
+                if x.shape[-1] != x.shape[-2]:
+                    raise NNJError(f"task.flip = 'dihedral' needs square images, got {tuple(x.shape[-2:])}")
+                quarter = torch.randint(0, 4, (n,), device=x.device)[:, None, None, None]
+                x, y = (sum(torch.where(quarter == k, t.rot90(k, (-2, -1)), 0) for k in range(4)) for t in (x, y))
+            batch = replace(batch, x=x, y=y)
         return super().training_step(model, batch, state)
 
     def batch_score(self, outputs: Any, targets: torch.Tensor) -> torch.Tensor:
