@@ -40,7 +40,9 @@ class ReconstructionTask(TaskSection):
     """Autoencoders (tasks/reconstruction.py): the targets are the clean inputs."""
 
     name: Literal["reconstruction"] = "reconstruction"
-    loss: Literal["mse", "mae", "bce"] = Field("mse", description="reconstruction loss")
+    loss: Literal["mse", "mae", "bce", "psnr"] = Field(
+        "mse", description="reconstruction loss; psnr = minus the mean per-image PSNR (images in 0..1)"
+    )
     normal_class: int | None = Field(
         None, description="anomaly detection: train on this class only, score the rest as anomalies"
     )

@@ -104,8 +104,8 @@ class Reconstruction(SupervisedTask):
         ssim_weight: float = 0.0,
         flip: str = "none",
     ) -> None:
-        if loss not in ("mse", "mae", "bce"):
-            raise NNJError(f"reconstruction loss must be mse, mae or bce, got {loss!r}")
+        if loss not in ("mse", "mae", "bce", "psnr"):
+            raise NNJError(f"reconstruction loss must be mse, mae, bce or psnr, got {loss!r}")
         self.loss_name = loss
         self.normal_class = normal_class
         self.input_transform = input_transform
@@ -136,6 +136,12 @@ class Reconstruction(SupervisedTask):
             return F.mse_loss(recon, target)
         if self.loss_name == "mae":
             return F.l1_loss(recon, target)
+        if self.loss_name == "psnr":
+            # Minus the mean per-image PSNR (0..1 range), the number the report leads with: unlike
+            # the MSE it weighs every image's error on a log scale, so nearly right images
+            # (greyish photos in colorization) count as much as the hardest ones.
+            err = (recon - target).flatten(1).pow(2).mean(dim=1)
+            return 10 * torch.log10(err + 1e-10).mean()
         # No clamp: it would zero the gradient of saturated outputs. PyTorch's BCE already
         # bounds log(0) at -100, and through a sigmoid its gradient is simply (p - y).
         return F.binary_cross_entropy(recon, target)
