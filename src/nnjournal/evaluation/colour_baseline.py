@@ -20,6 +20,8 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 from sklearn.linear_model import Ridge
+from sklearn.pipeline import make_pipeline
+from sklearn.preprocessing import StandardScaler
 
 from nnjournal.errors import NNJError
 from nnjournal.models.unet import LUMA, rgb_from_luma_chroma
@@ -71,7 +73,10 @@ class RidgeColouriser:
         self.alpha = alpha
 
     def fit(self, grey: torch.Tensor, rgb: torch.Tensor) -> RidgeColouriser:
-        self.model_ = Ridge(alpha=self.alpha).fit(pixel_features(grey), colour_differences(rgb))
+        # Standardised features: the patch pixels and the local means are nearly collinear on
+        # smooth (larger) photos, which leaves an unscaled ridge system ill-conditioned.
+        model = make_pipeline(StandardScaler(), Ridge(alpha=self.alpha))
+        self.model_ = model.fit(pixel_features(grey), colour_differences(rgb))
         return self
 
     def predict(self, grey: torch.Tensor) -> torch.Tensor:
