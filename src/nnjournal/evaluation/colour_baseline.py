@@ -3,7 +3,7 @@
 Per pixel, a ridge regression maps features of the grey image around it to its colour
 differences (R - Y, B - Y); RGB is rebuilt around the given luma Y, which is kept exactly
 (up to clipping to 0..1). The features: the 7x7 grey neighbourhood, the local mean and
-standard deviation over 5x5, 11x11 and 21x21 windows (texture: fur, grass, sky), the pixel's
+standard deviation over 9x9, 15x15 and 25x25 windows (texture: fur, grass, sky), the pixel's
 position (sky is up) and the whole image's mean and spread (exposure, indoor or out). It is
 fitted on the training photos' pixels and applied to the test photos.
 
@@ -27,7 +27,7 @@ from nnjournal.errors import NNJError
 from nnjournal.models.unet import LUMA, rgb_from_luma_chroma
 
 PATCH = 7
-WINDOWS = (5, 11, 21)
+WINDOWS = (9, 15, 25)
 
 
 def _reflect_pad(x: torch.Tensor, r: int) -> torch.Tensor:
