@@ -21,8 +21,8 @@ QUICK = {
     "anomaly-ae": ["training.epochs=40"],
     "inpainting-ae": ["data.max_train=3000", "training.epochs=5", "training.batch_size=32"],
     "features-ae": ["data.max_train=3000", "training.epochs=10"],
-    "colorization-ae": ["training.epochs=8"],
-    "superres-ae": ["training.epochs=8"],
+    "colorization-ae": ["training.epochs=8", "training.threads=1"],
+    "superres-ae": ["training.epochs=8", "training.threads=1"],
 }
 PHOTOS = {"colorization-ae", "superres-ae"}  # the cats-dogs photo folder, not MNIST
 ONLY = {"denoising-ae": "gaussian"}  # the acceptance variant; the others run in the benchmark
@@ -143,10 +143,11 @@ def test_photo_recipes_beat_their_classical_baseline(name, tmp_path):
     }[name]
     assert shown <= set(baselines)
     # Against the *best* classical answer (Lanczos-3; the ridge colour model). The networks
-    # start at that answer or the grey image (zero-initialised head) and learn what it misses;
-    # the margins are about half of what the quick profiles measure (docs/bench-sections/ae-sr-colour.md).
+    # start at Lanczos-3 or the grey image (zero-initialised head) and learn what it misses;
+    # an untrained one scores that answer or worse. Quick profiles measured +0.37 dB (colour)
+    # and +0.65 dB (super-resolution) above it (docs/bench-sections/ae-sr-colour.md).
     best = max((k for k in baselines if k != "mean"), key=lambda k: baselines[k]["psnr"])
-    margin = {"colorization-ae": QUICK_MARGIN_COLOUR, "superres-ae": 0.5}[name]
+    margin = {"colorization-ae": 0.15, "superres-ae": 0.4}[name]
     assert m["psnr"] > baselines[best]["psnr"] + margin, (m["psnr"], best, baselines[best]["psnr"])
     assert m["ssim"] > baselines[best]["ssim"], (m["ssim"], best, baselines[best]["ssim"])
     assert m["mse"] < 0.8 * baselines["mean"]["mse"]
