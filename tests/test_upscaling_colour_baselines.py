@@ -156,3 +156,19 @@ def test_dihedral_flip_refuses_non_square_images():
     x = torch.rand(4, 1, 8, 4)
     with pytest.raises(NNJError, match="square"):
         task.training_step(UNet(1, 1, (4,)), LabelledSplit(x, x))
+
+
+def test_unet_config_errors_name_the_setting():
+    from nnjournal import models
+    from nnjournal.config import validate_config
+    from nnjournal.data.bundle import DataInfo
+
+    info = DataInfo("photos", (1, 16, 16))
+    conv = validate_config({"model": {"name": "autoencoder", "kind": "conv", "chroma": True}}).model
+    with pytest.raises(NNJError, match="model.chroma needs model.kind = 'unet'"):
+        models.build(conv, info, 3)
+    flat = validate_config({"model": {"name": "autoencoder", "kind": "unet"}}).model
+    with pytest.raises(NNJError, match="needs image data"):
+        models.build(flat, DataInfo("table", (20,)), 20)
+    unet = validate_config({"model": {"name": "autoencoder", "kind": "unet", "channels": [8, 16]}}).model
+    assert models.build(unet, info, 1)(torch.rand(2, 1, 16, 16)).recon.shape == (2, 1, 16, 16)

@@ -63,6 +63,10 @@ def _autoencoder(cfg: Any, info: DataInfo, out_features: int) -> nn.Module:
     sparsity = CodeRegularizer(cfg.sparsity, cfg.sparsity_weight, cfg.sparsity_target)
     if cfg.kind == "unet":
         return _unet(cfg, info, out_features)
+    if cfg.chroma:
+        from nnjournal.errors import NNJError
+
+        raise NNJError("model.chroma needs model.kind = 'unet'; set model.kind = 'unet' or model.chroma = false")
     if cfg.kind == "conv":
         if len(info.input_shape) != 3:
             from nnjournal.errors import NNJError
