@@ -32,6 +32,8 @@ def describe_model(m: Any) -> str:
             parts.append(f"sub-pixel upscaling x{m.upscale}")
         if m.chroma:
             parts.append("predicts chroma only (luma kept exact)")
+        elif m.skip:
+            parts.append("adds its output to the input upscaled by Lanczos-3 (or grey copied to RGB)")
     elif m.kind == "conv":
         parts = [f"conv autoencoder, channels {m.channels} (conv 3x3 + pool / conv 3x3 + upsample)"]
         if m.upscale > 1:
