@@ -21,8 +21,8 @@ QUICK = {
     "anomaly-ae": ["training.epochs=40"],
     "inpainting-ae": ["data.max_train=3000", "training.epochs=5", "training.batch_size=32"],
     "features-ae": ["data.max_train=3000", "training.epochs=10"],
-    "colorization-ae": ["training.epochs=8"],
-    "superres-ae": ["training.epochs=8"],
+    "colorization-ae": ["training.epochs=8", "training.threads=1"],
+    "superres-ae": ["training.epochs=8", "training.threads=1"],
 }
 PHOTOS = {"colorization-ae", "superres-ae"}  # the cats-dogs photo folder, not MNIST
 ONLY = {"denoising-ae": "gaussian"}  # the acceptance variant; the others run in the benchmark
@@ -136,11 +136,20 @@ def test_features_ae_codes_feed_downstream_classifiers(tmp_path):
 def test_photo_recipes_beat_their_classical_baseline(name, tmp_path):
     result, _ = run_quick(name, tmp_path)
     m = result.test_metrics["autoencoder"]
-    baseline = {"colorization-ae": "grey copied to RGB", "superres-ae": "bilinear upsampling"}[name]
-    b = result.summary["baselines"][baseline]
-    # With the input skip path the network starts at the classical answer (grey copied to
-    # RGB / bilinear upsampling) and learns what it misses: ~1 dB better after 8 epochs.
-    assert m["psnr"] > b["psnr"] + 0.3, (m["psnr"], b["psnr"])
-    assert m["mse"] < 0.8 * result.summary["baselines"]["mean"]["mse"]
-    assert baseline in (result.run_dir / "report.md").read_text() and b["mse"] > 0
+    baselines = result.summary["baselines"]
+    shown = {
+        "colorization-ae": {"grey copied to RGB", "ridge on grey patches (classical colour model)"},
+        "superres-ae": {"bilinear upsampling", "bicubic upsampling", "Lanczos-3 upsampling"},
+    }[name]
+    assert shown <= set(baselines)
+    # Against the *best* classical answer (Lanczos-3; the ridge colour model). The networks
+    # start at Lanczos-3 or the grey image (zero-initialised head) and learn what it misses;
+    # an untrained one scores that answer or worse. Quick profiles measured +0.37 dB (colour)
+    # and +0.65 dB (super-resolution) above it (docs/bench-sections/ae-sr-colour.md).
+    best = max((k for k in baselines if k != "mean"), key=lambda k: baselines[k]["psnr"])
+    margin = {"colorization-ae": 0.15, "superres-ae": 0.4}[name]
+    assert m["psnr"] > baselines[best]["psnr"] + margin, (m["psnr"], best, baselines[best]["psnr"])
+    assert m["ssim"] > baselines[best]["ssim"], (m["ssim"], best, baselines[best]["ssim"])
+    assert m["mse"] < 0.8 * baselines["mean"]["mse"]
+    assert best in (result.run_dir / "report.md").read_text() and baselines[best]["mse"] > 0
     assert (result.run_dir / "plots" / "reconstructions.png").exists()

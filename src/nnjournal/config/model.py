@@ -52,11 +52,13 @@ class AutoencoderModel(Strict):
     conv + max-pool encoder and conv + upsample decoder with `channels` per stage."""
 
     name: Literal["autoencoder"] = "autoencoder"
-    kind: Literal["dense", "conv"] = "dense"
+    kind: Literal["dense", "conv", "unet"] = Field(
+        "dense", description="unet: encoder-decoder with skip connections between levels (models/unet.py)"
+    )
     hidden: list[Annotated[int, Field(ge=1)]] = Field(default_factory=list, description="dense only")
     code_size: int = Field(32, ge=1, description="dense only")
     channels: list[Annotated[int, Field(ge=1)]] = Field(
-        default_factory=lambda: [32, 32], description="conv only: one conv + pool stage each"
+        default_factory=lambda: [32, 32], description="conv: one conv + pool stage each; unet: one level each"
     )
     activation: Literal["linear", "sigmoid", "tanh", "relu", "leaky_relu", "elu"] = "relu"
     code_activation: CodeActivation = "relu"
@@ -67,6 +69,10 @@ class AutoencoderModel(Strict):
         False,
         description="conv only: add the input, resized to the output, before the output activation "
         "(the net learns the residual; colorization, super-resolution)",
+    )
+    chroma: bool = Field(
+        False,
+        description="unet only, grey in / colour out: predict R - Y and B - Y and keep the input's luma exact",
     )
     sparsity: Literal["none", "l1", "kl"] = "none"
     sparsity_weight: float = Field(0.0, ge=0.0, description="L1 activity or KL-sparsity weight")

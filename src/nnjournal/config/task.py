@@ -40,7 +40,9 @@ class ReconstructionTask(TaskSection):
     """Autoencoders (tasks/reconstruction.py): the targets are the clean inputs."""
 
     name: Literal["reconstruction"] = "reconstruction"
-    loss: Literal["mse", "mae", "bce"] = Field("mse", description="reconstruction loss")
+    loss: Literal["mse", "mae", "bce", "psnr"] = Field(
+        "mse", description="reconstruction loss; psnr = minus the mean per-image PSNR (images in 0..1)"
+    )
     normal_class: int | None = Field(
         None, description="anomaly detection: train on this class only, score the rest as anomalies"
     )
@@ -52,6 +54,16 @@ class ReconstructionTask(TaskSection):
     )
     input_transform: Literal["identity", "grayscale", "downsample2"] = Field(
         "identity", description="what the model sees of the clean target (colorization, super-resolution)"
+    )
+    ssim_weight: float = Field(
+        0.0, ge=0.0, description="add this times (1 - SSIM) of the reconstruction to the loss (images)"
+    )
+    flip: Literal["none", "horizontal", "dihedral"] = Field(
+        "none",
+        description="image-to-image augmentation of each training example, input and target alike "
+        "(training.augment would move the input away from its target): horizontal = mirror left-right "
+        "with probability 1/2; dihedral = also rotate by a random multiple of 90 degrees (square images; "
+        "for content without an up, e.g. super-resolution detail)",
     )
 
 

@@ -107,9 +107,10 @@ def run_reconstruction_baselines(
 ) -> dict[str, dict[str, float]]:
     """Test-split metrics of each baseline on the same (possibly corrupted) test inputs.
     `dummy` = mean training image, `pca` = PCA fitted on the clean training targets with
-    `n_components`, applied to the test inputs, `filter` = classical image filters (or
-    bilinear upsampling / grey copied to every channel when the input is a smaller or
-    grayscale version of the target)."""
+    `n_components`, applied to the test inputs, `filter` = classical image filters; when the
+    input is a smaller version of the target, bilinear, bicubic and Lanczos-3 upsampling
+    (evaluation/upscaling.py); when it is a grey version, grey copied to every channel, the
+    mean chroma and a ridge grey -> colour model (evaluation/colour_baseline.py)."""
     tr_y, te_x, te_y = bundle.train.y, bundle.test.x, bundle.test.y
     out: dict[str, dict[str, float]] = {}
 
@@ -130,10 +131,15 @@ def run_reconstruction_baselines(
             for name, recon in classical_filters(te_x).items():
                 out[name] = score(recon)
         elif te_x.dim() == 4 and te_x.shape[-1] < te_y.shape[-1]:
-            up = F.interpolate(te_x.float().cpu(), size=te_y.shape[-2:], mode="bilinear", align_corners=False)
-            out["bilinear upsampling"] = score(up)
+            from nnjournal.evaluation.upscaling import upscaling_baselines
+
+            for name, up in upscaling_baselines(te_x, tuple(te_y.shape[-2:])).items():
+                out[name] = score(up)
         elif te_x.dim() == 4 and te_x.shape[1] == 1 and te_y.shape[1] == 3:
-            out["grey copied to RGB"] = score(te_x.float().cpu().expand_as(te_y.cpu()))
+            from nnjournal.evaluation.colour_baseline import colour_baselines
+
+            for name, rgb in colour_baselines(bundle.train.x, tr_y, te_x).items():
+                out[name] = score(rgb)
     return out
 
 

@@ -26,7 +26,15 @@ def describe_model(m: Any) -> str:
     """One line naming the architecture and its regularizers, for the report."""
     if m.name == "vae":
         return f"VAE, dense encoder/decoder {m.hidden}, latent {m.latent}, {m.activation}"
-    if m.kind == "conv":
+    if m.kind == "unet":
+        parts = [f"U-Net, channels {m.channels} (skip connections between encoder and decoder levels)"]
+        if m.upscale > 1:
+            parts.append(f"sub-pixel upscaling x{m.upscale}")
+        if m.chroma:
+            parts.append("predicts chroma only (luma kept exact)")
+        elif m.skip:
+            parts.append("adds its output to the input upscaled by Lanczos-3 (or grey copied to RGB)")
+    elif m.kind == "conv":
         parts = [f"conv autoencoder, channels {m.channels} (conv 3x3 + pool / conv 3x3 + upsample)"]
         if m.upscale > 1:
             parts.append(f"sub-pixel upscaling x{m.upscale}")

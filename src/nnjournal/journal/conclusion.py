@@ -404,6 +404,21 @@ def reconstruction_conclusion(summary: dict[str, Any]) -> list[str]:
                     f"{label} on {name}'s codes reaches test accuracy {v['test'][key]:.3f} vs "
                     f"{raw[key]:.3f} on the raw inputs."
                 )
+    # Super-resolution and colorization: the classical resizers and colour models
+    # (evaluation/upscaling.py, evaluation/colour_baseline.py), judged against the best one.
+    classical = {
+        n: b for n, b in baselines.items() if "upsampling" in n or n.startswith("grey") or "colour model" in n
+    }
+    if classical and all("psnr" in b for b in classical.values()):
+        best_c = max(classical, key=lambda n: classical[n]["psnr"])
+        for name, v in variants.items():
+            if "psnr" in v["test"]:
+                diff = v["test"]["psnr"] - classical[best_c]["psnr"]
+                lines.append(
+                    f"{name} is {abs(diff):.2f} dB {'above' if diff > 0 else 'below'} the best classical answer "
+                    f"({best_c}, {classical[best_c]['psnr']:.2f} dB); SSIM {v['test'].get('ssim', float('nan')):.4f} "
+                    f"against {classical[best_c].get('ssim', float('nan')):.4f}."
+                )
     filters = {n: b["psnr"] for n, b in baselines.items() if "filter" in n or "blur" in n}
     if filters:
         best_f = max(filters, key=filters.get)

@@ -61,6 +61,12 @@ def _autoencoder(cfg: Any, info: DataInfo, out_features: int) -> nn.Module:
     from nnjournal.models.autoencoders import CodeRegularizer, ConvAutoencoder, DenseAutoencoder
 
     sparsity = CodeRegularizer(cfg.sparsity, cfg.sparsity_weight, cfg.sparsity_target)
+    if cfg.kind == "unet":
+        return _unet(cfg, info, out_features)
+    if cfg.chroma:
+        from nnjournal.errors import NNJError
+
+        raise NNJError("model.chroma needs model.kind = 'unet'; set model.kind = 'unet' or model.chroma = false")
     if cfg.kind == "conv":
         if len(info.input_shape) != 3:
             from nnjournal.errors import NNJError
@@ -102,6 +108,26 @@ def _autoencoder(cfg: Any, info: DataInfo, out_features: int) -> nn.Module:
         tied=cfg.tied,
         sparsity=sparsity,
         contractive=cfg.contractive,
+    )
+
+
+def _unet(cfg: Any, info: DataInfo, out_features: int) -> nn.Module:
+    from nnjournal.errors import NNJError
+    from nnjournal.models.unet import UNet
+
+    if len(info.input_shape) != 3:
+        raise NNJError(f"model.kind='unet' needs image data (C, H, W), got shape {info.input_shape}")
+    if cfg.sparsity != "none" or cfg.contractive > 0 or cfg.tied:
+        raise NNJError("model.kind='unet' has no sparsity, contractive or tied option; unset them")
+    return UNet(
+        info.input_shape[0],
+        out_features,
+        cfg.channels,
+        act=cfg.activation,
+        output_act=cfg.output_activation,
+        upscale=cfg.upscale,
+        skip=cfg.skip,
+        chroma=cfg.chroma,
     )
 
 

@@ -102,13 +102,20 @@ class Reconstruction(SupervisedTask):
         normal_class: int | None = None,
         input_transform: str = "identity",
         anomaly_share: float | None = None,
+        ssim_weight: float = 0.0,
+        flip: str = "none",
     ) -> None:
-        if loss not in ("mse", "mae", "bce"):
-            raise NNJError(f"reconstruction loss must be mse, mae or bce, got {loss!r}")
+        if loss not in ("mse", "mae", "bce", "psnr"):
+            raise NNJError(f"reconstruction loss must be mse, mae, bce or psnr, got {loss!r}")
         self.loss_name = loss
         self.normal_class = normal_class
         self.input_transform = input_transform
         self.anomaly_share = anomaly_share
+        self.ssim_weight, self.flip = ssim_weight, flip
+        if (flip != "none" or ssim_weight > 0) and len(info.input_shape) != 3:
+            raise NNJError(
+                f"task.flip and task.ssim_weight need image data (C, H, W), got shape {info.input_shape}; unset them"
+            )
         self.headline = "roc_auc" if normal_class is not None else "mse"
         # Output channels for convolutional models (the target's), features for dense ones.
         shape = info.input_shape
@@ -116,7 +123,15 @@ class Reconstruction(SupervisedTask):
 
     @classmethod
     def from_config(cls, section: Any, info: DataInfo, bundle: Any = None) -> Reconstruction:
-        return cls(info, section.loss, section.normal_class, section.input_transform, section.anomaly_share)
+        return cls(
+            info,
+            section.loss,
+            section.normal_class,
+            section.input_transform,
+            section.anomaly_share,
+            section.ssim_weight,
+            section.flip,
+        )
 
     # -------------------------------------------------------------- training
     def reconstruction_loss(self, recon: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
@@ -124,12 +139,37 @@ class Reconstruction(SupervisedTask):
             return F.mse_loss(recon, target)
         if self.loss_name == "mae":
             return F.l1_loss(recon, target)
+        if self.loss_name == "psnr":
+            # Minus the mean per-image PSNR (0..1 range), the number the report leads with: unlike
+            # the MSE it weighs every image's error on a log scale, so nearly right images
+            # (greyish photos in colorization) count as much as the hardest ones.
+            err = (recon - target).flatten(1).pow(2).mean(dim=1)
+            return 10 * torch.log10(err + 1e-10).mean()
         # No clamp: it would zero the gradient of saturated outputs. PyTorch's BCE already
         # bounds log(0) at -100, and through a sigmoid its gradient is simply (p - y).
         return F.binary_cross_entropy(recon, target)
 
     def loss(self, outputs: Any, targets: torch.Tensor) -> torch.Tensor:
-        return self.reconstruction_loss(outputs.recon, targets) + outputs.penalty.mean()
+        loss = self.reconstruction_loss(outputs.recon, targets) + outputs.penalty.mean()
+        if self.ssim_weight > 0:
+            from nnjournal.evaluation.image_quality import ssim
+
+            loss = loss + self.ssim_weight * (1 - ssim(targets, outputs.recon)).mean()
+        return loss
+
+    def training_step(self, model: torch.nn.Module, batch: Split, state: Any = None) -> Any:
+        if self.flip != "none":  # the same draw for input and target, so the pair stays a pair
+            x, y = batch.x, batch.y
+            n = x.shape[0]
+            mirror = (torch.rand(n, device=x.device) < 0.5)[:, None, None, None]
+            x, y = torch.where(mirror, x.flip(-1), x), torch.where(mirror, y.flip(-1), y)
+            if self.flip == "dihedral":
+                if x.shape[-1] != x.shape[-2]:
+                    raise NNJError(f"task.flip = 'dihedral' needs square images, got {tuple(x.shape[-2:])}")
+                quarter = torch.randint(0, 4, (n,), device=x.device)[:, None, None, None]
+                x, y = (sum(torch.where(quarter == k, t.rot90(k, (-2, -1)), 0) for k in range(4)) for t in (x, y))
+            batch = replace(batch, x=x, y=y)
+        return super().training_step(model, batch, state)
 
     def batch_score(self, outputs: Any, targets: torch.Tensor) -> torch.Tensor:
         return (outputs.recon - targets).flatten(1).pow(2).mean(dim=1).sum()
