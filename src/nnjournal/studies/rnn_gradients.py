@@ -135,6 +135,6 @@ def _conclusion(lengths: list[int], accuracy: dict[str, list[float]], decay: dic
         lines.append(f"From the shortest to the longest delay the Elman network loses {e[0] - e[-1]:.3f} accuracy "
                      f"and the LSTM {s[0] - s[-1]:.3f}.")
     lines.append("Gradient reaching the first input step relative to the last, at initialisation: "
-                 + ", ".join(f"{n} {r:.1e}" for n, r in decay.items())
+                 + ", ".join(f"{n} {r:.1e}" if r > 0 else f"{n} 0 (below float32's range)" for n, r in decay.items())
                  + " — the smaller, the less the earliest inputs can be learned from (the vanishing gradient).")
     return lines
