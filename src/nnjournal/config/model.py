@@ -72,6 +72,13 @@ class AutoencoderModel(Strict):
     sparsity_weight: float = Field(0.0, ge=0.0, description="L1 activity or KL-sparsity weight")
     sparsity_target: float = Field(0.05, gt=0.0, lt=1.0, description="target mean activation rho (kl)")
     contractive: float = Field(0.0, ge=0.0, description="weight of ||d code / d x||_F^2")
+    # Compression (models/quantised.py, issue 18): a code of `code_size` units x `code_bits` bits.
+    code_bits: int | None = Field(
+        None, ge=1, le=16, description="dense only: round each code unit to 2^bits levels (needs a sigmoid code)"
+    )
+    quantiser: Literal["noise", "ste"] = Field(
+        "noise", description="with code_bits: train through uniform noise of one step, or straight-through rounding"
+    )
 
 
 class VAEModel(Strict):

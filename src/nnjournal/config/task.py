@@ -6,7 +6,7 @@ a plain dict (`TASK_SECTIONS`) so a task defined outside the package can add its
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import Field
 
@@ -47,6 +47,19 @@ class ReconstructionTask(TaskSection):
     input_transform: Literal["identity", "grayscale", "downsample2"] = Field(
         "identity", description="what the model sees of the clean target (colorization, super-resolution)"
     )
+
+
+class CompressionTask(TaskSection):
+    """Compression (tasks/compression.py, issue 18): an autoencoder with a quantised code
+    (`model.code_bits`), its rate in bits per image next to quantised PCA and JPEG."""
+
+    name: Literal["compression"] = "compression"
+    loss: Literal["mse", "mae", "bce"] = Field("mse", description="reconstruction loss")
+    jpeg_qualities: list[Annotated[int, Field(ge=1, le=95)]] = Field(
+        default_factory=lambda: [1, 5, 10, 20, 40, 70, 90],
+        description="JPEG baseline qualities (Pillow); [] = no JPEG",
+    )
+    pca: bool = Field(True, description="quantised PCA at each variant's rate as a baseline")
 
 
 class VAETaskSection(TaskSection):
@@ -122,6 +135,7 @@ TASK_SECTIONS: dict[str, type[TaskSection]] = {
     "classification": ClassificationTask,
     "regression": RegressionTask,
     "reconstruction": ReconstructionTask,
+    "compression": CompressionTask,  # issue 18
     "vae": VAETaskSection,
     **RECURRENT_TASK_SECTIONS,
     "gan": GANTaskSection,  # GAN (issue 13)
