@@ -23,7 +23,7 @@ AUTOENCODER_TASKS = {"reconstruction", "compression", "vae"}
 CLASSLESS_TASKS = {"regression", "reconstruction", "compression", "vae", "gan", "forecasting", "sequence-regression"}
 IMAGE_DATA = {"mnist", "fashion-mnist", "kmnist", "cifar10", "image-folder", "arrays"}  # arrays: may be images
 IMAGE_AUGMENT = ("crop_padding", "hflip", "rotation", "zoom", "translate", "brightness", "contrast", "cutout")
-DENOISING = ("mask_fraction", "salt_pepper_fraction", "square_mask", "clip")
+DENOISING = ("mask_fraction", "salt_pepper_fraction", "square_mask", "clip", "watermark")
 
 
 def _autoencoder(cfg: RunConfig) -> bool:
