@@ -128,7 +128,7 @@ def test_compression_task_needs_a_quantised_code(tmp_path):
     assert not any(tmp_path.iterdir())  # refused before a run directory exists
 
 
-QUICK = ["variants={}", "training.epochs=25", "task.jpeg_qualities=[1, 5]"]
+QUICK = ["variants={}", "training.epochs=10", "task.jpeg_qualities=[1, 5]"]
 
 
 def test_compression_ae_beats_quantised_pca_at_its_rate(tmp_path):
