@@ -11,13 +11,13 @@ fresh ones, like the other corruptions in data/corruption.py.
 from __future__ import annotations
 
 import string
+from collections.abc import Callable
 from functools import lru_cache
 
 import numpy as np
 import torch
 
 from nnjournal.config.watermark import WatermarkConfig
-from nnjournal.data.corruption import Corruption, _square
 from nnjournal.errors import NNJError
 
 ALPHABET = string.ascii_letters + string.digits
@@ -72,12 +72,25 @@ def draw_watermarks(
     return masks, opacity, level, texts
 
 
-def watermark(cfg: WatermarkConfig) -> Corruption:
+def _square_images(x: torch.Tensor) -> torch.Tensor:
+    """(n, C, H, W) as given; flat (n, d) rows with a square d as (n, 1, side, side)."""
+    if x.dim() == 4:
+        return x
+    d = x.shape[1:].numel()
+    side = int(round(d**0.5))
+    if side * side != d:
+        raise NNJError(
+            f"training.augment.watermark needs image inputs; {d} features is not a square image (remove it)"
+        )
+    return x.reshape(len(x), 1, side, side)
+
+
+def watermark(cfg: WatermarkConfig) -> Callable[[torch.Tensor], torch.Tensor]:
     """Blend a fresh random mark into every image of a batch (n, C, H, W) on the 0..1 scale;
     flat inputs are treated as square one-channel images."""
 
     def apply(x: torch.Tensor) -> torch.Tensor:
-        img = x if x.dim() == 4 else x.reshape(len(x), 1, *_square(x.shape[1:].numel()))
+        img = _square_images(x)
         n, _, h, w = img.shape
         masks, opacity, level, _ = draw_watermarks(n, h, w, cfg)
         a = (opacity[:, None, None, None] * masks).to(device=x.device, dtype=x.dtype)
