@@ -128,6 +128,8 @@ def write_conclusion(summary: dict[str, Any]) -> list[str]:
     metric = ctx.metric
     variants: dict[str, Any] = summary["variants"]
     baselines = {n: b for n, b in (summary.get("baselines") or {}).items() if metric in b}
+    # issue 18: a baseline at another operating point (a codec at a higher rate) is no rival here.
+    baselines = {n: b for n, b in baselines.items() if not b.get("other_operating_point")}
     curves: dict[str, Any] = summary.get("learning_curves") or {}
     ranked = sorted(variants.items(), key=lambda kv: kv[1]["test"][metric], reverse=not ctx.lower)
     lines = _imbalance(summary, ctx, ranked[0])
