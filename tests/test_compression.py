@@ -128,7 +128,7 @@ def test_compression_task_needs_a_quantised_code(tmp_path):
     assert not any(tmp_path.iterdir())  # refused before a run directory exists
 
 
-QUICK = ["variants={}", "training.epochs=10", "task.jpeg_qualities=[1, 5]"]
+QUICK = ["variants={}", "training.epochs=15", "task.jpeg_qualities=[1, 5]"]
 
 
 def test_compression_ae_beats_quantised_pca_at_its_rate(tmp_path):
@@ -145,7 +145,9 @@ def test_compression_ae_beats_quantised_pca_at_its_rate(tmp_path):
     base = result.summary["baselines"]
     same = base["quantised PCA 32 x 4 bits"]
     assert same["bits_per_image"] == 128
-    assert m["psnr"] > same["psnr"] + 0.5 and m["ssim"] > same["ssim"]  # measured: see docs/bench-sections
+    # Measured (docs/bench-sections/ae-compress-watermark.md): +0.6 dB at 10 epochs, +2.5 dB at 40.
+    assert m["psnr"] > same["psnr"] + 0.5, (m["psnr"], same["psnr"])
+    assert m["ssim"] > same["ssim"] + 0.05, (m["ssim"], same["ssim"])
     assert m["psnr"] > base["mean"]["psnr"] + 5
     jpeg = base["JPEG quality 1"]
     # JPEG's smallest file is over 20x the autoencoder's bits; even its payload alone is larger.
