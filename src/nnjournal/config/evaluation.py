@@ -18,11 +18,15 @@ class ThresholdConfig(Strict):
     min_precision: float = Field(0.5, gt=0.0, le=1.0)
 
 
+Baseline = Literal["dummy", "linear", "boosted", "tuned_boosted", "pca", "filter", "inpainting"]
+
+
 class EvaluationConfig(Strict):
-    baselines: list[Literal["dummy", "linear", "boosted", "tuned_boosted", "pca", "filter"]] = Field(
+    baselines: list[Baseline] = Field(
         default_factory=lambda: ["dummy", "linear"],
         description="tuned_boosted = boosted trees tuned by 20 Optuna trials on a fifth of the training rows; "
-        "reconstruction tasks: dummy = mean image, pca, filter = median/Gaussian blur",
+        "reconstruction tasks: dummy = mean image, pca, filter = median/Gaussian blur, "
+        "inpainting = harmonic fill of the corrupted pixels, given their true mask",
     )
     pca_components: int | None = Field(None, ge=1, description="PCA baseline; default: the code size")
     downstream: bool = Field(

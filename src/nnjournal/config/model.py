@@ -81,6 +81,13 @@ class AutoencoderModel(Strict):
     masked_input: bool = Field(
         False, description="dense only: NaN inputs zeroed and flagged by a 0/1 indicator each (imputation)"
     )
+    # Compression (models/quantised.py, issue 18): a code of `code_size` units x `code_bits` bits.
+    code_bits: int | None = Field(
+        None, ge=1, le=16, description="dense only: round each code unit to 2^bits levels (needs a sigmoid code)"
+    )
+    quantiser: Literal["noise", "ste"] = Field(
+        "noise", description="with code_bits: train through uniform noise of one step, or straight-through rounding"
+    )
 
 
 class VAEModel(Strict):

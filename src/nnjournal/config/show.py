@@ -19,11 +19,11 @@ from nnjournal.config.run import RunConfig
 from nnjournal.config.toml_io import to_toml
 from nnjournal.config.training import SUPERVISED_ONLY
 
-AUTOENCODER_TASKS = {"reconstruction", "vae"}
-CLASSLESS_TASKS = {"regression", "reconstruction", "vae", "gan", "forecasting", "sequence-regression"}
+AUTOENCODER_TASKS = {"reconstruction", "compression", "vae"}
+CLASSLESS_TASKS = {"regression", "reconstruction", "compression", "vae", "gan", "forecasting", "sequence-regression"}
 IMAGE_DATA = {"mnist", "fashion-mnist", "kmnist", "cifar10", "image-folder", "arrays"}  # arrays: may be images
 IMAGE_AUGMENT = ("crop_padding", "hflip", "rotation", "zoom", "translate", "brightness", "contrast", "cutout")
-DENOISING = ("mask_fraction", "salt_pepper_fraction", "square_mask", "clip")
+DENOISING = ("mask_fraction", "salt_pepper_fraction", "square_mask", "clip", "watermark")
 
 
 def _autoencoder(cfg: RunConfig) -> bool:
@@ -47,6 +47,7 @@ APPLIES: dict[str, Callable[[RunConfig], bool]] = {
     "training.label_smoothing": _classes,
     "evaluation.downstream": _autoencoder,
     "evaluation.pca_components": _autoencoder,
+    "model.quantiser": lambda cfg: getattr(cfg.model, "code_bits", None) is not None,  # compression (issue 18)
     "evaluation.threshold": lambda cfg: cfg.task.name == "classification",
     "evaluation.mc_dropout": _classes,
     "evaluation.cv": lambda cfg: cfg.data.name == "csv",

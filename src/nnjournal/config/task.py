@@ -6,7 +6,7 @@ a plain dict (`TASK_SECTIONS`) so a task defined outside the package can add its
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import Field
 
@@ -80,6 +80,19 @@ class ImputationTaskSection(TaskSection):
         lt=1.0,
         description="known cells hidden (seeded, MCAR) in validation and test to score the fills",
     )
+
+
+class CompressionTask(TaskSection):
+    """Compression (tasks/compression.py, issue 18): an autoencoder with a quantised code
+    (`model.code_bits`), its rate in bits per image next to quantised PCA and JPEG."""
+
+    name: Literal["compression"] = "compression"
+    loss: Literal["mse", "mae", "bce"] = Field("mse", description="reconstruction loss")
+    jpeg_qualities: list[Annotated[int, Field(ge=1, le=95)]] = Field(
+        default_factory=lambda: [1, 5, 10, 20, 40, 70, 90],
+        description="JPEG baseline qualities (Pillow); [] = no JPEG",
+    )
+    pca: bool = Field(True, description="quantised PCA at each variant's rate as a baseline")
 
 
 class VAETaskSection(TaskSection):
@@ -162,6 +175,7 @@ TASK_SECTIONS: dict[str, type[TaskSection]] = {
     "classification": ClassificationTask,
     "regression": RegressionTask,
     "reconstruction": ReconstructionTask,
+    "compression": CompressionTask,  # issue 18
     "vae": VAETaskSection,
     "imputation": ImputationTaskSection,
     **RECURRENT_TASK_SECTIONS,

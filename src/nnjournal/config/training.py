@@ -8,6 +8,7 @@ from typing import Annotated, Literal
 from pydantic import Field, field_validator, model_validator
 
 from nnjournal.config.base import Strict
+from nnjournal.config.watermark import WatermarkConfig
 
 
 class OptimizerConfig(Strict):
@@ -84,6 +85,8 @@ class AugmentConfig(Strict):
     brightness: float = Field(0.0, ge=0.0, lt=1.0, description="multiply by a factor in [1 - b, 1 + b]")
     contrast: float = Field(0.0, ge=0.0, lt=1.0, description="scale around the image mean by [1 - c, 1 + c]")
     cutout: int = Field(0, ge=0, description="side in pixels of a square blanked at a random place")
+    # issue 18: a generated text watermark (data/watermark.py), a denoising corruption like the above.
+    watermark: WatermarkConfig | None = Field(None, description="overlay a generated watermark (removal)")
 
 
 class EnsembleConfig(Strict):

@@ -80,6 +80,10 @@ def corruption_steps(cfg: AugmentConfig) -> list[Corruption]:
     """The corruptions `cfg` switches on, in the order they apply after additive noise;
     clipping comes last so every corrupted value stays in range."""
     steps: list[Corruption] = []
+    if cfg.watermark is not None:  # issue 18: a generated watermark (data/watermark.py)
+        from nnjournal.data.watermark import watermark
+
+        steps.append(watermark(cfg.watermark))
     if cfg.square_mask > 0:
         steps.append(square_mask(cfg.square_mask))
     if cfg.mask_fraction > 0:
@@ -95,7 +99,7 @@ def corruption_steps(cfg: AugmentConfig) -> list[Corruption]:
 def is_corrupting(cfg: AugmentConfig) -> bool:
     """Whether training inputs differ from the clean targets (a denoising set-up)."""
     return bool(cfg.noise_std or cfg.feature_dropout or cfg.mask_fraction or cfg.salt_pepper_fraction) or (
-        cfg.square_mask > 0
+        cfg.square_mask > 0 or cfg.watermark is not None
     )
 
 

@@ -126,6 +126,11 @@ def run_reconstruction_baselines(
         pca = PCA(n_components=k, random_state=seed).fit(_flat(tr_y))
         recon = pca.inverse_transform(pca.transform(_flat(te_x)))
         out[f"PCA {k} components"] = score(torch.from_numpy(recon).float().reshape(te_y.shape))
+    if "inpainting" in kinds and same_shape and _is_image(te_x):  # issue 18: told which pixels changed
+        from nnjournal.evaluation.inpainting import harmonic_inpaint
+
+        te_cpu = te_x.float().cpu()
+        out["harmonic inpainting (true mask)"] = score(harmonic_inpaint(te_cpu, te_cpu != te_y.float().cpu()))
     if "filter" in kinds:
         if same_shape and _is_image(te_x):
             for name, recon in classical_filters(te_x).items():

@@ -65,6 +65,14 @@ def describe_recurrent(m: Any) -> str:
     return ", ".join(parts)
 
 
+def _augment_item(name: str, value: Any, augment: Any) -> str:
+    if value is True:
+        return name
+    if isinstance(value, dict):  # a table of its own (the watermark, issue 18) describes itself
+        return f"{name} ({getattr(augment, name).describe()})"
+    return f"{name} {value:g}"
+
+
 def describe_training(cfg: Any, history: History) -> str:
     t = cfg.training
     o = t.optimizer
@@ -101,7 +109,7 @@ def describe_training(cfg: Any, history: History) -> str:
     augment = {k: v for k, v in t.augment.model_dump().items() if v and k != "clip"}
     if augment:
         parts.append(
-            "augmentation: " + ", ".join(k if v is True else f"{k} {v:g}" for k, v in augment.items())
+            "augmentation: " + ", ".join(_augment_item(k, v, t.augment) for k, v in augment.items())
         )
     if t.early_stopping.patience and not snapshots:
         parts.append(f"early stopping on {t.early_stopping.monitor}, patience {t.early_stopping.patience}")

@@ -67,6 +67,10 @@ def _autoencoder(cfg: Any, info: DataInfo, out_features: int) -> nn.Module:
         from nnjournal.errors import NNJError
 
         raise NNJError("model.chroma needs model.kind = 'unet'; set model.kind = 'unet' or model.chroma = false")
+    if cfg.code_bits is not None:  # compression: refuse what a quantised code cannot have first
+        from nnjournal.models.quantised import check_quantised_config
+
+        check_quantised_config(cfg)
     if cfg.kind == "conv":
         if len(info.input_shape) != 3:
             from nnjournal.errors import NNJError
@@ -98,17 +102,23 @@ def _autoencoder(cfg: Any, info: DataInfo, out_features: int) -> nn.Module:
             output_act=cfg.output_activation, sparsity=sparsity,
         )  # fmt: skip
         return MaskedInputAutoencoder(inner, n)
-    return DenseAutoencoder(
+    dense = DenseAutoencoder(
         info.input_shape,
         cfg.hidden,
         cfg.code_size,
         act=cfg.activation,
-        code_act=cfg.code_activation,
+        # A quantised code is bounded by the wrapper (batch norm + sigmoid, models/quantised.py).
+        code_act="linear" if cfg.code_bits is not None else cfg.code_activation,
         output_act=cfg.output_activation,
         tied=cfg.tied,
         sparsity=sparsity,
         contractive=cfg.contractive,
     )
+    if cfg.code_bits is None:
+        return dense
+    from nnjournal.models.quantised import QuantisedAutoencoder
+
+    return QuantisedAutoencoder(dense, cfg.code_bits, cfg.quantiser)
 
 
 def _unet(cfg: Any, info: DataInfo, out_features: int) -> nn.Module:

@@ -11,6 +11,7 @@ from nnjournal.config.task import TASK_SECTIONS, TaskSection, task_section
 from nnjournal.data.bundle import DataBundle, DataInfo
 from nnjournal.tasks.base import StepOutput, SupervisedTask, Task, direction
 from nnjournal.tasks.classification import Classification
+from nnjournal.tasks.compression import Compression  # issue 18
 from nnjournal.tasks.forecasting import Forecasting  # recurrent (issue 12)
 from nnjournal.tasks.gan import GANTask
 from nnjournal.tasks.imputation import Imputation
@@ -26,6 +27,7 @@ from nnjournal.tasks.vae import VAETask
 __all__ = [
     "TASKS",
     "Classification",
+    "Compression",
     "GANTask",
     "Reconstruction",
     "Regression",
@@ -45,6 +47,7 @@ TASKS: dict[str, Any] = {
     "regression": Regression,
     "reconstruction": Reconstruction,
     "imputation": Imputation,  # autoencoders on tables (issue 18)
+    "compression": Compression,  # issue 18
     "vae": VAETask,
     "gan": GANTask,  # GAN (issue 13)
     "segmentation": Segmentation,  # segmentation (issue 18)

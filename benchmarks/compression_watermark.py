@@ -1,0 +1,88 @@
+"""Full profiles of compression-ae, watermark-ae and watermark-ae-photos (issue 18): runs each
+recipe as shipped on one thread and writes its test numbers next to its baselines, with the
+command, wall time, load average and commit, into docs/bench-sections/ae-compress-watermark.md
+(between markers, so a rerun replaces its own block). Pass recipe names to run a subset.
+
+    NNJ_DATA_DIR=../shared/data python benchmarks/compression_watermark.py [compression-ae ...]
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+import time
+from pathlib import Path
+
+import torch
+
+import nnjournal as nnj
+
+try:
+    from _doc import machine_line
+except ImportError:
+    from benchmarks._doc import machine_line
+
+DOC = Path(__file__).resolve().parents[1] / "docs" / "bench-sections" / "ae-compress-watermark.md"
+RECIPES = ["compression-ae", "watermark-ae", "watermark-ae-photos"]
+PHOTOS = {"watermark-ae-photos"}
+COLUMNS = {
+    "compression-ae": ["bits_per_image", "payload_bits_per_image", "entropy_bits_per_image", "psnr", "ssim"],
+    "watermark-ae": ["input_psnr", "psnr", "input_ssim", "ssim", "corrupted_mse"],
+    "watermark-ae-photos": ["input_psnr", "psnr", "input_ssim", "ssim", "corrupted_mse"],
+}
+
+
+def _fmt(v: object) -> str:
+    if isinstance(v, float):
+        return f"{v:.0f}" if abs(v) >= 100 else f"{v:.4f}"
+    return str(v)
+
+
+def bench(name: str) -> str:
+    overrides = ["training.threads=1"]
+    if name in PHOTOS:
+        overrides.append(f"data.path={os.environ['NNJ_DATA_DIR']}/images/cats-dogs")
+    start, cpu = time.perf_counter(), time.process_time()
+    result = nnj.run(name, overrides, out="/tmp/nnj-bench-ae", quiet=True)
+    wall, cpu = time.perf_counter() - start, time.process_time() - cpu
+    cols = COLUMNS[name]
+    rows = [
+        f"| {n} (model) | " + " | ".join(_fmt(m.get(c, "")) for c in cols) + " |"
+        for n, m in result.test_metrics.items()
+    ]
+    for n, b in result.summary["baselines"].items():
+        rows.append(f"| {n} (baseline) | " + " | ".join(_fmt(b.get(c, "")) for c in cols) + " |")
+    sentences = " ".join(result.summary.get("conclusion", []))
+    return (
+        f"#### `{name}` ({result.summary['data']['description']})\n\n"
+        f"Command: `NNJ_DATA_DIR=../shared/data python benchmarks/compression_watermark.py {name}` "
+        f"(the recipe as shipped, `{' '.join(overrides)}`). Wall time {wall:.0f} s, CPU {cpu:.0f} s.\n\n"
+        f"| | {' | '.join(cols)} |\n|---|{'---|' * len(cols)}\n"
+        + "\n".join(rows)
+        + "\n\n"
+        + (f"Conclusion: {sentences}\n" if sentences else "")
+    )
+
+
+def write_block(key: str, markdown: str) -> None:
+    text = DOC.read_text() if DOC.exists() else "# Compression and watermark removal (issue 18)\n"
+    start, end = f"<!-- {key} -->", f"<!-- /{key} -->"
+    block = f"{start}\n{markdown.strip()}\n{end}"
+    if start in text:
+        before, rest = text.split(start, 1)
+        text = before + block + rest.split(end, 1)[1]
+    else:
+        text = text.rstrip() + "\n\n" + block + "\n"
+    DOC.write_text(text)
+
+
+def main() -> None:
+    torch.set_num_threads(1)
+    for name in sys.argv[1:] or RECIPES:
+        md = bench(name) + f"\nMachine: {machine_line()}.\n"
+        print(md, flush=True)
+        write_block(f"full_{name}", md)
+
+
+if __name__ == "__main__":
+    main()
