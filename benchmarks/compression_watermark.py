@@ -1,6 +1,6 @@
 """Full profiles of compression-ae, watermark-ae and watermark-ae-photos (issue 18): runs each
 recipe as shipped on one thread and writes its test numbers next to its baselines, with the
-command, wall time, load average and commit, into docs/bench-sections/ae-compress-watermark.md
+command, wall time, load average and commit, into docs/benchmarks.md (## Autoencoder applications)
 (between markers, so a rerun replaces its own block). Pass recipe names to run a subset.
 
     NNJ_DATA_DIR=../shared/data python benchmarks/compression_watermark.py [compression-ae ...]
@@ -11,18 +11,17 @@ from __future__ import annotations
 import os
 import sys
 import time
-from pathlib import Path
 
 import torch
 
 import nnjournal as nnj
 
 try:
-    from _doc import machine_line
+    from _doc import machine_line, write_block
 except ImportError:
-    from benchmarks._doc import machine_line
+    from benchmarks._doc import machine_line, write_block
 
-DOC = Path(__file__).resolve().parents[1] / "docs" / "bench-sections" / "ae-compress-watermark.md"
+SECTION = "## Autoencoder applications (issue 18)"  # in docs/benchmarks.md
 RECIPES = ["compression-ae", "watermark-ae", "watermark-ae-photos"]
 PHOTOS = {"watermark-ae-photos"}
 COLUMNS = {
@@ -64,24 +63,12 @@ def bench(name: str) -> str:
     )
 
 
-def write_block(key: str, markdown: str) -> None:
-    text = DOC.read_text() if DOC.exists() else "# Compression and watermark removal (issue 18)\n"
-    start, end = f"<!-- {key} -->", f"<!-- /{key} -->"
-    block = f"{start}\n{markdown.strip()}\n{end}"
-    if start in text:
-        before, rest = text.split(start, 1)
-        text = before + block + rest.split(end, 1)[1]
-    else:
-        text = text.rstrip() + "\n\n" + block + "\n"
-    DOC.write_text(text)
-
-
 def main() -> None:
     torch.set_num_threads(1)
     for name in sys.argv[1:] or RECIPES:
         md = bench(name) + f"\nMachine: {machine_line()}.\n"
         print(md, flush=True)
-        write_block(f"full_{name}", md)
+        write_block(f"full_{name}", md, section=SECTION)
 
 
 if __name__ == "__main__":

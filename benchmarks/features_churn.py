@@ -4,7 +4,7 @@ For each file (Telco, bank) and seed, trains `features-ae-churn` as shipped (or 
 size / sparsity weight given) and fits scikit-learn's histogram GBM and logistic regression
 (`evaluation.reconstruction.downstream_scores`'s settings) on three feature sets of the same
 split: the encoded raw columns, the codes, and raw + codes side by side. Test accuracy and
-ROC-AUC, mean and std over seeds. Prints a markdown table (docs/bench-sections/ae-tabular.md).
+ROC-AUC, mean and std over seeds. Prints a markdown table (docs/benchmarks.md, "Autoencoder applications").
 
     NNJ_DATA_DIR=../shared/data python benchmarks/features_churn.py [--seeds 0 1 2] \\
         [--code-size 100] [--sparsity 1e-4] [--files telco bank]

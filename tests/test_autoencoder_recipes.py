@@ -145,7 +145,7 @@ def test_photo_recipes_beat_their_classical_baseline(name, tmp_path):
     # Against the *best* classical answer (Lanczos-3; the ridge colour model). The networks
     # start at Lanczos-3 or the grey image (zero-initialised head) and learn what it misses;
     # an untrained one scores that answer or worse. Quick profiles measured +0.37 dB (colour)
-    # and +0.65 dB (super-resolution) above it (docs/bench-sections/ae-sr-colour.md).
+    # and +0.65 dB (super-resolution) above it (docs/benchmarks.md, "Autoencoder applications").
     best = max((k for k in baselines if k != "mean"), key=lambda k: baselines[k]["psnr"])
     margin = {"colorization-ae": 0.15, "superres-ae": 0.4}[name]
     assert m["psnr"] > baselines[best]["psnr"] + margin, (m["psnr"], best, baselines[best]["psnr"])

@@ -145,7 +145,7 @@ def test_compression_ae_beats_quantised_pca_at_its_rate(tmp_path):
     base = result.summary["baselines"]
     same = base["quantised PCA 32 x 4 bits"]
     assert same["bits_per_image"] == 128
-    # Measured (docs/bench-sections/ae-compress-watermark.md): +0.6 dB at 10 epochs, +2.5 dB at 40.
+    # Measured (docs/benchmarks.md, "Autoencoder applications"): +0.6 dB at 10 epochs, +2.5 dB at 40.
     assert m["psnr"] > same["psnr"] + 0.5, (m["psnr"], same["psnr"])
     assert m["ssim"] > same["ssim"] + 0.05, (m["ssim"], same["ssim"])
     assert m["psnr"] > base["mean"]["psnr"] + 5

@@ -49,6 +49,6 @@ def test_anomaly_ae_churn_quick_profile_detects_churners_above_chance(tmp_path):
     assert 0.045 < share < 0.055  # churners made a 5% minority of the test rows
     assert bool((v.bundle.train.labels == 0).all())  # trained on the stayers only
     # Churn is no data error, but a churner's row is less typical: above chance (0.5 ROC-AUC,
-    # PR-AUC = the 5% share), not necessarily above PCA (docs/bench-sections/ae-tabular.md).
+    # PR-AUC = the 5% share), not necessarily above PCA (docs/benchmarks.md, "Autoencoder applications").
     assert test["roc_auc"] > 0.6 and test["pr_auc"] > 1.5 * share  # measured 0.646 and 0.108
     assert {"mean", "PCA 2 components"} <= set(s["baselines"])

@@ -7,7 +7,7 @@ standard deviation over 9x9, 15x15 and 25x25 windows (texture: fur, grass, sky),
 position (sky is up) and the whole image's mean and spread (exposure, indoor or out). It is
 fitted on the training photos' pixels and applied to the test photos.
 
-Measured on the cats-dogs photos at 32x32 (docs/bench-sections/ae-sr-colour.md), ridge beats
+Measured on the cats-dogs photos at 32x32 (docs/benchmarks.md, "Autoencoder applications"), ridge beats
 both the grey image copied to every channel and the mean training chroma, while gradient
 boosting on the same features (scikit-learn's histogram GBM, 200-300 rounds on 200k pixels)
 scored below the mean chroma on the test photos: pixel features from 800 photos do not carry

@@ -74,7 +74,7 @@ def baseline_fills(
     file's own gaps; `test_in`: test values with NaN at the hidden cells; `fill` (F,): the
     encoding's median / most-frequent fill of a blank."""
     out = {MEDIAN: np.where(np.isnan(test_in), fill[None, :], test_in)}
-    if iterative:  # both encodings of a category: each wins somewhere (docs/bench-sections/ae-tabular.md)
+    if iterative:  # both encodings of a category: each wins somewhere (docs/benchmarks.md, "Autoencoder applications")
         for name, drop in ((ITERATIVE, False), (ITERATIVE_DROP, True)):
             imputer = IterativeTableImputer(layout, list(range(train_v.shape[1])), drop_first=drop)
             out[name] = imputer.fit(train_v, seed).fill(test_in)

@@ -137,7 +137,7 @@ class UNet(nn.Module):
 
     def _classical(self, x: torch.Tensor) -> torch.Tensor:
         """The input resized to the output with Lanczos-3 (the strongest classical upscaler
-        measured, docs/bench-sections/ae-sr-colour.md), grey repeated to every channel."""
+        measured, docs/benchmarks.md, "Autoencoder applications"), grey repeated to every channel."""
         base = x
         if self.upscale > 1:
             h, w = x.shape[-2:]
