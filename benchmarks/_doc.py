@@ -5,7 +5,9 @@ from __future__ import annotations
 
 import os
 import subprocess
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 DOC = Path(__file__).resolve().parents[1] / "docs" / "benchmarks.md"
 SECTION = "## Autoencoders"
@@ -18,6 +20,20 @@ def machine_line() -> str:
         ["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True, cwd=DOC.parent
     ).stdout.strip()
     return f"{cores} CPU cores, load average {load[0]:.1f} / {load[1]:.1f} / {load[2]:.1f} at the end; commit {commit}"
+
+
+def metrics_table(result: Any, cols: list[str], fmt: Callable[[object], str]) -> str:
+    """A run's test metrics, one row per model variant then one per baseline, as a markdown table
+    of the columns `cols` (a metric a row lacks is left blank)."""
+    rows = [
+        f"| {n} (model) | " + " | ".join(fmt(m.get(c, "")) for c in cols) + " |"
+        for n, m in result.test_metrics.items()
+    ]
+    rows += [
+        f"| {n} (baseline) | " + " | ".join(fmt(b.get(c, "")) for c in cols) + " |"
+        for n, b in result.summary["baselines"].items()
+    ]
+    return f"| | {' | '.join(cols)} |\n|---|{'---|' * len(cols)}\n" + "\n".join(rows) + "\n"
 
 
 def write_block(key: str, markdown: str, section: str = SECTION) -> None:

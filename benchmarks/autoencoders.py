@@ -14,9 +14,9 @@ import torch
 import nnjournal as nnj
 
 try:
-    from _doc import machine_line, write_block
+    from _doc import machine_line, metrics_table, write_block
 except ImportError:
-    from benchmarks._doc import machine_line, write_block
+    from benchmarks._doc import machine_line, metrics_table, write_block
 
 RECIPES = [
     "ae-vs-pca",
@@ -53,13 +53,6 @@ def bench(name: str, overrides: list[str]) -> str:
     start = time.perf_counter()
     result = nnj.run(name, overrides, out="/tmp/nnj-bench-ae")
     wall = time.perf_counter() - start
-    cols = COLUMNS[name]
-    rows = [
-        f"| {n} (model) | " + " | ".join(_fmt(m.get(c, "")) for c in cols) + " |"
-        for n, m in result.test_metrics.items()
-    ]
-    for n, b in result.summary["baselines"].items():
-        rows.append(f"| {n} (baseline) | " + " | ".join(_fmt(b.get(c, "")) for c in cols) + " |")
     train_s = ", ".join(
         f"{k.split('.', 1)[1]} {v:.0f} s"
         for k, v in result.summary["timings"].items()
@@ -69,7 +62,7 @@ def bench(name: str, overrides: list[str]) -> str:
     return (
         f"#### `{name}` ({result.summary['data']['description']})\n\n"
         f"Overrides: `{' '.join(overrides) or 'none'}`. Wall time {wall:.0f} s (training: {train_s}). {note}\n\n"
-        f"| | {' | '.join(cols)} |\n|---|{'---|' * len(cols)}\n" + "\n".join(rows) + "\n"
+        + metrics_table(result, COLUMNS[name], _fmt)
     )
 
 

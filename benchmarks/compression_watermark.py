@@ -17,9 +17,9 @@ import torch
 import nnjournal as nnj
 
 try:
-    from _doc import machine_line, write_block
+    from _doc import machine_line, metrics_table, write_block
 except ImportError:
-    from benchmarks._doc import machine_line, write_block
+    from benchmarks._doc import machine_line, metrics_table, write_block
 
 SECTION = "## Autoencoder applications (issue 18)"  # in docs/benchmarks.md
 RECIPES = ["compression-ae", "watermark-ae", "watermark-ae-photos"]
@@ -44,21 +44,13 @@ def bench(name: str) -> str:
     start, cpu = time.perf_counter(), time.process_time()
     result = nnj.run(name, overrides, out="/tmp/nnj-bench-ae", quiet=True)
     wall, cpu = time.perf_counter() - start, time.process_time() - cpu
-    cols = COLUMNS[name]
-    rows = [
-        f"| {n} (model) | " + " | ".join(_fmt(m.get(c, "")) for c in cols) + " |"
-        for n, m in result.test_metrics.items()
-    ]
-    for n, b in result.summary["baselines"].items():
-        rows.append(f"| {n} (baseline) | " + " | ".join(_fmt(b.get(c, "")) for c in cols) + " |")
     sentences = " ".join(result.summary.get("conclusion", []))
     return (
         f"#### `{name}` ({result.summary['data']['description']})\n\n"
         f"Command: `NNJ_DATA_DIR=../shared/data python benchmarks/compression_watermark.py {name}` "
         f"(the recipe as shipped, `{' '.join(overrides)}`). Wall time {wall:.0f} s, CPU {cpu:.0f} s.\n\n"
-        f"| | {' | '.join(cols)} |\n|---|{'---|' * len(cols)}\n"
-        + "\n".join(rows)
-        + "\n\n"
+        + metrics_table(result, COLUMNS[name], _fmt)
+        + "\n"
         + (f"Conclusion: {sentences}\n" if sentences else "")
     )
 
