@@ -2,12 +2,12 @@ import copy
 
 import pytest
 import torch
+from helpers import uninterrupted_and_resumed
 from torch import nn
 
 from nnjournal import data, fit
 from nnjournal.config import TrainingConfig
 from nnjournal.data.bundle import Split
-from nnjournal.training.checkpoint import checkpoint_file
 from nnjournal.training.predict import predict_outputs
 
 
@@ -168,10 +168,6 @@ def test_invalid_option_is_a_user_error(digits):
         fit(nn.Linear(64, 10), digits.train, optimizer={"name": "adamax"})
 
 
-class _Killed(Exception):
-    pass
-
-
 @pytest.mark.parametrize("schedule", ["cosine", "plateau"])  # plateau: its bad-epoch count is resumed too
 def test_resume_after_a_kill_gives_the_same_weights_as_an_uninterrupted_run(tmp_path, digits, schedule):
     cfg = TrainingConfig(epochs=6, checkpoint_every_s=0, schedule={"name": schedule, "patience": 0})
@@ -180,28 +176,9 @@ def test_resume_after_a_kill_gives_the_same_weights_as_an_uninterrupted_run(tmp_
         torch.manual_seed(0)
         return nn.Sequential(nn.Flatten(), nn.Linear(64, 32), nn.Dropout(0.2), nn.ReLU(), nn.Linear(32, 10))
 
-    full = make()
-    fit(full, digits.train, digits.val, config=cfg, seed=3)
-
-    def kill_at_epoch_3(epoch, record):
-        if epoch == 2:
-            raise _Killed
-
-    stem = tmp_path / "checkpoint"
-    interrupted = make()
-    with pytest.raises(_Killed):
-        fit(
-            interrupted,
-            digits.train,
-            digits.val,
-            config=cfg,
-            seed=3,
-            checkpoint=stem,
-            on_epoch_end=[kill_at_epoch_3],
-        )
-    assert checkpoint_file(stem).exists()
-    resumed = make()
-    h = fit(resumed, digits.train, digits.val, config=cfg, seed=3, checkpoint=stem, resume=True)
+    full, resumed, h = uninterrupted_and_resumed(
+        make, digits.train, digits.val, cfg, tmp_path / "checkpoint", kill_at=2
+    )
     assert len(h.records) == 6
     for a, b in zip(full.state_dict().values(), resumed.state_dict().values(), strict=True):
         torch.testing.assert_close(a, b)

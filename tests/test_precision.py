@@ -13,7 +13,7 @@ import numpy as np
 import pytest
 import torch
 from conftest import require_data
-from helpers import nnj
+from helpers import nnj, uninterrupted_and_resumed
 from sklearn.datasets import load_digits
 from torch import nn
 
@@ -21,7 +21,6 @@ import nnjournal
 from nnjournal import data, load_model, recipes
 from nnjournal.config import TrainingConfig
 from nnjournal.errors import NNJError
-from nnjournal.training.checkpoint import checkpoint_file
 from nnjournal.training.fit import fit
 from nnjournal.training.precision import Precision
 from nnjournal.training.vectorized import should_vectorize
@@ -164,10 +163,6 @@ def test_channels_last_keeps_the_cnn_numbers_and_the_saved_layout(tmp_path):
         torch.testing.assert_close(nhwc_out, model(images), rtol=1e-5, atol=1e-5)
 
 
-class _Killed(Exception):
-    pass
-
-
 def test_a_bf16_run_resumes_to_the_weights_of_an_uninterrupted_one(tmp_path, digits):
     cfg = TrainingConfig(epochs=5, checkpoint_every_s=0, precision="bf16", schedule={"name": "cosine"})
 
@@ -175,19 +170,9 @@ def test_a_bf16_run_resumes_to_the_weights_of_an_uninterrupted_one(tmp_path, dig
         torch.manual_seed(0)
         return nn.Sequential(nn.Flatten(), nn.Linear(64, 32), nn.Dropout(0.2), nn.ReLU(), nn.Linear(32, 10))
 
-    full = make()
-    fit(full, digits.train, digits.val, config=cfg, seed=3)
-
-    def kill_after_epoch_2(epoch, record):
-        if epoch == 1:
-            raise _Killed
-
-    stem = tmp_path / "checkpoint"
-    with pytest.raises(_Killed):
-        fit(make(), digits.train, digits.val, config=cfg, seed=3, checkpoint=stem, on_epoch_end=[kill_after_epoch_2])
-    assert checkpoint_file(stem).exists()
-    resumed = make()
-    history = fit(resumed, digits.train, digits.val, config=cfg, seed=3, checkpoint=stem, resume=True)
+    full, resumed, history = uninterrupted_and_resumed(
+        make, digits.train, digits.val, cfg, tmp_path / "checkpoint", kill_at=1
+    )
     assert len(history.records) == 5
     for a, b in zip(full.state_dict().values(), resumed.state_dict().values(), strict=True):
         torch.testing.assert_close(a, b, rtol=0, atol=0)
