@@ -84,10 +84,8 @@ class Forecasting(SupervisedTask):
             raise NNJError("this forecaster was saved without its series transform: re-run the recipe")
         values = np.asarray(values, dtype=np.float64)
         x = torch.as_tensor(self.transform.last_window(values, window), dtype=torch.float32)[None]
-        was_training = model.training
-        model.eval()
-        z = model(x.to(next(model.parameters()).device)).float().cpu().numpy()
-        model.train(was_training)
+        with evaluation_mode(model) as device:
+            z = model(x.to(device)).float().cpu().numpy()
         return self.transform.inverse(z, np.array([len(values) - 1]), values)[0]
 
     @torch.no_grad()

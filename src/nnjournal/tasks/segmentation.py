@@ -20,6 +20,7 @@ from nnjournal.data.bundle import DataBundle, DataInfo, Split
 from nnjournal.errors import NNJError
 from nnjournal.evaluation.segmentation import iou_metrics, overlap_counts
 from nnjournal.tasks.base import Deferred, StepOutput, SupervisedTask, mean_times_count
+from nnjournal.training.predict import evaluation_mode, split_chunks
 
 EVAL_CHUNK = 1024  # scenes per evaluation forward pass (a 48x48 SegNet's activations: ~0.5 GB)
 # Augmentations that move pixels would move the image but not its mask.
@@ -92,15 +93,11 @@ class Segmentation(SupervisedTask):
     def evaluate(self, model: torch.nn.Module, split: Split, chunk: int = EVAL_CHUNK) -> dict[str, float]:
         """loss, pixel accuracy, mean IoU and digit IoU over the whole split, in chunks: counts
         are summed over the chunks before any ratio is taken."""
-        was_training = model.training
-        model.eval()
-        device = next(model.parameters()).device
         totals: dict[str, float] = {}
-        for start in range(0, len(split), chunk):
-            part = split.take(torch.arange(start, min(start + chunk, len(split)))).to(device)
-            for name, value in self.evaluation_step(model, part).sums.items():
-                totals[name] = totals.get(name, 0.0) + float(value)
-        model.train(was_training)
+        with evaluation_mode(model) as device:
+            for part in split_chunks(split, chunk, device):
+                for name, value in self.evaluation_step(model, part).sums.items():
+                    totals[name] = totals.get(name, 0.0) + float(value)
         return self.metrics_from_sums(totals, float(len(split)))
 
     # -------------------------------------------------------------- data and the journal

@@ -34,11 +34,8 @@ def split_chunks(split: Any, size: int, device: torch.device) -> Iterator[Any]:
 def predict_outputs(model: nn.Module, x: torch.Tensor, batch_size: int = 8192) -> Any:
     """Model outputs in evaluation mode (dropout off, batch norm uses running estimates): a
     tensor, or a NamedTuple of tensors for models that return one (autoencoders)."""
-    was_training = model.training
-    model.eval()
-    device = next(model.parameters()).device
-    chunks = [model(x[i : i + batch_size].to(device)) for i in range(0, len(x), batch_size)]
-    model.train(was_training)
+    with evaluation_mode(model) as device:
+        chunks = [model(x[i : i + batch_size].to(device)) for i in range(0, len(x), batch_size)]
     if chunks and isinstance(chunks[0], tuple):
         # Structured outputs (an autoencoder's reconstruction, code, penalty): join field by field.
         return type(chunks[0])(*(torch.cat(parts) for parts in zip(*chunks, strict=True)))
