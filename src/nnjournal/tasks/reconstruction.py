@@ -166,8 +166,10 @@ class Reconstruction(SupervisedTask):
             if self.flip == "dihedral":
                 if x.shape[-1] != x.shape[-2]:
                     raise NNJError(f"task.flip = 'dihedral' needs square images, got {tuple(x.shape[-2:])}")
-                quarter = torch.randint(0, 4, (n,), device=x.device)[:, None, None, None]
-                x, y = (sum(torch.where(quarter == k, t.rot90(k, (-2, -1)), 0) for k in range(4)) for t in (x, y))
+                quarter = torch.randint(0, 4, (n,), device=x.device)
+                for k in (1, 2, 3):  # x and y are the fresh tensors torch.where made: turn in place
+                    turn = quarter == k
+                    x[turn], y[turn] = x[turn].rot90(k, (-2, -1)), y[turn].rot90(k, (-2, -1))
             batch = replace(batch, x=x, y=y)
         return super().training_step(model, batch, state)
 
