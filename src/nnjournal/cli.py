@@ -230,24 +230,27 @@ def predict(
     ] = [],
 ) -> None:
     """Predict with a saved model; writes one CSV row per input: its identifier (an image's path,
-    a table's id columns), the prediction and, for classifiers, a probability per class."""
+    a table's id columns), the prediction and, for classifiers, a probability per class. An
+    imputation model writes the input table back with its blank cells filled (INPUT_filled.csv)."""
     from nnjournal import predict_io
     from nnjournal.files import check_output_file
     from nnjournal.saved_model import load_model
 
     folder = predict_io.model_folder(run_dir, variant)
-    target = None if output is not None and str(output) == "-" else output or predict_io.default_output(input_file)
+    trained = load_model(folder)
+    fills = hasattr(trained.task, "filled_table")  # an imputation model writes the table back, filled
+    what, suffix = ("rows with their blanks filled", "_filled") if fills else ("predictions", "_predictions")
+    target = None if output is not None and str(output) == "-" else output or predict_io.default_output(input_file, suffix)
     if target is not None:
         check_output_file(target)
-    trained = load_model(folder)
     inputs = predict_io.inputs_for(input_file, trained, id_columns=id_column)
     if target is None:
         text, n = predict_io.predictions_csv(trained, inputs)
         typer.echo(text, nl=False)
-        typer.echo(f"{n} predictions written to standard output", err=True)
+        typer.echo(f"{n} {what} written to standard output", err=True)
         return
     n = predict_io.write_predictions(target, trained, inputs)
-    typer.echo(f"{n} predictions written to {target}")
+    typer.echo(f"{n} {what} written to {target}")
 
 
 @app.command()

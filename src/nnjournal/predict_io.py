@@ -22,6 +22,7 @@ from PIL import Image, UnidentifiedImageError
 
 from nnjournal.data.csv_table import read_table
 from nnjournal.data.image_folder import decode_image
+from nnjournal.data.tabular_encoding import as_columns
 from nnjournal.errors import NNJError
 from nnjournal.files import atomic_write_text
 from nnjournal.saved_model import TrainedModel
@@ -58,12 +59,13 @@ def model_folder(run_dir: Path, variant: str | None = None) -> Path:
     return run_dir / "variants" / name
 
 
-def default_output(input_path: Path) -> Path:
-    """`new.csv` -> `new_predictions.csv`; a folder `photos/` -> `photos_predictions.csv` beside it."""
+def default_output(input_path: Path, suffix: str = "_predictions") -> Path:
+    """`new.csv` -> `new_predictions.csv`; a folder `photos/` -> `photos_predictions.csv` beside
+    it (`suffix` "_filled" for an imputation model's filled table)."""
     if input_path.is_dir():
         named = input_path.resolve()  # `nnj predict RUN .` has a name
-        return named.with_name(named.name + "_predictions.csv")
-    return input_path.with_name(input_path.stem + "_predictions.csv")
+        return named.with_name(named.name + suffix + ".csv")
+    return input_path.with_name(input_path.stem + suffix + ".csv")
 
 
 def is_image_file(path: Path) -> bool:
@@ -267,6 +269,9 @@ def predictions_csv(trained: TrainedModel, inputs: Inputs | Any) -> tuple[str, i
         return _rows_csv(steps, forecast), len(forecast)
     if not isinstance(inputs, Inputs):
         inputs = Inputs(inputs)
+    fill = getattr(trained.task, "filled_table", None)
+    if fill is not None:  # an imputation model: the table itself, its blanks filled
+        return filled_table_csv(trained, inputs.x)
     if not hasattr(trained.task, "predict"):
         raise NNJError(f"nnj predict needs a classification or regression model; this run's task is {trained.task.name}")
     pred = trained.predict(inputs.x, pixels=inputs.pixels)
@@ -287,6 +292,18 @@ def predictions_csv(trained: TrainedModel, inputs: Inputs | Any) -> tuple[str, i
     for i, (p, row) in enumerate(zip(pred, proba, strict=True)):
         writer.writerow([*(values[i] for _, values in ids), p, *[str(v) for v in row]])
     return lines.getvalue(), len(pred)
+
+
+def filled_table_csv(trained: TrainedModel, table: Any) -> tuple[str, int]:
+    """An imputation model's output: the input table with every column in its order and its
+    blank cells filled, in the input's delimiter (a `Table`; other column data as CSV)."""
+    columns = as_columns(table)
+    filled, _ = trained.task.filled_table(trained.outputs(columns), columns, trained.preprocessing)
+    lines = io.StringIO()
+    writer = csv.writer(lines, delimiter=getattr(table, "delimiter", ","))
+    writer.writerow(list(filled))
+    writer.writerows(zip(*filled.values(), strict=True))
+    return lines.getvalue(), len(next(iter(filled.values()), []))
 
 
 def _rows_csv(ids: dict[str, list[Any]], pred: Any) -> str:

@@ -103,6 +103,10 @@ class ColumnEncoding:
     std: float = 1.0
     categories: list[str] = field(default_factory=list)  # categorical: one-hot order
     indicator: bool = False  # add a 0/1 "missing" feature
+    # numeric: the training values' range, where a filled-in blank is kept (data/filled_table.py);
+    # None in files written before it was kept
+    low: float | None = None
+    high: float | None = None
 
     def is_gap(self, value: str) -> bool:
         """Missing, or (numeric columns) infinite: imputed with `fill`."""
@@ -196,7 +200,10 @@ def fit_column(
         # the largest magnitude do not.
         scale = float(np.abs(imputed).max())
         mean, std = float((imputed / scale).mean()) * scale, float((imputed / scale).std()) * scale
-    return ColumnEncoding(name, kind, fill, mean=mean, std=std if std > 1e-12 else 1.0, indicator=indicator)
+    low, high = (float(nums.min()), float(nums.max())) if len(nums) else (None, None)
+    return ColumnEncoding(
+        name, kind, fill, mean=mean, std=std if std > 1e-12 else 1.0, indicator=indicator, low=low, high=high
+    )
 
 
 def as_columns(data: Any) -> dict[str, list[str]]:

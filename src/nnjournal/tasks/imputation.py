@@ -18,6 +18,7 @@ import numpy as np
 import torch
 
 from nnjournal.data.bundle import DataBundle, DataInfo, Split
+from nnjournal.data.filled_table import filled_columns
 from nnjournal.data.imputation import (
     BlanksAsNaN,
     ColumnSlot,
@@ -131,6 +132,14 @@ class Imputation(SupervisedTask):
         """Every cell as the network fills it, in encoded units: standardized numbers, 0/1
         booleans, one-hot categories (`nnj predict` on rows with blanks)."""
         return decode(outputs.recon.detach().float().cpu().numpy(), self.layout, logits=True)
+
+    def filled_table(
+        self, outputs: Any, columns: dict[str, list[str]], prep: Any
+    ) -> tuple[dict[str, list[str]], int]:
+        """What `nnj predict` writes for a table with blanks: every column as read, each blank
+        cell filled in the column's own terms (data/filled_table.py); and how many were filled."""
+        recon = outputs.recon.detach().float().cpu().numpy()
+        return filled_columns(columns, prep.columns, self.layout, recon)
 
     def fitted(self) -> dict[str, Any]:
         return {"layout": [[s.name, s.kind, list(s.features)] for s in self.layout]}
