@@ -292,3 +292,46 @@ def test_the_imputation_task_cross_validates_with_its_baselines(tmp_path):
     cv = s["cross_validation"]["models"]
     assert set(cv["network"]) == {"imputed_nrmse", "imputed_accuracy"}
     assert set(ITERATIVE) <= set(cv)  # refitted on each fold's training rows
+
+
+def test_filled_columns_write_each_kind_in_the_columns_own_terms():
+    """The decoding `nnj predict` uses for an imputation model, on hand-made encodings: numbers
+    un-standardized, clipped to the training range, with the column's decimals; yes/no in the
+    column's spelling (a counterpart when only one is seen); never the "(other)" bucket."""
+    from nnjournal.data.filled_table import filled_columns
+    from nnjournal.data.tabular_encoding import OTHER, ColumnEncoding
+
+    encodings = [
+        ColumnEncoding("price", "numeric", 5.0, mean=10.0, std=2.0, low=0.0, high=20.0),
+        ColumnEncoding("count", "numeric", 3.0, mean=3.0, std=1.0),  # no range: a file from before
+        ColumnEncoding("member", "boolean", 1.0),
+        ColumnEncoding("flag", "boolean", 0.0),
+        ColumnEncoding("colour", "categorical", "red", categories=["blue", "red", OTHER]),
+    ]
+    layout = [ColumnSlot("price", "numeric", (0,)), ColumnSlot("count", "numeric", (1,)),
+              ColumnSlot("member", "boolean", (2,)), ColumnSlot("flag", "boolean", (3,)),
+              ColumnSlot("colour", "categorical", (4, 5, 6))]  # fmt: skip
+    columns = {
+        "id": ["a", "b", "c"],
+        "price": ["9.5", "", "inf"],
+        "count": ["2", "NA", ""],
+        "member": ["Yes", "", "Yes"],
+        "flag": ["", "1", "0"],
+        "colour": ["", "blue", "?"],
+    }
+    recon = np.array(
+        [
+            [0.0, 0.0, 0.0, 2.0, 0.0, 1.0, 9.0],  # colour: "(other)" is likeliest, "red" is named
+            [0.26, 1.4, -3.0, 0.0, 0.0, 0.0, 0.0],
+            [50.0, -9.0, 0.0, 0.0, 2.0, 0.0, 0.0],
+        ],
+        dtype=np.float32,
+    )
+    out, n = filled_columns(columns, encodings, layout, recon)
+    assert n == 8
+    assert out["id"] == ["a", "b", "c"]
+    assert out["price"] == ["9.5", "10.5", "20.0"]  # 10 + 0.26 * 2 with one decimal; 110 clipped to 20
+    assert out["count"] == ["2", "4", "-6"]  # integers stay integers; no range saved: not clipped
+    assert out["member"] == ["Yes", "No", "Yes"]  # the counterpart of the only spelling seen
+    assert out["flag"] == ["1", "1", "0"]
+    assert out["colour"] == ["red", "blue", "blue"]
