@@ -20,7 +20,7 @@ from typing import Any
 import numpy as np
 from PIL import Image, UnidentifiedImageError
 
-from nnjournal.data.csv_table import read_table
+from nnjournal.data.csv_table import Table, read_table
 from nnjournal.data.image_folder import decode_image
 from nnjournal.data.tabular_encoding import as_columns
 from nnjournal.errors import NNJError
@@ -297,7 +297,7 @@ def predictions_csv(trained: TrainedModel, inputs: Inputs | Any) -> tuple[str, i
 def filled_table_csv(trained: TrainedModel, table: Any) -> tuple[str, int]:
     """An imputation model's output: the input table with every column in its order and its
     blank cells filled, in the input's delimiter (a `Table`; other column data as CSV)."""
-    columns = as_columns(table)
+    columns = table.columns if isinstance(table, Table) else as_columns(table)  # a Table's cells as read
     filled, _ = trained.task.filled_table(trained.outputs(columns), columns, trained.preprocessing)
     lines = io.StringIO()
     writer = csv.writer(lines, delimiter=getattr(table, "delimiter", ","))
