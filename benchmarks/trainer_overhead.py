@@ -2,8 +2,9 @@
 
 Both train the same MLP on the same in-memory tensors with the same seeds, so they must also
 end with identical weights (checked). Runs alternate (fit, loop, fit, loop, ...) so machine
-load affects both alike. The ratio of the fastest run of each is reported (as `timeit`
-does: slower runs measure interference from other processes, not the code).
+load affects both alike, and which of the two goes first alternates too. The ratio of the
+fastest run of each is reported (as `timeit` does: slower runs measure interference from other
+processes, not the code), with the median of the per-repeat ratios.
 
     .venv/bin/python benchmarks/trainer_overhead.py [--repeats 7] [--epochs 20]
 """
@@ -70,11 +71,10 @@ def main() -> None:
     )
     for label, with_val in (("no validation", False), ("validation every epoch", True)):
         times = {"fit": [], "loop": []}
-        for r in range(args.repeats):
-            a, b = make_model(r), make_model(r)
-            t = time.perf_counter()
+
+        def run_fit(model: nn.Module, r: int, with_val: bool = with_val) -> None:
             fit(
-                a,
+                model,
                 (x, y),
                 (xv, yv) if with_val else None,
                 epochs=args.epochs,
@@ -83,11 +83,20 @@ def main() -> None:
                 early_stopping={"restore_best": False},
                 threads=args.threads,  # the hand loop's count, not the auto policy's
             )
-            times["fit"].append(time.perf_counter() - t)
-            t = time.perf_counter()
-            hand_loop(b, x, y, xv if with_val else None, yv, args.epochs, args.batch_size, r)
-            times["loop"].append(time.perf_counter() - t)
-            for p, q in zip(a.parameters(), b.parameters(), strict=True):
+
+        def run_loop(model: nn.Module, r: int, with_val: bool = with_val) -> None:
+            hand_loop(model, x, y, xv if with_val else None, yv, args.epochs, args.batch_size, r)
+
+        for r in range(args.repeats):
+            models = {"fit": make_model(r), "loop": make_model(r)}
+            # The second of two back-to-back runs is measurably slower or faster on a VM (about
+            # 2% either way): alternate which goes first so neither side always gets the good slot.
+            order = (("fit", run_fit), ("loop", run_loop))
+            for name, train in order if r % 2 == 0 else order[::-1]:
+                t = time.perf_counter()
+                train(models[name], r)
+                times[name].append(time.perf_counter() - t)
+            for p, q in zip(models["fit"].parameters(), models["loop"].parameters(), strict=True):
                 torch.testing.assert_close(p, q, rtol=0, atol=0)
         fit_s, loop_s = min(times["fit"]), min(times["loop"])
         paired = statistics.median(f / h for f, h in zip(times["fit"], times["loop"], strict=True))

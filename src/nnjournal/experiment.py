@@ -94,7 +94,7 @@ def run(
         cfg = recipes.load(run_dir / "config.toml")
         remove_stale_temp_files(run_dir)  # the killed run's half-made temp files, if any
     else:
-        cfg = _resolve(recipe, overrides)
+        cfg = resolve_recipe(recipe, overrides)
         if seed is not None:
             cfg = cfg.model_copy(update={"seed": seed})
     check_loggers(cfg.training)  # an extra not installed: one line, before anything is written
@@ -109,7 +109,7 @@ def run(
     started = datetime.now(timezone.utc).isoformat(timespec="seconds")
     # Load (and so validate) every data set before anything is written: bad input must not
     # leave a half-made run directory behind.
-    prepared = _prepare_variants(cfg.variant_configs())
+    prepared = prepare_variants(cfg.variant_configs())
     if resume is None:
         run_dir = create_run_dir(out, cfg.recipe)
     with (
@@ -131,9 +131,10 @@ def run(
     return RunResult(run_dir, cfg, results, summary)
 
 
-def _resolve(
+def resolve_recipe(
     recipe: str | Path | RunConfig | dict[str, Any], overrides: list[str] | tuple[str, ...]
 ) -> RunConfig:
+    """A recipe (name, path, config or dict) with its overrides, validated."""
     if isinstance(recipe, RunConfig):
         recipe = recipe.model_dump(mode="json")
     if isinstance(recipe, dict):
@@ -141,7 +142,7 @@ def _resolve(
     return recipes.load(recipe, overrides)
 
 
-def _prepare_variants(variant_cfgs: dict[str, RunConfig]) -> dict[str, tuple[RunConfig, DataBundle, Task]]:
+def prepare_variants(variant_cfgs: dict[str, RunConfig]) -> dict[str, tuple[RunConfig, DataBundle, Task]]:
     """Each variant's data (loaded once per data section), task and task-prepared bundle,
     checked by `_preflight`."""
     loaded: dict[str, DataBundle] = {}

@@ -62,13 +62,13 @@ def run_data_parallel(
             "--resume with --nproc: resume the run in one process (nnj run --resume DIR); its checkpoint is "
             "the global batch's state, the same in one process as in N"
         )
-    cfg = experiment._resolve(recipe, overrides)  # the same resolution rank 0's experiment.run does
+    cfg = experiment.resolve_recipe(recipe, overrides)  # the same resolution rank 0's experiment.run does
     if cfg.study is not None:
         raise NNJError(
             f"--nproc {nproc}: {cfg.recipe} is a study (many small trainings, already spread over processes by "
             "study.workers); run it without --nproc"
         )
-    prepared = experiment._prepare_variants(cfg.variant_configs())  # loads and checks the data
+    prepared = experiment.prepare_variants(cfg.variant_configs())  # loads and checks the data
     device = select_device(cfg.training.device)
     for name, (vcfg, bundle, task) in prepared.items():
         check_data_parallel(vcfg, bundle, task, nproc, name if len(prepared) > 1 else None)
@@ -203,10 +203,10 @@ def _worker(spec: dict[str, Any]) -> None:
                 )
                 Path(spec["result"]).write_text(str(result.run_dir))
             else:  # the same data, tasks and trainings in the same order; nothing written
-                cfg = experiment._resolve(spec["recipe"], spec["overrides"])
+                cfg = experiment.resolve_recipe(spec["recipe"], spec["overrides"])
                 if spec["seed"] is not None:
                     cfg = cfg.model_copy(update={"seed": spec["seed"]})
-                for vcfg, bundle, task in experiment._prepare_variants(cfg.variant_configs()).values():
+                for vcfg, bundle, task in experiment.prepare_variants(cfg.variant_configs()).values():
                     train_one(vcfg, bundle, task)
     except NNJError as err:
         Path(spec["errors"], f"error-{rank}.txt").write_text(f"{getattr(err, 'exit_code', 2)} {err}")
