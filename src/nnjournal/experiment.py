@@ -185,6 +185,9 @@ def _preflight(cfg: RunConfig, bundle: DataBundle, task: Task) -> None:
         if cfg.training.label_smoothing:
             smoothed_loss(task, cfg.training.label_smoothing)  # a task without classes raises
         probe = models.build(cfg.model, bundle.info, task.out_features)  # shapes that do not fit raise
+        check_model = getattr(task, "check_model", None)  # e.g. outputs of the targets' shape
+        if check_model is not None and len(bundle.train):
+            check_model(probe, bundle, cfg)
         check_precision(cfg.training, select_device(cfg.training.device), probe)  # float16 off CUDA, ...
         if cfg.ensemble.size > 1:
             should_vectorize(
