@@ -138,6 +138,14 @@ class Reconstruction(SupervisedTask):
             section.flip,
         )
 
+    def fitted(self) -> dict[str, Any]:
+        # A loaded model's info holds the *input* shape: grey in, colour out needs the target's
+        # channels saved, or `nnj predict` would rebuild a 1-channel decoder.
+        return {"out_features": self.out_features}
+
+    def restore(self, fitted: dict[str, Any]) -> None:
+        self.out_features = int(fitted.get("out_features", self.out_features))
+
     def check_model(self, model: torch.nn.Module, bundle: DataBundle, cfg: Any) -> None:
         """Refuse, before a run directory exists (experiment._preflight), what would fail at the
         first training step: outputs of another shape than the targets, or a BCE loss on values
