@@ -37,7 +37,7 @@ from nnjournal.training.callbacks import EpochFunction
 from nnjournal.training.checkpoint import checkpoint_file, has_checkpoint, load_checkpoint
 from nnjournal.training.early_stopping import check_monitor
 from nnjournal.training.history import History
-from nnjournal.training.interrupt import TrainingInterrupted
+from nnjournal.training.interrupt import TrainingInterrupted, ctrl_c_resumable
 from nnjournal.training.precision import check_precision
 from nnjournal.training.seeding import select_device
 from nnjournal.training.trainers import train_one
@@ -113,6 +113,7 @@ def run(
     if resume is None:
         run_dir = create_run_dir(out, cfg.recipe)
     with (
+        ctrl_c_resumable(run_dir),
         mark_failed(run_dir, created=resume is None),
         RunTrackers(cfg, run_dir, list(prepared), resume=resume is not None) as trackers,
     ):
