@@ -136,6 +136,13 @@ CASES = [
         "task.input_transform=grayscale",
     ),  # fmt: skip
     table_run(
+        "normal class that is no class",
+        "anomaly-ae-churn",
+        "mixed.csv",
+        "task.normal_class = 5 is no training",
+        "task.normal_class=5",
+    ),  # fmt: skip
+    table_run(
         "bce on standardized columns",
         "anomaly-ae-churn",
         "mixed.csv",

@@ -253,6 +253,13 @@ class Reconstruction(SupervisedTask):
             if self.normal_class is not None:
                 if labels is None:
                     raise NNJError("task.normal_class needs a data set with class labels; unset it")
+                if name == "train" and not bool((labels == self.normal_class).any()):
+                    names = bundle.info.class_names or [str(k) for k in range(int(labels.max()) + 1)]
+                    shown = ", ".join(f"{k} = {n!r}" for k, n in enumerate(names))
+                    raise NNJError(
+                        f"task.normal_class = {self.normal_class} is no training example's class; it is a "
+                        f"class index ({shown}): choose one of them"
+                    )
                 if name == "test":
                     anomaly = (labels != self.normal_class).long()
                     if self.anomaly_share is not None:  # a rare class made rarer (data/anomaly_split.py)
