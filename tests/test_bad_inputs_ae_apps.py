@@ -52,6 +52,9 @@ def _table(path: Path, columns: dict[str, list[str]]) -> None:
 def files(tmp_path_factory: pytest.TempPathFactory) -> Path:
     d = tmp_path_factory.mktemp("files")
     _photos(d / "photos")
+    (d / "flat").mkdir()  # someone's photos, not sorted into classes
+    for f in sorted((d / "photos").rglob("*.png")):
+        (d / "flat" / f"{f.parent.name}-{f.name}").write_bytes(f.read_bytes())
     rng = np.random.default_rng(1)
     n = 120
     y = ["1" if rng.random() < 0.25 else "0" for _ in range(n)]
@@ -115,6 +118,11 @@ CASES = [
         "model.upscale=3",
         size=32,
     ),  # fmt: skip
+    Case(
+        "photos not sorted into classes",
+        ["run", "colorization-ae", "-q", "--out", "{out}", "--set", "data.path={f}/flat", *TRAIN],
+        "set data.classes = false",
+    ),
     photo_run(
         "bce on linear outputs", "superres-ae", "set model.output_activation = 'sigmoid'", "task.loss=bce"
     ),
@@ -188,6 +196,21 @@ def test_integer_positive_label_and_a_table_pca_reconstructs_exactly(
     assert rc == 0, stderr[-3000:]
     summary = json.loads((_one_run(tmp_path / "out") / "summary.json").read_text())
     assert any("reconstructs the test set exactly (MSE 0)" in line for line in summary["conclusion"])
+
+
+def test_photos_not_sorted_into_classes_train_with_data_classes_false(
+    nnj: Nnj, files: Path, tmp_path: Path
+) -> None:
+    """A flat folder of photos (or a single class folder) is what image-to-image users have."""
+    for folder in ("flat", "photos/a"):
+        out = tmp_path / folder.replace("/", "-")
+        rc, _, stderr = nnj(
+            "run", "superres-ae", "-q", "--out", str(out), "--set", f"data.path={files / folder}",
+            "--set", "data.size=8", "--set", "data.classes=false", "--set", "model.channels=[8, 16]", *TRAIN,
+        )  # fmt: skip
+        assert rc == 0, stderr[-3000:]
+        sizes = json.loads((_one_run(out) / "summary.json").read_text())["data"]["sizes"]
+        assert sum(sizes.values()) == (16 if folder == "flat" else 8), sizes
 
 
 def test_a_saved_colorization_model_loads_with_its_colour_decoder(

@@ -140,6 +140,11 @@ class ImageFolderData(SplitConfig):
     )
     color: Literal["rgb", "grayscale"] = "rgb"
     val_fraction: float = Field(0.1, ge=0.0, lt=1.0)
+    classes: bool = Field(
+        True,
+        description="false: the photos are not sorted into class folders (recipes that ignore labels: "
+        "colorization, super-resolution, watermark removal); every image under data.path, one class",
+    )
 
 
 # ---------------------------------------------------------------------------- recurrent networks
