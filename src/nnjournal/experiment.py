@@ -37,7 +37,7 @@ from nnjournal.training.callbacks import EpochFunction
 from nnjournal.training.checkpoint import checkpoint_file, has_checkpoint, load_checkpoint
 from nnjournal.training.early_stopping import check_monitor
 from nnjournal.training.history import History
-from nnjournal.training.interrupt import TrainingInterrupted
+from nnjournal.training.interrupt import TrainingInterrupted, ctrl_c_resumable
 from nnjournal.training.precision import check_precision
 from nnjournal.training.seeding import select_device
 from nnjournal.training.trainers import train_one
@@ -113,6 +113,7 @@ def run(
     if resume is None:
         run_dir = create_run_dir(out, cfg.recipe)
     with (
+        ctrl_c_resumable(run_dir),
         mark_failed(run_dir, created=resume is None),
         RunTrackers(cfg, run_dir, list(prepared), resume=resume is not None) as trackers,
     ):
@@ -186,6 +187,9 @@ def _preflight(cfg: RunConfig, bundle: DataBundle, task: Task) -> None:
         if cfg.training.label_smoothing:
             smoothed_loss(task, cfg.training.label_smoothing)  # a task without classes raises
         probe = models.build(cfg.model, bundle.info, task.out_features)  # shapes that do not fit raise
+        check_model = getattr(task, "check_model", None)  # e.g. outputs of the targets' shape
+        if check_model is not None and len(bundle.train):
+            check_model(probe, bundle, cfg)
         check_precision(cfg.training, select_device(cfg.training.device), probe)  # float16 off CUDA, ...
         if cfg.ensemble.size > 1:
             should_vectorize(

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import Field, field_validator, model_validator
 
@@ -78,6 +78,13 @@ class CsvData(SplitConfig):
         "(data/imputation.py); fitted on the training rows",
     )
 
+    @field_validator("target", "positive_label", mode="before")
+    @classmethod
+    def _label_as_text(cls, value: Any) -> Any:
+        # `--set data.positive_label=1` reads as the TOML integer 1; a CSV's labels and headers
+        # are text, so a whole number means its digits (a float would be ambiguous: 1.0 or 1?).
+        return str(value) if isinstance(value, int) and not isinstance(value, bool) else value
+
     @field_validator("target", "positive_label")
     @classmethod
     def _trimmed(cls, value: str | None) -> str | None:
@@ -133,6 +140,11 @@ class ImageFolderData(SplitConfig):
     )
     color: Literal["rgb", "grayscale"] = "rgb"
     val_fraction: float = Field(0.1, ge=0.0, lt=1.0)
+    classes: bool = Field(
+        True,
+        description="false: the photos are not sorted into class folders (recipes that ignore labels: "
+        "colorization, super-resolution, watermark removal); every image under data.path, one class",
+    )
 
 
 # ---------------------------------------------------------------------------- recurrent networks

@@ -86,7 +86,7 @@ def _dotted(loc: tuple[Any, ...]) -> str:
 def format_validation_error(err: ValidationError, where: str = "") -> str:
     lines = []
     for e in err.errors():
-        path = where + _dotted(tuple(e["loc"]))
+        path = (where + _dotted(tuple(e["loc"]))).rstrip(".")  # a section's own error: "task", not "task."
         msg = e["msg"]
         if e["type"] == "extra_forbidden":
             msg = "unknown key (check its spelling; `nnj show RECIPE` lists the valid keys)"

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import Field, model_validator
+from pydantic import Field, field_validator, model_validator
 
 from nnjournal.config.base import Strict
 
@@ -23,6 +23,18 @@ class WatermarkConfig(Strict):
     color: Literal["white", "black", "random"] = Field(
         "white", description="the mark's grey level: 1, 0, or drawn per image"
     )
+
+    @field_validator("text")
+    @classmethod
+    def _bitmap_font_characters(cls, text: str | None) -> str | None:
+        # Pillow's bitmap font encodes text as Latin-1: anything else would fail mid-run.
+        bad = sorted({c for c in text or "" if ord(c) > 255})
+        if bad:
+            raise ValueError(
+                f"{text!r} has character(s) {' '.join(bad)} that Pillow's bitmap font cannot draw "
+                "(Latin-1 only, e.g. letters, digits, (c) and accented letters); use other characters"
+            )
+        return text
 
     @model_validator(mode="after")
     def _opacity_range(self) -> WatermarkConfig:

@@ -23,21 +23,36 @@ log = logging.getLogger(__name__)
 EXTENSIONS = {".jpg", ".jpeg", ".png"}
 
 
-def list_images(root: Path, class_names: list[str] | None = None) -> tuple[list[Path], list[int], list[str]]:
+def _images_under(folder: Path) -> list[Path]:
+    return sorted(p for p in folder.rglob("*") if p.suffix.lower() in EXTENSIONS and p.is_file())
+
+
+def list_images(
+    root: Path, class_names: list[str] | None = None, by_class: bool = True
+) -> tuple[list[Path], list[int], list[str]]:
     """Image files under `root/<class>/` (sorted), their class indices, and the class names
-    (the sub-folder names, sorted, unless given)."""
+    (the sub-folder names, sorted, unless given). `by_class=False` (data.classes = false):
+    every image under `root`, one class named after the folder."""
     if not root.is_dir():
         raise NNJError(f"image folder {root} does not exist or is not a folder")
+    if not by_class:
+        files = _images_under(root)
+        if not files:
+            raise NNJError(f"{root}: no .jpg/.jpeg/.png images in it or its sub-folders")
+        return files, [0] * len(files), [root.name]
     if class_names is None:
         class_names = sorted(p.name for p in root.iterdir() if p.is_dir() and not p.name.startswith("."))
     if len(class_names) < 2:
-        raise NNJError(f"{root}: needs one sub-folder per class (at least two), found {class_names}")
+        raise NNJError(
+            f"{root}: needs one sub-folder per class (at least two), found {class_names}; for a recipe that "
+            "ignores classes (colorization, super-resolution, watermark removal) set data.classes = false"
+        )
     files, labels = [], []
     for k, name in enumerate(class_names):
         folder = root / name
         if not folder.is_dir():
             raise NNJError(f"{root}: class folder {name!r} is missing (the training split has it)")
-        found = sorted(p for p in folder.rglob("*") if p.suffix.lower() in EXTENSIONS and p.is_file())
+        found = _images_under(folder)
         files += found
         labels += [k] * len(found)
     if not files:
@@ -90,10 +105,11 @@ def _decode_all(files: list[Path], labels: list[int], cfg: ImageFolderData) -> d
 
 
 def _load_split(root: Path, cfg: ImageFolderData, class_names: list[str] | None):
-    files, labels, class_names = list_images(root, class_names)
+    files, labels, class_names = list_images(root, class_names, by_class=cfg.classes)
     key = {
         "files": [(str(f), f.stat().st_size, f.stat().st_mtime_ns) for f in files],
-        "options": [cfg.size, cfg.resize, cfg.color],
+        # the labels depend on data.classes; older caches (classes = true) keep their key
+        "options": [cfg.size, cfg.resize, cfg.color] + ([] if cfg.classes else ["one class"]),
     }
     arrays = cached_arrays("image-folder", key, lambda: _decode_all(files, labels, cfg))
     skipped = [str(s) for s in arrays["skipped"]]

@@ -370,7 +370,13 @@ def reconstruction_conclusion(summary: dict[str, Any]) -> list[str]:
                 f"{name} raises the test PSNR from {t['input_psnr']:.2f} dB (its input) to {t['psnr']:.2f} dB "
                 f"({t['psnr'] - t['input_psnr']:+.2f} dB)."
             )
-        if pca is not None and "mse" in t:
+        if pca is not None and "mse" in t and pca[1]["mse"] == 0:  # a code as wide as the data: no ratio
+            lines.append(
+                f"{pca[0]} reconstructs the test set exactly (MSE 0): its code is as wide as the data, so "
+                f"{name}'s test MSE {t['mse']:.4f} has nothing to beat; lower model.code_size below the "
+                "number of input features."
+            )
+        elif pca is not None and "mse" in t:
             ratio = t["mse"] / pca[1]["mse"]
             rel = "below" if ratio < 1 else "above"
             lines.append(

@@ -116,6 +116,11 @@ class Reconstruction(SupervisedTask):
             raise NNJError(
                 f"task.flip and task.ssim_weight need image data (C, H, W), got shape {info.input_shape}; unset them"
             )
+        if input_transform != "identity" and len(info.input_shape) != 3:
+            raise NNJError(
+                f"task.input_transform = {input_transform!r} needs image data (C, H, W), got shape "
+                f"{info.input_shape}; set task.input_transform = 'identity'"
+            )
         self.headline = "roc_auc" if normal_class is not None else "mse"
         # Output channels for convolutional models (the target's), features for dense ones.
         shape = info.input_shape
@@ -132,6 +137,42 @@ class Reconstruction(SupervisedTask):
             section.ssim_weight,
             section.flip,
         )
+
+    def fitted(self) -> dict[str, Any]:
+        # A loaded model's info holds the *input* shape: grey in, colour out needs the target's
+        # channels saved, or `nnj predict` would rebuild a 1-channel decoder.
+        return {"out_features": self.out_features}
+
+    def restore(self, fitted: dict[str, Any]) -> None:
+        self.out_features = int(fitted.get("out_features", self.out_features))
+
+    def check_model(self, model: torch.nn.Module, bundle: DataBundle, cfg: Any) -> None:
+        """Refuse, before a run directory exists (experiment._preflight), what would fail at the
+        first training step: outputs of another shape than the targets, or a BCE loss on values
+        outside 0..1. `model` is an untrained probe."""
+        x, y = bundle.train.x[:2], bundle.train.y[:2]
+        target = tuple(y.shape[1:])
+        try:
+            with torch.no_grad():
+                out = tuple(model.eval()(to_unit_range(x)).recon.shape[1:])
+        except RuntimeError as err:  # e.g. an input skip path added to an output of another size
+            first = str(err).splitlines()[0]
+            raise NNJError(f"the model does not fit the data ({first}): {_shape_hint(cfg, target)}") from None
+        if out != target:
+            hint = _shape_hint(cfg, target)
+            raise NNJError(f"the model's output per example is {out} but the target is {target}: {hint}")
+        if self.loss_name == "bce":
+            if getattr(cfg.model, "output_activation", "sigmoid") != "sigmoid":
+                raise NNJError(
+                    "task.loss = 'bce' needs outputs in 0..1: set model.output_activation = 'sigmoid' "
+                    "or task.loss = 'mse'"
+                )
+            lo, hi = float(bundle.train.y.min()), float(bundle.train.y.max())
+            if lo < 0 or hi > 1:
+                raise NNJError(
+                    f"task.loss = 'bce' needs targets in 0..1, but these range over {lo:.3g}..{hi:.3g} "
+                    "(standardized table columns are not probabilities); set task.loss = 'mse'"
+                )
 
     # -------------------------------------------------------------- training
     def reconstruction_loss(self, recon: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
@@ -212,6 +253,13 @@ class Reconstruction(SupervisedTask):
             if self.normal_class is not None:
                 if labels is None:
                     raise NNJError("task.normal_class needs a data set with class labels; unset it")
+                if name == "train" and not bool((labels == self.normal_class).any()):
+                    names = bundle.info.class_names or [str(k) for k in range(int(labels.max()) + 1)]
+                    shown = ", ".join(f"{k} = {n!r}" for k, n in enumerate(names))
+                    raise NNJError(
+                        f"task.normal_class = {self.normal_class} is no training example's class; it is a "
+                        f"class index ({shown}): choose one of them"
+                    )
                 if name == "test":
                     anomaly = (labels != self.normal_class).long()
                     if self.anomaly_share is not None:  # a rare class made rarer (data/anomaly_split.py)
@@ -283,6 +331,26 @@ class Reconstruction(SupervisedTask):
         from nnjournal.journal.autoencoder_plots import describe_model
 
         return describe_model(cfg.model)
+
+
+def _shape_hint(cfg: Any, target: tuple[int, ...]) -> str:
+    """What to change when a reconstruction model's output does not have the target's shape."""
+    m, transform = cfg.model, cfg.task.input_transform
+    upscale = getattr(m, "upscale", 1)
+    if transform == "downsample2" and upscale != 2:
+        return "task.input_transform = 'downsample2' halves the input; set model.upscale = 2"
+    if transform != "downsample2" and upscale != 1:
+        return (
+            f"model.upscale = {upscale} makes the output {upscale}x the input's size, but the target has the "
+            "input's size; set model.upscale = 1 (upscaling goes with task.input_transform = 'downsample2')"
+        )
+    if getattr(m, "kind", "dense") in ("conv", "unet") and len(target) == 3:
+        levels = len(m.channels)
+        return (
+            f"the {target[1]}x{target[2]} images pass {levels} 2x2 pooling stage(s) (one per model.channels "
+            f"entry), so their sides must be divisible by {2**levels}; change data.size or use fewer stages"
+        )
+    return "change the model or the data so they agree"
 
 
 def code_sensitivity(model: torch.nn.Module, x: torch.Tensor, code: torch.Tensor, std: float = 0.05) -> float:

@@ -6,6 +6,9 @@ from __future__ import annotations
 
 import signal
 import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
 from types import FrameType
 
 from nnjournal.errors import NNJError
@@ -43,3 +46,16 @@ class InterruptFlag:
         for sig, handler in self._previous.items():
             signal.signal(sig, handler)  # type: ignore[arg-type]
         self._previous.clear()
+
+
+@contextmanager
+def ctrl_c_resumable(run_dir: Path) -> Iterator[None]:
+    """Ctrl-C outside the trainer's watch (evaluating, fitting baselines, writing the journal)
+    is the same one line as during training: the trained epochs are checkpointed, so say how to
+    resume instead of exiting 130 without a word."""
+    try:
+        yield
+    except KeyboardInterrupt:
+        raise TrainingInterrupted(
+            f"stopped by SIGINT (the finished epochs are kept); resume with: nnj run --resume {run_dir}"
+        ) from None
