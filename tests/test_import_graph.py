@@ -96,3 +96,9 @@ def test_the_cycle_finder_finds_a_cycle():
 def test_no_source_file_is_over_500_lines():
     long = {str(f.relative_to(ROOT)): n for f in ROOT.rglob("*.py") if (n := len(f.read_text().splitlines())) > 500}
     assert not long, long
+
+
+def test_experiment_stays_a_thin_sequence():
+    # issue 10: config -> data -> task -> model -> fit -> evaluate -> journal, in at most 300 lines
+    lines = len((ROOT / "experiment.py").read_text().splitlines())
+    assert lines <= 300, f"experiment.py has {lines} lines; move task- or report-specific code where it belongs"

@@ -187,19 +187,15 @@ def _preflight(cfg: RunConfig, bundle: DataBundle, task: Task) -> None:
         if cfg.training.label_smoothing:
             smoothed_loss(task, cfg.training.label_smoothing)  # a task without classes raises
         probe = models.build(cfg.model, bundle.info, task.out_features)  # shapes that do not fit raise
-        check_model = getattr(task, "check_model", None)  # e.g. outputs of the targets' shape
-        if check_model is not None and len(bundle.train):
-            check_model(probe, bundle, cfg)
+        if hasattr(task, "check_model") and len(bundle.train):  # e.g. outputs of the targets' shape
+            task.check_model(probe, bundle, cfg)
         check_precision(cfg.training, select_device(cfg.training.device), probe)  # float16 off CUDA, ...
         if cfg.ensemble.size > 1:
-            should_vectorize(
-                cfg.training.vectorize, [probe], cfg.training.schedule.name, training=cfg.training
-            )  # true with batch norm or a precision switch raises
+            # true with batch norm or a precision switch raises
+            should_vectorize(cfg.training.vectorize, [probe], cfg.training.schedule.name, training=cfg.training)
         if cfg.evaluation.mc_dropout:
             if not hasattr(task, "proba"):
-                raise NNJError(
-                    "evaluation.mc_dropout: Monte-Carlo dropout is reported for classification; set it to 0"
-                )
+                raise NNJError("evaluation.mc_dropout: Monte-Carlo dropout is reported for classification; set it to 0")
             if not has_dropout(probe):
                 raise NNJError(
                     "evaluation.mc_dropout needs dropout in the model: set model.dropout_hidden (MLP) or "
