@@ -6,8 +6,8 @@ Each case here once failed: a traceback after the run directory was made (an out
 shape than the target, a BCE loss on values outside 0..1, an image transform asked of a table,
 text the watermark font cannot draw), or a message that said nothing of how to fix it. Now:
 exit code 2, one `error:` line naming the setting, no run directory. The probes that behaved
-well are listed in docs/bench-sections/robust18.md. The photos and tables are generated here,
-so no shared data is needed."""
+well are listed in docs/benchmarks.md ("Bad inputs and interruptions of the autoencoder
+applications"). The photos and tables are generated here, so no shared data is needed."""
 
 from __future__ import annotations
 
@@ -227,32 +227,34 @@ def test_a_saved_colorization_model_loads_with_its_colour_decoder(
     import torch
 
     assert tuple(trained.model(torch.from_numpy(grey)).recon.shape) == (2, 3, 8, 8)
+    # nnj predict writes one value per input: it says so at once, whatever the input, instead of
+    # sending the user from a CSV to an image to an array and refusing each
+    photo = next((files / "photos").rglob("*.png"))
+    np.save(tmp_path / "grey.npy", grey)
+    for given in (photo, tmp_path / "grey.npy", files / "mixed.csv"):
+        rc, _, stderr = nnj("predict", str(_one_run(tmp_path / "out")), str(given), cwd=tmp_path)
+        assert rc == 2 and len(stderr.splitlines()) == 1, stderr[-2000:]
+        assert "returns a reconstruction per input" in stderr and "nnjournal.load_model" in stderr
 
 
-# The imputation task (tasks/imputation.py) is the lead's file this session: these are refused or
-# crash there. Each must end with exit 0, or with one line and nothing left; strict xfail so the
-# marker goes once the fix lands (docs/bench-sections/robust18.md has the proposed patch).
-IMPUTATION = [
-    table_run("imputation of a table without numeric columns", "imputation-ae", "no_numbers.csv", ""),
-    table_run(
-        "imputation with no test cell hidden", "imputation-ae", "mixed.csv", "", "task.hide_fraction=1e-9"
-    ),
-]
-
-
-@pytest.mark.xfail(strict=True, reason="KeyError 'imputed_nrmse' after training: fix in tasks/imputation.py")
-@pytest.mark.parametrize("case", IMPUTATION, ids=[c.id for c in IMPUTATION])
-def test_imputation_without_a_headline_metric_never_crashes(
-    case: Case, nnj: Nnj, files: Path, tmp_path: Path
-) -> None:
+# The imputation task: a table without a number to hide leads with the share of cells filled
+# right; a test split with no hidden cell, or no indicators to tell the file's own blanks from its
+# values, is refused before anything is written.
+def test_imputation_of_a_table_without_numbers_leads_with_accuracy(nnj: Nnj, files: Path, tmp_path: Path) -> None:
+    case = table_run("", "imputation-ae", "no_numbers.csv", "")
     out = tmp_path / "out"
     rc, _, stderr = nnj(*[a.format(f=files, out=out) for a in case.args], cwd=tmp_path)
-    assert "Traceback" not in stderr, stderr[-3000:]
-    if rc != 0:
-        assert rc == 2 and len(stderr.splitlines()) == 1 and (not out.exists() or list(out.iterdir()) == [])
+    assert rc == 0, stderr[-3000:]
+    summary = json.loads(next(out.glob("*/summary.json")).read_text())
+    assert summary["headline"]["metric"] == "imputed_accuracy"
+    assert 0 < summary["headline"]["value"] <= 1
 
 
-@pytest.mark.xfail(strict=True, reason="blanks median-filled and scored as truth: fix in tasks/imputation.py")
+def test_imputation_that_hides_no_test_cell_is_refused(nnj: Nnj, files: Path, tmp_path: Path) -> None:
+    case = table_run("", "imputation-ae", "mixed.csv", "task.hide_fraction", "task.hide_fraction=1e-9")
+    _check_refused(case, nnj, files, tmp_path)
+
+
 def test_imputation_needs_missing_indicators_to_know_the_files_blanks(
     nnj: Nnj, files: Path, tmp_path: Path
 ) -> None:

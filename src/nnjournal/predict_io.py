@@ -76,6 +76,13 @@ def inputs_for(path: Path, trained: TrainedModel, *, id_columns: Sequence[str] =
     """`path` read for `trained`: an image file or folder for an image model, a CSV's named
     columns (plus identifier columns) for a tabular one, else an array. An input of the wrong
     kind for the model is one `NNJError` saying what the model takes."""
+    whole = getattr(trained.task, "predicts", None)  # e.g. an image per input: not one CSV value
+    if whole is not None:
+        raise NNJError(
+            f"nnj predict writes one value per input (a class, a number, a forecast, a filled table); this "
+            f"{trained.task.name} model returns {whole} per input: apply it in Python "
+            "(`nnjournal.load_model(RUN).model`, inputs prepared as in training) or see its report's test examples"
+        )
     if hasattr(trained.task, "forecast"):
         if id_columns:
             raise NNJError("--id-column is for tabular models; a forecast's rows are the steps after the series' end")

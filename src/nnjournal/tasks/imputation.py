@@ -75,6 +75,13 @@ class Imputation(SupervisedTask):
                 "task.name = 'imputation' needs a network that takes blanks: model.name = 'autoencoder', "
                 "model.kind = 'dense', model.masked_input = true"
             )
+        if cfg.data.missing_indicators is not True:
+            # Without an indicator per column a file's blank is filled (median / most frequent /
+            # its own category) before the task sees it, then hidden and scored as if it were truth.
+            raise NNJError(
+                "task.name = 'imputation' needs data.missing_indicators = true: the indicators tell the "
+                f"file's own blanks (never scored) from its values; got {cfg.data.missing_indicators!r}"
+            )
         self.layout, values = value_layout(prep)
         self.lt = LayoutTensors(self.layout)
         splits: dict[str, Split | None] = {}
@@ -90,6 +97,7 @@ class Imputation(SupervisedTask):
             # x: what the model is asked to fill (hidden cells NaN); y: the truth (NaN = unknown).
             # Training batches ignore x and hide fresh cells of y each time.
             splits[name] = Split(torch.from_numpy(np.where(hidden, np.nan, v)), torch.from_numpy(v))
+        self._choose_headline(splits["test"])
         names = [prep.feature_names[j] for j in values]
         info = replace(bundle.info, input_shape=(len(values),), feature_names=names, class_names=None)
         self.out_features = len(values)
@@ -107,6 +115,19 @@ class Imputation(SupervisedTask):
             info=info,
             preprocessing=saved,
         )
+
+    def _choose_headline(self, test: Split | None) -> None:
+        """Refuse a test split with no hidden known cell (nothing to score); a table without a
+        hidden number (categories and yes/no only) leads with the share filled right."""
+        hidden = (torch.isnan(test.x) & ~torch.isnan(test.y)).numpy() if test is not None else None
+        scored = {s.kind for s in self.layout if hidden is not None and s.features and hidden[:, s.features[0]].any()}
+        if not scored:
+            raise NNJError(
+                f"task.hide_fraction = {self.hide_fraction:g} hides no known cell of the test rows: nothing "
+                "would be scored; raise task.hide_fraction (the recipe's 0.2) or give more rows"
+            )
+        if "numeric" not in scored:
+            self.headline = "imputed_accuracy"
 
     # -------------------------------------------------------------- the step
     def training_step(self, model: torch.nn.Module, batch: Split, state: Any = None) -> StepOutput:

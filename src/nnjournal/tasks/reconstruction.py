@@ -78,6 +78,8 @@ RECONSTRUCTION_DIRECTIONS = {
 
 class Reconstruction(SupervisedTask):
     name = "reconstruction"
+    # what `nnj predict` would have to write per input (it writes one value per input: refused early)
+    predicts = "a reconstruction"
     score_name = "mse"  # tracked per epoch as train_mse / val_mse
     directions = RECONSTRUCTION_DIRECTIONS
     data_kind = "classification"  # loaders keep the class labels (plots, anomaly and downstream metrics)

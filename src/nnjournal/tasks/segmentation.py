@@ -29,6 +29,7 @@ GEOMETRIC_AUGMENT = ("crop_padding", "hflip", "rotation", "zoom", "translate", "
 
 class Segmentation(SupervisedTask):
     name = "segmentation"
+    predicts = "a class map"  # per input, which `nnj predict` does not write (refused early)
     headline = "miou"
     score_name = "pixel_accuracy"
     directions = {"loss": "min", "miou": "max", "digit_iou": "max", "pixel_accuracy": "max"}
