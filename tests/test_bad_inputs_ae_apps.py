@@ -17,6 +17,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+import torch
 from PIL import Image
 from test_bad_inputs import TRAIN, Case, Nnj
 
@@ -196,6 +197,9 @@ def test_integer_positive_label_and_a_table_pca_reconstructs_exactly(
     assert rc == 0, stderr[-3000:]
     summary = json.loads((_one_run(tmp_path / "out") / "summary.json").read_text())
     assert any("reconstructs the test set exactly (MSE 0)" in line for line in summary["conclusion"])
+    # a table's reconstruction is not one value per row: nnj predict says so at once
+    rc, _, stderr = nnj("predict", str(_one_run(tmp_path / "out")), str(files / "booleans.csv"), cwd=tmp_path)
+    assert rc == 2 and len(stderr.splitlines()) == 1 and "returns a reconstruction per input" in stderr
 
 
 def test_photos_not_sorted_into_classes_train_with_data_classes_false(
@@ -224,17 +228,32 @@ def test_a_saved_colorization_model_loads_with_its_colour_decoder(
     trained = load_model(_one_run(tmp_path / "out"))
     assert trained.info.input_shape == (1, 8, 8) and trained.task.out_features == 3
     grey = np.random.default_rng(0).random((2, 1, 8, 8)).astype(np.float32)
-    import torch
-
     assert tuple(trained.model(torch.from_numpy(grey)).recon.shape) == (2, 3, 8, 8)
-    # nnj predict writes one value per input: it says so at once, whatever the input, instead of
-    # sending the user from a CSV to an image to an array and refusing each
-    photo = next((files / "photos").rglob("*.png"))
+    # nnj predict colours a folder of photos into a folder of PNGs at the training size (it used
+    # to send the user from a CSV to an image to an array and refuse each)
+    run = _one_run(tmp_path / "out")
+    rc, stdout, stderr = nnj("predict", str(run), str(files / "photos"), "--out", str(tmp_path / "coloured"))
+    assert rc == 0, stderr[-2000:]
+    assert "16 images written to" in stdout
+    written = sorted((tmp_path / "coloured").rglob("*.png"))
+    assert len(written) == 16 and (tmp_path / "coloured" / "index.csv").exists()
+    photo = sorted((files / "photos").rglob("*.png"))[0]
+    out = np.asarray(Image.open(tmp_path / "coloured" / photo.relative_to(files / "photos")))
+    assert out.shape == (8, 8, 3) and out.dtype == np.uint8
+    # the same numbers as the model applied by hand to the photo read as in training
+    from nnjournal.data.image_folder import decode_image
+    from nnjournal.tasks.reconstruction import grayscale
+
+    x = torch.from_numpy(np.array(decode_image(photo, 8, "stretch", "rgb")[None])).float() / 255
+    with torch.no_grad():
+        expected = trained.model.eval()(grayscale(x)).recon.clamp(0, 1)[0].permute(1, 2, 0)
+    assert np.abs(out.astype(np.float32) - expected.numpy() * 255).max() <= 0.5 + 1e-3
     np.save(tmp_path / "grey.npy", grey)
-    for given in (photo, tmp_path / "grey.npy", files / "mixed.csv"):
-        rc, _, stderr = nnj("predict", str(_one_run(tmp_path / "out")), str(given), cwd=tmp_path)
-        assert rc == 2 and len(stderr.splitlines()) == 1, stderr[-2000:]
-        assert "returns a reconstruction per input" in stderr and "nnjournal.load_model" in stderr
+    for given in (tmp_path / "grey.npy", files / "mixed.csv"):  # one line saying what it takes
+        rc, _, stderr = nnj("predict", str(run), str(given), "--out", str(tmp_path / "x"), cwd=tmp_path)
+        assert rc == 2 and len(stderr.splitlines()) == 1 and "give an image file or a folder" in stderr
+    rc, _, stderr = nnj("predict", str(run), str(files / "photos"), "--out", str(tmp_path / "coloured"))
+    assert rc == 2 and "already exists" in stderr  # never written over
 
 
 # The imputation task: a table without a number to hide leads with the share of cells filled

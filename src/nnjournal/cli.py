@@ -215,7 +215,11 @@ def predict(
     ],
     output: Annotated[
         Path | None,
-        typer.Option("--out", help="predictions CSV (default: INPUT_predictions.csv; - for standard output)"),
+        typer.Option(
+            "--out",
+            help="predictions CSV (default: INPUT_predictions.csv; - for standard output); for an "
+            "image-to-image model the folder of output images (default: INPUT_outputs)",
+        ),
     ] = None,
     variant: Annotated[
         str | None, typer.Option(help="which model of a multi-model run (default: the best)")
@@ -231,13 +235,22 @@ def predict(
 ) -> None:
     """Predict with a saved model; writes one CSV row per input: its identifier (an image's path,
     a table's id columns), the prediction and, for classifiers, a probability per class. An
-    imputation model writes the input table back with its blank cells filled (INPUT_filled.csv)."""
-    from nnjournal import predict_io
+    imputation model writes the input table back with its blank cells filled (INPUT_filled.csv);
+    an image-to-image model (colorization, super-resolution, denoising) a folder of output
+    images (INPUT_outputs/)."""
+    from nnjournal import predict_images, predict_io
     from nnjournal.files import check_output_file
     from nnjournal.saved_model import load_model
 
     folder = predict_io.model_folder(run_dir, variant)
     trained = load_model(folder)
+    if predict_images.writes_images(trained):  # image-to-image: a folder of PNGs, not a CSV
+        if output is not None and str(output) == "-":
+            raise NNJError("this model writes images: give a folder with --out, not - (standard output)")
+        images = output or predict_images.default_folder(input_file)
+        n = predict_images.predict_images(trained, input_file, images)
+        typer.echo(f"{n} images written to {images} (index.csv lists each input)")
+        return
     fills = hasattr(trained.task, "filled_table")  # an imputation model writes the table back, filled
     what, suffix = ("rows with their blanks filled", "_filled") if fills else ("predictions", "_predictions")
     target = None if output is not None and str(output) == "-" else output or predict_io.default_output(input_file, suffix)

@@ -145,13 +145,20 @@ def image_files(path: Path) -> list[Path]:
     return found
 
 
-def read_images(path: Path, trained: TrainedModel) -> tuple[list[Path], np.ndarray]:
+def read_images(
+    path: Path,
+    trained: TrainedModel,
+    *,
+    shape: tuple[int, ...] | None = None,
+    decode: dict[str, Any] | None = None,
+) -> tuple[list[Path], np.ndarray]:
     """The image files of `path` and their uint8 (n, C, H, W) pixels, decoded as the model's
     training images were: the image-folder loader's size, resize and colour where the model
     came from image files, else stretched to the model's size in its channels. Any file that
-    does not decode is an error naming it (nothing is predicted)."""
-    channels, height, width = trained.info.input_shape
-    decode = trained.preprocessing.decode or {}
+    does not decode is an error naming it (nothing is predicted). `shape` and `decode` (an
+    image-to-image model: its targets') replace the model input's."""
+    channels, height, width = shape or trained.info.input_shape
+    decode = (decode if shape is not None else trained.preprocessing.decode) or {}
     resize = decode.get("resize", "stretch")
     color = decode.get("color", "rgb" if channels == 3 else "grayscale")
     if height != width or channels not in (1, 3) or resize not in ("stretch", "crop") or color not in ("rgb", "grayscale"):

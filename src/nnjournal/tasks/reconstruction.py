@@ -124,6 +124,8 @@ class Reconstruction(SupervisedTask):
                 f"{info.input_shape}; set task.input_transform = 'identity'"
             )
         self.headline = "roc_auc" if normal_class is not None else "mse"
+        self.target_shape: list[int] | None = None  # the clean images' (C, H, W), set by `pairs`
+        self.target_decode: dict[str, Any] | None = None  # how image files became them (image-folder)
         # Output channels for convolutional models (the target's), features for dense ones.
         shape = info.input_shape
         self.out_features = shape[0] if len(shape) == 3 else int(np.prod(shape))
@@ -142,11 +144,24 @@ class Reconstruction(SupervisedTask):
 
     def fitted(self) -> dict[str, Any]:
         # A loaded model's info holds the *input* shape: grey in, colour out needs the target's
-        # channels saved, or `nnj predict` would rebuild a 1-channel decoder.
-        return {"out_features": self.out_features}
+        # channels saved, or `nnj predict` would rebuild a 1-channel decoder. The target images'
+        # shape and decoding let `nnj predict` read new photos as the training targets were read.
+        return {"out_features": self.out_features, "target_shape": self.target_shape, "target_decode": self.target_decode}
 
     def restore(self, fitted: dict[str, Any]) -> None:
         self.out_features = int(fitted.get("out_features", self.out_features))
+        shape = fitted.get("target_shape")
+        self.target_shape = [int(v) for v in shape] if shape else None
+        self.target_decode = fitted.get("target_decode")
+
+    def apply_to_images(self, model: torch.nn.Module, pixels: np.ndarray) -> np.ndarray:
+        """uint8 (n, C, H, W) images read as the training targets were -> the model's outputs as
+        uint8 images of the target's shape: each image scaled to 0..1 and given the training
+        input transform (grey for colorization, halved for super-resolution), then reconstructed.
+        No corruption is added: a denoiser is given the user's own noisy images."""
+        x = INPUT_TRANSFORMS[self.input_transform](to_unit_range(torch.from_numpy(pixels)))
+        recon = predict_outputs(model, x).recon.float().clamp(0, 1)
+        return (recon.reshape(len(recon), *pixels.shape[1:]) * 255).round().to(torch.uint8).cpu().numpy()
 
     def check_model(self, model: torch.nn.Module, bundle: DataBundle, cfg: Any) -> None:
         """Refuse, before a run directory exists (experiment._preflight), what would fail at the
@@ -278,6 +293,9 @@ class Reconstruction(SupervisedTask):
             # Without a transform or corruption the inputs *are* the targets: no copy.
             splits[name] = LabelledSplit(inputs, x, labels=labels, anomaly=anomaly)
         assert splits["train"] is not None and splits["test"] is not None
+        target = tuple(splits["train"].y.shape[1:])
+        self.target_shape = list(target) if len(target) == 3 else None  # images: `nnj predict` writes them
+        self.target_decode = getattr(bundle.preprocessing, "decode", None)
         # Inputs are now 0..1 floats, so no model-side pixel standardization (ImageModel), and
         # outputs are images, not classes (a saved model must not map them to class names).
         info = replace(
