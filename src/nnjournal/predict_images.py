@@ -58,6 +58,7 @@ def predict_images(trained: TrainedModel, input_path: Path, folder: Path) -> int
             f"{input_path}: this {trained.task.name} model turns images into images; give an image file "
             "or a folder of images"
         )
+    check_output_folder(folder)  # before any work: never written over
     shape = tuple(trained.task.target_shape)
     files, pixels = read_images(input_path, trained, shape=shape, decode=trained.task.target_decode)
     outputs = trained.task.apply_to_images(trained.model, pixels)
@@ -65,7 +66,6 @@ def predict_images(trained: TrainedModel, input_path: Path, folder: Path) -> int
     names = [f.relative_to(root).with_suffix(".png") for f in files]
     if len(set(names)) < len(names):  # cat.jpg and cat.png would write one cat.png
         raise NNJError(f"{input_path}: two images share a name apart from the extension; rename one")
-    check_output_folder(folder)
     staging = folder.with_name(f".{folder.name}.tmp-{os.getpid()}")
     try:
         for name, image in zip(names, outputs, strict=True):
