@@ -279,3 +279,14 @@ def test_imputation_needs_missing_indicators_to_know_the_files_blanks(
 ) -> None:
     case = table_run("", "imputation-ae", "blanks.csv", "missing_indicators", "data.missing_indicators=false")
     _check_refused(case, nnj, files, tmp_path)
+
+
+def test_a_classifier_on_photos_read_as_one_class_names_the_option(nnj: Nnj, files: Path, tmp_path: Path) -> None:
+    out = tmp_path / "out"
+    rc, _, stderr = nnj(
+        "run", "flowers-cnn", "-q", "--out", str(out), "--set", f"data.path={files / 'flat'}",
+        "--set", "data.size=8", "--set", "data.classes=false", *TRAIN,
+    )  # fmt: skip
+    assert rc == 2 and len(stderr.splitlines()) == 1, stderr[-2000:]
+    assert "at least 2 classes, got 1" in stderr and "data.classes = true" in stderr
+    assert not out.exists() or list(out.iterdir()) == []

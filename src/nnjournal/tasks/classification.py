@@ -52,7 +52,10 @@ class Classification(SupervisedTask):
         """`class_weights` (one per class) scale each example's loss by its class's weight,
         e.g. "balanced" weights n / (k * count) for imbalanced data."""
         if n_classes < 2:
-            raise NNJError(f"classification needs at least 2 classes, got {n_classes}")
+            raise NNJError(
+                f"classification needs at least 2 classes, got {n_classes}: check the target column, or for "
+                "an image folder sort the images into one sub-folder per class (data.classes = true)"
+            )
         self.n_classes = n_classes
         self.binary = n_classes == 2
         self.out_features = 1 if self.binary else n_classes
