@@ -260,34 +260,17 @@ class Case:
     extra: list[str] = field(default_factory=list)
 
 
+def recipe_run(id: str, recipe: str, expect: str, *sets: str) -> Case:
+    """`nnj run RECIPE -q --out {out} --set S ...` with the short training of `TRAIN`."""
+    return Case(id, ["run", recipe, "-q", "--out", "{out}", *(a for s in sets for a in ("--set", s)), *TRAIN], expect)
+
+
 def csv_run(id: str, file: str, expect: str, *sets: str) -> Case:
-    args = [
-        "run",
-        "tabular",
-        "-q",
-        "--out",
-        "{out}",
-        "--set",
-        f"data.path={{f}}/{file}",
-        "--set",
-        "data.target=y",
-    ]
-    return Case(id, args + [a for s in sets for a in ("--set", s)] + TRAIN, expect)
+    return recipe_run(id, "tabular", expect, f"data.path={{f}}/{file}", "data.target=y", *sets)
 
 
 def folder_run(id: str, folder: str, expect: str, *sets: str) -> Case:
-    args = [
-        "run",
-        "flowers-cnn",
-        "-q",
-        "--out",
-        "{out}",
-        "--set",
-        f"data.path={{f}}/{folder}",
-        "--set",
-        "data.size=8",
-    ]
-    return Case(id, args + [a for s in sets for a in ("--set", s)] + TRAIN, expect)
+    return recipe_run(id, "flowers-cnn", expect, f"data.path={{f}}/{folder}", "data.size=8", *sets)
 
 
 def predict(id: str, run: str, inputs: str, expect: str, *extra: str, damage: str | None = None) -> Case:

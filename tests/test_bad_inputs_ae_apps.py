@@ -19,7 +19,7 @@ import numpy as np
 import pytest
 import torch
 from PIL import Image
-from test_bad_inputs import TRAIN, Case, Nnj
+from test_bad_inputs import TRAIN, Case, Nnj, recipe_run
 
 from nnjournal.saved_model import load_model
 
@@ -71,37 +71,14 @@ def files(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 def photo_run(id: str, recipe: str, expect: str, *sets: str, size: int = 16) -> Case:
-    args = [
-        "run",
-        recipe,
-        "-q",
-        "--out",
-        "{out}",
-        "--set",
-        "data.path={f}/photos",
-        "--set",
-        f"data.size={size}",
-    ]
-    return Case(id, args + [a for s in sets for a in ("--set", s)] + TRAIN, expect)
+    return recipe_run(id, recipe, expect, "data.path={f}/photos", f"data.size={size}", *sets)
 
 
 def table_run(id: str, recipe: str, file: str, expect: str, *sets: str) -> Case:
-    args = [
-        "run",
-        recipe,
-        "-q",
-        "--out",
-        "{out}",
-        "--set",
-        f"data.path={{f}}/{file}",
-        "--set",
-        "data.target=y",
-    ]
-    args += ["--set", "data.id_columns=[]", "--set", "data.positive_label='1'"]
+    fixed = [f"data.path={{f}}/{file}", "data.target=y", "data.id_columns=[]", "data.positive_label='1'"]
     if recipe == "imputation-ae":
-        args += ["--set", "data.numeric=[]"]
-    return Case(id, args + [a for s in sets for a in ("--set", s)] + TRAIN, expect)
-
+        fixed.append("data.numeric=[]")
+    return recipe_run(id, recipe, expect, *fixed, *sets)
 
 CASES = [
     # The model's output must have the target's shape; found by a forward pass in the preflight.
