@@ -283,8 +283,7 @@ def predictions_csv(trained: TrainedModel, inputs: Inputs | Any) -> tuple[str, i
         return _rows_csv(steps, forecast), len(forecast)
     if not isinstance(inputs, Inputs):
         inputs = Inputs(inputs)
-    fill = getattr(trained.task, "filled_table", None)
-    if fill is not None:  # an imputation model: the table itself, its blanks filled
+    if hasattr(trained.task, "filled_table"):  # an imputation model: the table itself, its blanks filled
         return filled_table_csv(trained, inputs.x)
     if not hasattr(trained.task, "predict"):
         raise NNJError(f"nnj predict needs a classification or regression model; this run's task is {trained.task.name}")

@@ -46,6 +46,12 @@ def gaps_from_indicators(prep: Any, x: np.ndarray) -> np.ndarray:
     return out
 
 
+def hidden_cells(split: Split) -> torch.Tensor:
+    """(n, F) bool: the cells hidden on purpose, blank in `x` (what the model is asked to fill)
+    and known in `y` (the truth they are scored against)."""
+    return torch.isnan(split.x) & ~torch.isnan(split.y)
+
+
 class Imputation(SupervisedTask):
     name = "imputation"
     headline = "imputed_nrmse"
@@ -119,7 +125,7 @@ class Imputation(SupervisedTask):
     def _choose_headline(self, test: Split | None) -> None:
         """Refuse a test split with no hidden known cell (nothing to score); a table without a
         hidden number (categories and yes/no only) leads with the share filled right."""
-        hidden = (torch.isnan(test.x) & ~torch.isnan(test.y)).numpy() if test is not None else None
+        hidden = hidden_cells(test).numpy() if test is not None else None
         scored = {s.kind for s in self.layout if hidden is not None and s.features and hidden[:, s.features[0]].any()}
         if not scored:
             raise NNJError(
@@ -142,8 +148,7 @@ class Imputation(SupervisedTask):
     @torch.no_grad()
     def evaluation_step(self, model: torch.nn.Module, batch: Split) -> StepOutput:
         assert self.lt is not None
-        hidden = torch.isnan(batch.x) & ~torch.isnan(batch.y)
-        loss = masked_loss(model(batch.x).recon, batch.y, hidden, self.lt).double()
+        loss = masked_loss(model(batch.x).recon, batch.y, hidden_cells(batch), self.lt).double()
         return StepOutput(loss, {"loss": loss * len(batch.y)}, len(batch.y))
 
     def loss(self, outputs: Any, targets: torch.Tensor) -> torch.Tensor:  # the step is the task's own
@@ -176,8 +181,8 @@ class Imputation(SupervisedTask):
         return np.where(np.isnan(xn), decode(raw, self.layout, logits=True), xn)
 
     def _scores(self, filled: np.ndarray, split: Split, key: str | None = None) -> dict[str, float]:
-        x, y = split.x.cpu().numpy(), split.y.cpu().numpy()
-        metrics, per = scoring.imputation_scores(filled, y, np.isnan(x) & ~np.isnan(y), self.layout)
+        hidden = hidden_cells(split).cpu().numpy()
+        metrics, per = scoring.imputation_scores(filled, split.y.cpu().numpy(), hidden, self.layout)
         if key is not None:
             self.per_column[key] = per
         metrics.pop("hidden_cells")
@@ -217,9 +222,7 @@ class Imputation(SupervisedTask):
             "imputation": {
                 "hide_fraction": self.hide_fraction,
                 "mask_fraction": self.mask_fraction,
-                "hidden_test_cells": int(
-                    (torch.isnan(result.bundle.test.x) & ~torch.isnan(result.bundle.test.y)).sum()
-                ),
+                "hidden_test_cells": int(hidden_cells(result.bundle.test).sum()),
                 "per_column": self.per_column,
             }
         }
