@@ -27,9 +27,9 @@ from nnjournal import data as data_mod
 from nnjournal import recipes
 from nnjournal.data.paths import data_dir
 from nnjournal.evaluation.image_quality import psnr, ssim
+from nnjournal.models.unet import rgb_from_luma_chroma
 from nnjournal.tasks import build_task, task_class
-
-LUMA = torch.tensor([0.299, 0.587, 0.114])  # BT.601, as the recipe's grayscale transform
+from nnjournal.tasks.reconstruction import grayscale
 
 
 def photo_pairs(size: int):
@@ -42,13 +42,12 @@ def photo_pairs(size: int):
 
 
 def split_luma_chroma(rgb: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-    y = (rgb * LUMA[None, :, None, None]).sum(1, keepdim=True)
+    y = grayscale(rgb)  # the recipe's own input transform (BT.601 luma)
     return y, torch.cat([rgb[:, :1] - y, rgb[:, 2:] - y], 1)
 
 
 def to_rgb(y: torch.Tensor, chroma: torch.Tensor) -> torch.Tensor:
-    r, b = y + chroma[:, :1], y + chroma[:, 1:]
-    return torch.cat([r, (y - 0.299 * r - 0.114 * b) / 0.587, b], 1).clamp(0, 1)
+    return rgb_from_luma_chroma(y, chroma).clamp(0, 1)
 
 
 def conv_block(c_in: int, c_out: int) -> nn.Sequential:
