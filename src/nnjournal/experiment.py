@@ -24,13 +24,13 @@ from nnjournal.data.augment import build_augment
 from nnjournal.data.bundle import DataBundle
 from nnjournal.errors import NNJError
 from nnjournal.evaluation import details
+from nnjournal.evaluation.unused_settings import refuse_unused_settings
 from nnjournal.files import atomic_write_text, read_jsonl, remove_stale_temp_files
 from nnjournal.journal.entry import write_entry
 from nnjournal.journal.run_dir import create_run_dir, mark_failed, variant_dir
 from nnjournal.journal.trackers import RunTrackers, VariantTracker, check_loggers, track_study
 from nnjournal.regularization.ensemble import Ensemble, train_ensemble
 from nnjournal.regularization.label_smoothing import smoothed_loss
-from nnjournal.regularization.mc_dropout import has_dropout
 from nnjournal.saved_model import save_model
 from nnjournal.tasks import Task, build_task, task_class
 from nnjournal.training.callbacks import EpochFunction
@@ -169,7 +169,8 @@ def prepare_variants(variant_cfgs: dict[str, RunConfig]) -> dict[str, tuple[RunC
 def _preflight(cfg: RunConfig, bundle: DataBundle, task: Task) -> None:
     """Check, before a run directory exists, what would otherwise fail only once training (or
     all of it) is done: the device, layer shapes against the data, the augmentation against
-    the inputs, the early-stopping monitor, vectorized batch norm, MC dropout. Bad input must
+    the inputs, the early-stopping monitor, vectorized batch norm, [evaluation] settings the run
+    would not use (evaluation/unused_settings.py). Bad input must
     leave nothing half-written. The random state is put back, so the run's numbers do not
     depend on these probes."""
     with torch.random.fork_rng(devices=[]):
@@ -193,14 +194,7 @@ def _preflight(cfg: RunConfig, bundle: DataBundle, task: Task) -> None:
         if cfg.ensemble.size > 1:
             # true with batch norm or a precision switch raises
             should_vectorize(cfg.training.vectorize, [probe], cfg.training.schedule.name, training=cfg.training)
-        if cfg.evaluation.mc_dropout:
-            if not hasattr(task, "proba"):
-                raise NNJError("evaluation.mc_dropout: Monte-Carlo dropout is reported for classification; set it to 0")
-            if not has_dropout(probe):
-                raise NNJError(
-                    "evaluation.mc_dropout needs dropout in the model: set model.dropout_hidden (MLP) or "
-                    "model.dropout_head (CNN) above 0, or evaluation.mc_dropout = 0"
-                )
+        refuse_unused_settings(cfg, task, bundle, probe)  # e.g. a baseline the task does not make
 
 
 def _train_variant(

@@ -33,6 +33,9 @@ def _flat(x) -> np.ndarray:
     return flat.astype(np.float32) / 255.0 if flat.dtype == np.uint8 else flat
 
 
+KINDS = ("dummy", "linear", "boosted", "tuned_boosted")  # the evaluation.baselines this module makes
+
+
 def make_baselines(classification: bool, kinds: list[str], seed: int) -> dict[str, Any]:
     """Unfitted baseline estimators by readable name."""
     models: dict[str, Any] = {}

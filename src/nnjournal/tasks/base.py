@@ -118,6 +118,11 @@ class JournalHooks:
     """The journal hooks every task may give, with their do-nothing defaults; a task class
     inherits this and overrides the ones it needs."""
 
+    # what of `[evaluation]` the task acts on; other values are refused before a run starts
+    # (evaluation/unused_settings.py) instead of being dropped without a word
+    baseline_names: tuple[str, ...] = ()  # entries of evaluation.baselines its `baselines` makes
+    evaluation_options: frozenset[str] = frozenset()  # e.g. "threshold", "downstream"
+
     def prepare_data(self, bundle: DataBundle, cfg: Any) -> DataBundle:
         """The bundle as this task trains on it (e.g. (input, clean target) pairs)."""
         return bundle

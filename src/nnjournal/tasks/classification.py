@@ -15,6 +15,7 @@ import torch
 import torch.nn.functional as F
 
 from nnjournal.errors import NNJError
+from nnjournal.evaluation.baselines import KINDS as BASELINE_KINDS
 from nnjournal.evaluation.metrics import (
     CLASSIFICATION_DIRECTIONS,
     IMBALANCED_SHARE,
@@ -42,6 +43,8 @@ class Classification(SupervisedTask):
     directions = CLASSIFICATION_DIRECTIONS
     data_kind = "classification"
     ensemble_outputs = "logits"  # members' probabilities are combined
+    baseline_names = BASELINE_KINDS
+    evaluation_options = frozenset({"threshold", "permutation_importance", "mc_dropout"})
 
     @property
     def report_metrics(self) -> list[str]:

@@ -58,6 +58,7 @@ class Imputation(SupervisedTask):
     data_kind = "classification"  # the loader reads the target column (left out of the inputs) as labels
     directions = {"loss": "min", "imputed_nrmse": "min", "imputed_accuracy": "max"}
     report_metrics = ["imputed_nrmse", "imputed_accuracy"]
+    baseline_names = ("dummy", "linear")  # median / most frequent; IterativeImputer
 
     def __init__(self, info: DataInfo, mask_fraction: float = 0.3, hide_fraction: float = 0.2) -> None:
         self.mask_fraction, self.hide_fraction = mask_fraction, hide_fraction

@@ -83,6 +83,8 @@ class Reconstruction(SupervisedTask):
     score_name = "mse"  # tracked per epoch as train_mse / val_mse
     directions = RECONSTRUCTION_DIRECTIONS
     data_kind = "classification"  # loaders keep the class labels (plots, anomaly and downstream metrics)
+    baseline_names = ("dummy", "pca", "filter", "inpainting")  # evaluation/reconstruction.py
+    evaluation_options = frozenset({"downstream", "pca_components"})
     report_metrics = [
         "mse",
         "psnr",

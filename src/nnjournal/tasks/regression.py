@@ -15,6 +15,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
+from nnjournal.evaluation.baselines import KINDS as BASELINE_KINDS
 from nnjournal.evaluation.baselines import run_baselines
 from nnjournal.evaluation.metrics import (
     ADJUSTED_R2_ROWS_PER_FEATURE,
@@ -33,6 +34,8 @@ class Regression(SupervisedTask):
     directions = REGRESSION_DIRECTIONS
     data_kind = "regression"
     ensemble_outputs = "values"  # members' outputs are averaged (z is linear in y, so either scale)
+    baseline_names = BASELINE_KINDS
+    evaluation_options = frozenset({"permutation_importance"})
     report_metrics = ["rmse", "mae", "mse", "r2", "adjusted_r2"]
     out_features = 1
 

@@ -35,6 +35,7 @@ class Segmentation(SupervisedTask):
     directions = {"loss": "min", "miou": "max", "digit_iou": "max", "pixel_accuracy": "max"}
     report_metrics = ["miou", "digit_iou", "pixel_accuracy"]
     data_kind = "segmentation"  # loaders: the target is a class map, not a label
+    baseline_names = ("dummy", "linear")  # all background; patch logistic regression (Otsu always)
 
     def __init__(self, info: DataInfo) -> None:
         if info.n_classes is None or info.n_classes < 2 or len(info.input_shape) != 3:

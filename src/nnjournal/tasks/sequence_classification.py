@@ -16,6 +16,7 @@ import torch.nn.functional as F
 
 from nnjournal.data.bundle import Split
 from nnjournal.data.sequences import IGNORE
+from nnjournal.evaluation.baselines import KINDS as BASELINE_KINDS
 from nnjournal.evaluation.metrics import classification_metrics
 from nnjournal.tasks.base import Direction, JournalHooks, StepOutput, SupervisedTask
 from nnjournal.training.predict import evaluation_mode, split_chunks
@@ -38,6 +39,7 @@ class SequenceClassification(SupervisedTask):
         "precision_macro": "max", "recall_macro": "max", "log_loss": "min", "roc_auc": "max",
         "precision": "max", "recall": "max", "f1": "max",  # two classes: the positive class's
     }
+    baseline_names = BASELINE_KINDS  # on the flattened sequences
 
     def __init__(self, n_classes: int) -> None:
         self.n_classes = n_classes
