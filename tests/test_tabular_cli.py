@@ -14,6 +14,9 @@ from typer.testing import CliRunner
 
 import nnjournal
 from nnjournal.cli import app
+from nnjournal.config.data import CsvData
+from nnjournal.data.csv_table import read_table
+from nnjournal.data.tabular import read_prepared
 
 pytestmark = pytest.mark.usefixtures("one_thread")
 
@@ -248,3 +251,35 @@ def test_runs_and_the_index_name_a_csv_run_by_its_file(tabular_run):
     listed = _run(["runs", str(run_dir.parent)])
     assert listed.exit_code == 0 and "tabular: shop.csv" in listed.stdout
     assert "<td>tabular: shop.csv</td>" in (run_dir.parent / "index.html").read_text()
+
+
+def test_rows_blank_in_every_column_are_left_out_and_said_so(tabular_run, tmp_path):
+    """Excel writes `,,,` lines for empty rows; they are no data. Training notes them in the
+    report, and `nnj predict` says its output has fewer rows than the file has lines."""
+    run_dir, data = tabular_run
+    rows = feature_rows(data)[:6]  # (5 rows at least for the training note's splits)
+    new = tmp_path / "with-blank-rows.csv"
+    with open(new, "w", newline="") as fh:
+        w = csv.DictWriter(fh, fieldnames=list(rows[0]))
+        w.writeheader()
+        w.writerows(rows[:2])
+        fh.write("," * (len(rows[0]) - 1) + "\r\n")  # line 4: every field blank
+        w.writerows(rows[2:])
+        fh.write("\r\n" + "," * (len(rows[0]) - 1) + "\r\n")  # an empty line (no row), then line 10
+    table = read_table(new)
+    assert table.rows == 6 and table.blank_lines == [4, 10]
+    prepared = read_prepared(CsvData(name="csv", path=str(new), target="bought"), "classification")
+    assert "2 row(s) blank in every column were left out (line 4, 10)." in prepared.notes
+    out = tmp_path / "pred.csv"
+    result = _run(["predict", str(run_dir), str(new), "--out", str(out)])
+    assert result.exit_code == 0, result.output
+    assert "note: 2 row(s) blank in every column were left out (line 4, 10)" in result.output
+    assert len(out.read_text().splitlines()) == 1 + 6
+    clean = tmp_path / "clean.csv"  # the same rows without the blank lines: the same predictions
+    with open(clean, "w", newline="") as fh:
+        w = csv.DictWriter(fh, fieldnames=list(rows[0]))
+        w.writeheader()
+        w.writerows(rows)
+    result = _run(["predict", str(run_dir), str(clean), "--out", str(tmp_path / "clean-pred.csv")])
+    assert result.exit_code == 0 and "note:" not in result.output
+    assert (tmp_path / "clean-pred.csv").read_text() == out.read_text()

@@ -20,7 +20,7 @@ from typing import Any
 import numpy as np
 from PIL import Image, UnidentifiedImageError
 
-from nnjournal.data.csv_table import Table, read_table
+from nnjournal.data.csv_table import Table, blank_rows_left_out, read_table
 from nnjournal.data.image_folder import decode_image
 from nnjournal.data.tabular_encoding import as_columns
 from nnjournal.errors import NNJError
@@ -41,6 +41,13 @@ class Inputs:
     ids: dict[str, list[str]] = field(default_factory=dict)
     pixels: bool = False
     series: bool = False  # x is one series (a forecaster's input), forecast from its end
+
+
+def skipped_rows_note(inputs: Inputs) -> str | None:
+    """What `nnj predict` says when the output has fewer rows than the CSV has lines of data."""
+    if isinstance(inputs.x, Table) and inputs.x.blank_lines:
+        return f"note: {blank_rows_left_out(inputs.x)}, so the output has no row for them"
+    return None
 
 
 def model_folder(run_dir: Path, variant: str | None = None) -> Path:

@@ -35,10 +35,20 @@ class Table:
     delimiter: str
     # Leading pandas index columns left out (their header as written: "" or "Unnamed: 0").
     index_columns: list[str] = field(default_factory=list)
+    # File lines of rows left out because every field is blank (`,,,` lines, e.g. Excel's), so
+    # the training report and `nnj predict` can say that the rows read are fewer than the lines
+    blank_lines: list[int] = field(default_factory=list)
 
     @property
     def rows(self) -> int:
         return len(next(iter(self.columns.values()))) if self.columns else 0
+
+
+def blank_rows_left_out(table: Table) -> str:
+    """'N row(s) blank in every column were left out (line 5, 9, ...)', for reports and notes."""
+    lines = table.blank_lines
+    shown = ", ".join(map(str, lines[:5])) + (", ..." if len(lines) > 5 else "")
+    return f"{len(lines)} row(s) blank in every column were left out (line {shown})"
 
 
 def _decode(path: Path) -> str:
@@ -82,7 +92,8 @@ def _is_number(text: str) -> bool:
 
 
 def read_table(path: Path, delimiter: str | None = None) -> Table:
-    """Read `path` (header row first). `delimiter=None` guesses it from the file."""
+    """Read `path` (header row first). `delimiter=None` guesses it from the file. Empty lines
+    and rows blank in every field are skipped (the latter listed in `blank_lines`)."""
     if not path.exists():
         raise NNJError(f"CSV file not found: {path}")
     if path.is_dir():
@@ -93,8 +104,14 @@ def read_table(path: Path, delimiter: str | None = None) -> Table:
     guessed = delimiter is None
     delim = _guess_delimiter(text) if guessed else delimiter
     how = "guessed" if guessed else "set by data.delimiter"
+    rows, blank_lines = [], []
     try:
-        rows = [r for r in csv.reader(io.StringIO(text), delimiter=delim) if any(v.strip() for v in r)]
+        reader = csv.reader(io.StringIO(text), delimiter=delim)
+        for r in reader:
+            if any(v.strip() for v in r):
+                rows.append(r)
+            elif len(r) > 1 and rows:  # a row of empty fields after the header (an empty line is no row)
+                blank_lines.append(reader.line_num)
     except csv.Error as err:
         raise NNJError(f"{path}: not readable as CSV ({err})") from None
     header = [h.strip() for h in rows[0]]
@@ -136,7 +153,7 @@ def read_table(path: Path, delimiter: str | None = None) -> Table:
             raise NNJError(f"{path}: column name {name!r} appears twice in the header")
         seen.add(name)
     columns = {name: [row[j].strip() for row in body] for j, name in enumerate(header)}
-    return Table(path, columns, delim, index_columns)
+    return Table(path, columns, delim, index_columns, blank_lines)
 
 
 def _pandas_index_columns(header: list[str], body: list[list[str]]) -> list[str]:
