@@ -21,6 +21,8 @@ app = typer.Typer(
     cls=_OneLineUsageErrors,
     add_completion=False,
     no_args_is_help=True,
+    # plain help text: docstrings reflow to the terminal, and "[search]" is a word, not a style
+    rich_markup_mode=None,
     help="nnjournal: run deep-learning recipes and write journal entries.",
 )
 out = Console()
@@ -75,7 +77,9 @@ def show(
         bool, typer.Option("--all", help="also the settings that do not apply to this task and data")
     ] = False,
 ) -> None:
-    """Print a recipe with every setting filled in; unset ones as `# key = (none)` comments."""
+    """Print a recipe with every setting filled in.
+
+    Settings left unset show as `# key = (none)` comments."""
     from nnjournal import recipes
     from nnjournal.config.show import show_toml
 
@@ -142,8 +146,10 @@ def study(
     out_dir: Annotated[Path, typer.Option("--out", help="folder for run directories")] = Path("runs"),
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="no progress or summary table")] = False,
 ) -> None:
-    """Run a study: many trainings compared in one journal entry (the recipe NAME-study, or
-    RECIPE studied: `nnj study tuning digits-mlp` runs the lecture's staged tuning protocol).
+    """Run a study: many trainings compared in one journal entry.
+
+    NAME is a study recipe (NAME-study), or a study of RECIPE: `nnj study tuning digits-mlp`
+    runs the lecture's staged tuning protocol on digits-mlp.
 
     Choose the regularization study's techniques with
     --set "study.techniques=['none', 'dropout', 'weight-decay']"; an unknown name lists them all.
@@ -233,7 +239,9 @@ def predict(
         ),
     ] = [],
 ) -> None:
-    """Predict with a saved model; writes one CSV row per input: its identifier (an image's path,
+    """Predict with a saved model.
+
+    Writes one CSV row per input: its identifier (an image's path,
     a table's id columns), the prediction and, for classifiers, a probability per class. An
     imputation model writes the input table back with its blank cells filled (INPUT_filled.csv);
     an image-to-image model (colorization, super-resolution, denoising) a folder of output
@@ -257,6 +265,8 @@ def predict(
     if target is not None:
         check_output_file(target)
     inputs = predict_io.inputs_for(input_file, trained, id_columns=id_column)
+    if (note := predict_io.skipped_rows_note(inputs)) is not None:
+        typer.echo(note, err=True)
     if target is None:
         text, n = predict_io.predictions_csv(trained, inputs)
         typer.echo(text, nl=False)
@@ -277,7 +287,9 @@ def generate(
     seed: Annotated[int, typer.Option(help="the same seed gives the same text")] = 0,
     variant: Annotated[str | None, typer.Option(help="which model of a multi-model run")] = None,
 ) -> None:
-    """Continue a prompt with a saved character language model (prints prompt + new text)."""
+    """Continue a prompt with a saved character language model.
+
+    Prints the prompt followed by the new text."""
     import torch
 
     from nnjournal.journal.run_dir import read_summary
@@ -304,7 +316,10 @@ def debug(
     set_: Annotated[list[str], typer.Option("--set", help="override KEY=VALUE")] = [],
     out_dir: Annotated[Path, typer.Option("--out", help="folder for run directories")] = Path("runs"),
 ) -> None:
-    """Debug a recipe's model: overfit a tiny batch, gradient check, activation statistics, worst mistakes."""
+    """Debug a recipe's model (overfit, gradients, activations).
+
+    Overfits a tiny batch, checks gradients numerically, records activation statistics and
+    shows the worst mistakes."""
     from nnjournal.debugging.entry import PROFILES, run_debug
 
     if profile not in PROFILES:
@@ -364,7 +379,9 @@ def lr_find(
     end: Annotated[float, typer.Option(help="last learning rate")] = 10.0,
     steps: Annotated[int, typer.Option(help="mini-batches in the sweep")] = 100,
 ) -> None:
-    """The learning-rate range test: sweep the rate exponentially and suggest one."""
+    """The learning-rate range test: sweep the rate, suggest one.
+
+    The rate grows exponentially over a short run; the suggestion is read off the loss curve."""
     from nnjournal.tuning.lr_find import run_lr_find
 
     if not 0 < start < end:
@@ -391,8 +408,10 @@ def tune(
     study_name: Annotated[str | None, typer.Option(help="study to create or join (default: RECIPE-tune)")] = None,
     progress: Annotated[bool, typer.Option("--progress", help="progress bars of the final retraining")] = False,
 ) -> None:
-    """Hyperparameter search on Optuna over the recipe's [search] space; the best
-    configuration is retrained, tested once and written to best.toml."""
+    """Hyperparameter search (Optuna) over the recipe's search space.
+
+    The space is the recipe's [search] section; the best configuration is retrained, tested
+    once and written to best.toml."""
     from nnjournal.tuning.study import run_tune
 
     result = run_tune(

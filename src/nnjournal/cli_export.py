@@ -20,8 +20,10 @@ def export_command(
     ] = None,
     variant: Annotated[str | None, typer.Option(help="which model of a multi-model run (default: the best)")] = None,
 ) -> None:
-    """Export a saved model, checked against PyTorch to 1e-5; writes FILE and FILE.json (what
-    each input and output is, and the preprocessing the graph does not do)."""
+    """Export a saved model, checked against PyTorch to 1e-5.
+
+    Writes FILE and FILE.json (what each input and output is, and the preprocessing the graph
+    does not do)."""
     from nnjournal.export import export_model
 
     done = export_model(run_dir, fmt.lower(), output, variant)
