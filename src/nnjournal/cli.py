@@ -104,6 +104,8 @@ def run(
 
     if recipe is None and resume is None:
         raise NNJError("give a recipe name (see `nnj list`) or --resume RUN_DIR")
+    if resume is not None and (resume / "tune.json").exists():  # its config.toml holds a [search]
+        raise NNJError(f"{resume} is a hyperparameter search; resume it with: nnj tune --resume {resume}")
     check_out_folder(out_dir)
     if nproc != 1:  # issue 17: training/launch.py
         from nnjournal.training.launch import run_data_parallel
@@ -384,10 +386,10 @@ def lr_find(
     The rate grows exponentially over a short run; the suggestion is read off the loss curve."""
     from nnjournal.tuning.lr_find import run_lr_find
 
-    if not 0 < start < end:
-        raise NNJError(f"need 0 < --start < --end, got {start:g} and {end:g}")
-    if steps < 3:
-        raise NNJError(f"--steps must be at least 3, got {steps}")
+    if not 0 < start < end < float("inf"):  # an infinite end makes every step's rate infinite
+        raise NNJError(f"need 0 < --start < --end < inf, got {start:g} and {end:g}")
+    if not 3 <= steps <= 10_000:  # the sweep ends by itself when the loss diverges; 1e8 steps never would
+        raise NNJError(f"--steps must be between 3 and 10000 (100 is usual), got {steps}")
     run_dir, result = run_lr_find(recipe, set_, out=out_dir, start_lr=start, end_lr=end, steps=steps)
     typer.echo(f"steepest descent: {result.steepest:.3g}" if result.steepest else "steepest descent: none")
     typer.echo(f"minimum / 10:     {result.min_over_10:.3g}" if result.min_over_10 else "minimum / 10: none")
@@ -398,7 +400,7 @@ def lr_find(
 @app.command()
 @user_errors
 def tune(
-    recipe: Annotated[str, typer.Argument(help="recipe name or .toml path with a [search] table")],
+    recipe: Annotated[str | None, typer.Argument(help="recipe name or .toml path with a [search] table")] = None,
     set_: Annotated[list[str], typer.Option("--set", help="override KEY=VALUE, e.g. search.n_trials=30")] = [],
     out_dir: Annotated[Path, typer.Option("--out", help="folder for run directories")] = Path("runs"),
     workers: Annotated[int, typer.Option(help="processes on this machine sharing one study")] = 1,
@@ -407,6 +409,9 @@ def tune(
     ] = None,
     study_name: Annotated[str | None, typer.Option(help="study to create or join (default: RECIPE-tune)")] = None,
     progress: Annotated[bool, typer.Option("--progress", help="progress bars of the final retraining")] = False,
+    resume: Annotated[
+        Path | None, typer.Option(help="continue a stopped search folder up to its search.n_trials trials")
+    ] = None,
 ) -> None:
     """Hyperparameter search (Optuna) over the recipe's search space.
 
@@ -414,8 +419,11 @@ def tune(
     once and written to best.toml."""
     from nnjournal.tuning.study import run_tune
 
+    if recipe is None and resume is None:
+        raise NNJError("give a recipe with a [search] table, or --resume RUN_DIR of a stopped search")
     result = run_tune(
-        recipe, set_, out=out_dir, workers=workers, storage=storage, study_name=study_name, quiet=not progress
+        recipe, set_, out=out_dir, workers=workers, storage=storage, study_name=study_name, quiet=not progress,
+        resume=resume,
     )
     s = result.summary["search"]
     h = result.summary["headline"]

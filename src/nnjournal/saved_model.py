@@ -268,20 +268,19 @@ def _load_vocab(path: Path) -> Any:
 def load_gan(run_dir: Path | str, variant: str | None = None) -> Any:
     """The GAN of a finished run (or variant) directory, in evaluation mode; another kind of
     model, or a folder that is not a finished run, is a user error."""
+    from nnjournal.journal.run_dir import read_summary
     from nnjournal.models.gan import GAN
 
     run_dir = Path(run_dir)
-    folder = run_dir
-    summary_path = run_dir / "summary.json"
-    if not (run_dir / "model.json").exists() and summary_path.exists():
-        variants = json.loads(summary_path.read_text())["variants"]
-        name = variant or next(iter(variants))
-        if name not in variants:
-            raise NNJError(f"unknown variant {name!r}; this run has {', '.join(variants)}")
-        folder = run_dir / "variants" / name
-    if not (folder / "model.json").exists():
+    if not (run_dir / "model.json").exists() and not (run_dir / "summary.json").exists():
         raise NNJError(f"{run_dir} is not a finished run directory (no model.json)")
-    meta = json.loads((folder / "model.json").read_text())
+    # Read defensively, as `nnj predict` does: an unfinished run, a damaged summary.json or
+    # model.json is one line, and --variant is checked on a one-model run too.
+    variants = read_summary(run_dir)["variants"]
+    if variant is not None and variant not in variants:
+        raise NNJError(f"unknown --variant {variant!r}; this run has {', '.join(variants)}")
+    folder = run_dir if len(variants) == 1 else run_dir / "variants" / (variant or next(iter(variants)))
+    meta = _read_meta(folder / "model.json")
     if meta.get("model", {}).get("name") != "gan":
         raise NNJError(
             f"{run_dir} holds a {meta.get('model', {}).get('name', 'unknown')} model, not a GAN; "

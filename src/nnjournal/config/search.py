@@ -3,6 +3,7 @@ how (sampler, pruner, trials, time), and whether trials cross-validate."""
 
 from __future__ import annotations
 
+import math
 from typing import Any, Literal
 
 from pydantic import Field, model_validator
@@ -30,6 +31,10 @@ class Dimension(Strict):
             return self
         if self.low is None or self.high is None:
             raise ValueError("give low and high (a range) or choices (a list)")
+        if not (math.isfinite(self.low) and math.isfinite(self.high)):  # the samplers cannot draw from them
+            raise ValueError(f"low and high must be finite numbers, got {self.low} and {self.high}")
+        if self.step is not None and self.step > self.high - self.low and self.high > self.low:
+            raise ValueError(f"step {self.step} is larger than the range {self.low}..{self.high}: lower the step")
         if self.low > self.high:
             raise ValueError(f"low ({self.low}) is above high ({self.high})")
         if self.log and self.low <= 0:

@@ -157,7 +157,10 @@ class GANTaskSection(TaskSection):
 
     name: Literal["gan"] = "gan"
     samples: int | None = Field(
-        2000, ge=2, description="generated images each split's numbers are computed on; None = the split's size"
+        2000,
+        ge=2,
+        le=50_000,  # all held in memory at once, after the whole training: refuse a typo before it
+        description="generated images each split's numbers are computed on; None = the split's size",
     )
     snapshots: int = Field(4, ge=0, description="epochs (first to last) at which fixed-noise samples are kept")
     snapshot_samples: int = Field(32, ge=1, description="images per snapshot grid")

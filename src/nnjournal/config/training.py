@@ -104,6 +104,10 @@ class EnsembleConfig(Strict):
 
 
 # ---------------------------------------------------------------- GAN (issue 13)
+# Adam refuses a beta outside [0, 1) only when the optimizer is built, after the run directory exists.
+AdamBeta = Annotated[float, Field(ge=0.0, lt=1.0)]
+
+
 class AdversarialConfig(Strict):
     """The adversarial trainer's options (training/adversarial.py), used when the task's trainer
     is "adversarial" (task.name = "gan"). Epochs, batch size, device and checkpoints are the
@@ -114,9 +118,10 @@ class AdversarialConfig(Strict):
     label_smoothing: float = Field(
         0.0, ge=0.0, lt=0.5, description="one-sided: the discriminator's target for real images is 1 - this"
     )
-    lr_d: float = Field(2e-4, gt=0.0, description="the discriminator's Adam learning rate")
-    lr_g: float = Field(2e-4, gt=0.0, description="the generator's Adam learning rate")
-    betas: tuple[float, float] = Field((0.5, 0.999), description="Adam's betas for both (DCGAN: beta1 = 0.5)")
+    # allow_inf_nan: an infinite rate passes gt=0 and blows the weights up at the first step.
+    lr_d: float = Field(2e-4, gt=0.0, allow_inf_nan=False, description="the discriminator's Adam learning rate")
+    lr_g: float = Field(2e-4, gt=0.0, allow_inf_nan=False, description="the generator's Adam learning rate")
+    betas: tuple[AdamBeta, AdamBeta] = Field((0.5, 0.999), description="Adam's betas for both (DCGAN: beta1 = 0.5)")
     ema_decay: float = Field(
         0.999, gt=0.0, lt=1.0, description="of the generator's moving average (when model.ema = true)"
     )

@@ -18,10 +18,12 @@ import nnjournal
 from nnjournal import data as data_mod
 from nnjournal import models, recipes
 from nnjournal.config import RunConfig, deep_merge, to_toml, validate_config
+from nnjournal.data.bundle import Split
 from nnjournal.debugging.activations import activation_stats, gradient_stats, stats_table
 from nnjournal.debugging.gradient_check import check_task_gradients
 from nnjournal.debugging.mistakes import is_image, mistakes_table, worst_mistakes
 from nnjournal.debugging.overfit import TARGET, overfit_tiny_batch
+from nnjournal.errors import NNJError
 from nnjournal.files import atomic_write_json, atomic_write_text
 from nnjournal.journal import debug_plots
 from nnjournal.journal.report import Block, render_report
@@ -55,6 +57,17 @@ def run_debug(
         torch.set_num_threads(threads)
 
 
+def _check_supported(cfg: RunConfig, task: Any) -> None:
+    """Refuse, before the run directory exists, a recipe the checks cannot run on: every check
+    calls the task's one training step, which the adversarial (GAN) trainer does not have."""
+    if task.trainer != "supervised":
+        raise NNJError(
+            f"nnj debug checks a model trained on one loss by the supervised trainer; {cfg.recipe!r} trains "
+            f"with the {task.trainer} trainer (a GAN's two players), so its overfit, gradient and mistake "
+            "checks do not apply: watch its d_loss / g_loss, D(x) and D(G(z)) in `nnj run`'s report instead"
+        )
+
+
 def _run_debug(
     recipe: str | Path | RunConfig,
     overrides: list[str] | tuple[str, ...],
@@ -76,7 +89,14 @@ def _run_debug(
     )
     bundle = data_mod.load(cfg.data, seed=cfg.seed, task=task_class(cfg.task).data_kind)
     task = build_task(cfg.task, bundle.info, bundle)
+    _check_supported(cfg, task)
     bundle = task.prepare_data(bundle, cfg)
+    if type(bundle.train).batch_indices is not Split.batch_indices:  # as `--nproc` refuses them
+        raise NNJError(
+            f"nnj debug trains on 32 shuffled training examples; {cfg.recipe!r} reads its data as ordered "
+            "streams (truncated BPTT), which cannot be shuffled or cut to 32 rows: debug it with `nnj run` "
+            "and training.log_grad_norms / training.log_activation_stats = true instead"
+        )
     run_dir = create_run_dir(out, f"{cfg.recipe}-debug")
     pdir = run_dir / "plots"
 

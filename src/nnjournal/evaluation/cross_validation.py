@@ -126,7 +126,7 @@ def fold_indices(y: np.ndarray, cv: int | str, seed: int, stratified: bool) -> l
     return list(splitter.split(placeholder, y if stratified else None))
 
 
-def check_folds(cv: int | str, y: np.ndarray, class_names: list[str] | None) -> None:
+def check_folds(cv: int | str, y: np.ndarray, class_names: list[str] | None, key: str = "evaluation.cv") -> None:
     """An `NNJError` when folds cannot be cut from targets `y`: leave-one-out above
     `LOO_LIMIT` examples; k stratified folds need at least k rows of every class."""
     if cv == "loo":
@@ -138,14 +138,14 @@ def check_folds(cv: int | str, y: np.ndarray, class_names: list[str] | None) -> 
         return
     k = int(cv)
     if k > len(y):
-        raise NNJError(f"evaluation.cv = {k} folds need at least {k} rows; the data has {len(y)}: lower evaluation.cv")
+        raise NNJError(f"{key} = {k} folds need at least {k} rows; the data has {len(y)}: lower {key}")
     if class_names is not None:
         counts = np.bincount(y, minlength=len(class_names))
         smallest = int(np.argmin(counts))
         if counts[smallest] < k:
             raise NNJError(
-                f"evaluation.cv = {k} stratified folds need at least {k} rows of every class; class "
-                f"{class_names[smallest]!r} has {counts[smallest]}: lower evaluation.cv (or set it to 0)"
+                f"{key} = {k} stratified folds need at least {k} rows of every class; class "
+                f"{class_names[smallest]!r} has {counts[smallest]}: lower {key} (or set it to 0)"
             )
 
 

@@ -98,9 +98,8 @@ def read_summary(run_dir: Path) -> dict[str, Any]:
     if not path.exists():
         if not (Path(run_dir) / "config.toml").exists():
             raise NNJError(f"{run_dir} is not a run directory (no summary.json or config.toml)")
-        raise NNJError(
-            f"{run_dir} has no summary.json: the run did not finish (resume it with `nnj run --resume {run_dir}`)"
-        )
+        command = "nnj tune --resume" if (Path(run_dir) / "tune.json").exists() else "nnj run --resume"
+        raise NNJError(f"{run_dir} has no summary.json: the run did not finish (resume it with `{command} {run_dir}`)")
     summary, problem = _load_summary(path)
     if problem:
         raise NNJError(f"{path} is damaged: {problem} (re-run the recipe, or restore the file)")

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
+import torch
 from torch import nn
 
 from nnjournal.data.bundle import DataInfo
@@ -50,7 +51,17 @@ def build(cfg: Any, info: DataInfo, out_features: int) -> nn.Module:
     """Build the model named by `cfg.name` for inputs described by `info`. On uint8 images
     (`info.pixel_mean` set) it is wrapped as `ImageModel(pixels, net)`, whose first layer
     standardizes each batch."""
-    net = BUILDERS[cfg.name](cfg, info, out_features)
+    try:
+        net = BUILDERS[cfg.name](cfg, info, out_features)
+    except RuntimeError as err:  # torch.OutOfMemoryError is one; the CPU allocator raises a plain one
+        if not isinstance(err, torch.OutOfMemoryError) and "can't allocate memory" not in str(err):
+            raise
+        from nnjournal.errors import NNJError
+
+        raise NNJError(
+            f"model: the {cfg.name} model's weights do not fit in memory ({str(err).splitlines()[0][-90:]}); "
+            "make it smaller: fewer or narrower layers (model.hidden, model.width, model.latent) or smaller images"
+        ) from None
     # A model that maps its own pixel range (a GAN's tanh units) says so with `own_pixels`.
     if info.pixel_mean is not None and not getattr(net, "own_pixels", False):
         return ImageModel(PixelStandardize(info.pixel_mean, info.pixel_std), net)

@@ -184,6 +184,11 @@ class GAN(nn.Module):
         """D's logit per image, (n,); x in [-1, 1]."""
         return self.discriminator(x, labels)
 
+    def example_forward(self, n: int = 1) -> torch.Tensor:
+        """D(G(z)) for n zero noise vectors: the pass `nnj model summary` hooks, G's layers then D's."""
+        labels = self.check_labels(n, None)
+        return self.discriminate(self(torch.zeros(n, self.latent, device=self._device()), labels), labels)
+
     def check_labels(self, n: int, labels: torch.Tensor | Sequence[int] | int | None) -> torch.Tensor | None:
         """Labels as an (n,) int64 tensor on the model's device; balanced 0, 1, ..., K-1, 0, ...
         when a conditional model gets none. A user's mistake raises NNJError."""

@@ -43,7 +43,9 @@ def summarize(model: nn.Module, input_shape: Sequence[int]) -> list[LayerRow]:
     model.eval()
     try:
         with torch.no_grad():
-            model(torch.zeros(1, *input_shape))
+            # A model whose forward does not take its data's shape (a GAN: G takes noise) runs its own pass.
+            example = getattr(model, "example_forward", None)
+            example(1) if example is not None else model(torch.zeros(1, *input_shape))
     finally:
         for h in hooks:
             h.remove()

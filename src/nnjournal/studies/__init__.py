@@ -77,6 +77,17 @@ def run_study(cfg: RunConfig, out: Path | str = "runs", quiet: bool = True) -> t
     """Run the study a recipe's `[study]` table names and write its journal entry."""
     if cfg.study is None:
         raise ValueError("this recipe has no [study] table")
+    from nnjournal.tasks import task_class
+
+    trainer = getattr(task_class(cfg.task), "trainer", "supervised")
+    if trainer != "supervised":  # each study sets supervised-only options (init, regime, early stopping, ...)
+        from nnjournal.errors import NNJError
+
+        raise NNJError(
+            f"nnj study {cfg.study.name} compares models trained by the supervised trainer; {cfg.recipe!r} trains "
+            f"with the {trainer} trainer (a GAN), which none of the studies takes: study an MLP or CNN recipe "
+            "(e.g. digits-mlp), or compare GAN settings as [variants] of one `nnj run`"
+        )
     # Studies train many small models. Intra-op threads cost more in synchronisation than they
     # save at this size: one step of the study's MLP took 2 ms on one thread and 36 ms on two
     # on a busy 2-core machine (both cores shared with other jobs).

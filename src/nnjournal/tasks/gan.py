@@ -65,6 +65,12 @@ class GANTask:
             raise NNJError(
                 f"task.name='gan' needs labelled images (its evaluation classifier), but {info.name!r} is not"
             )
+        if info.n_classes < 2:  # one class: the classifier's numbers (IS, coverage, FID) say nothing
+            raise NNJError(
+                f"task.name='gan' judges its images with a classifier of the data's classes, but {info.name!r} "
+                f"has one class ({', '.join(info.class_names or ['?'])}); sort the photos into at least two class "
+                "sub-folders (data.classes = true)"
+            )
         self.info, self.samples, self.seed = info, samples, seed
         # The classifier's own seed stays fixed: runs with different seeds get the same judge.
         self.settings = settings or ClassifierSettings()
@@ -128,6 +134,13 @@ class GANTask:
             model, epochs=self.snapshot_epochs, n=self.snapshot_samples, seed=self.seed, folder=folder
         )
         return [EpochFunction(self.sample_snapshots)]
+
+    def check_model(self, model: torch.nn.Module, bundle: DataBundle, cfg: Any) -> None:
+        """The preflight's hook (before the run directory exists): the adversarial trainer's
+        options, which it would otherwise refuse only once the run had started."""
+        from nnjournal.training.adversarial import check_options
+
+        check_options(cfg.training, len(bundle.train))
 
     def finish(self, result: Any, cfg: Any) -> None:
         """Nothing beyond the metrics."""

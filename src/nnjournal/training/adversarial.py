@@ -312,6 +312,30 @@ def _guard(
         check_finite(out["g_loss"] / n, epoch=epoch, batch=batch, lr=lr, model=gan, step=g_loss)
 
 
+def check_options(config: Any, n_train: int) -> None:
+    """Refuse `[training]` settings this trainer would ignore or that leave G untrained; the
+    GAN task's `check_model` calls it in the preflight, before the run directory exists."""
+    from nnjournal.config.training import SUPERVISED_ONLY, TrainingConfig
+
+    defaults = TrainingConfig()
+    changed = [k for k in SUPERVISED_ONLY if getattr(config, k) != getattr(defaults, k)]
+    if changed:
+        raise NNJError(
+            f"training.{changed[0]} is a supervised-training option the adversarial trainer does not use; "
+            "set the GAN's options under [training.adversarial] (n_critic, label_smoothing, lr_d, lr_g, "
+            "betas, ema_decay)"
+        )
+    # G steps on every n_critic-th batch of an epoch (the count restarts each epoch): with fewer
+    # batches than n_critic it would never step, and the run would report an untrained generator.
+    batches = -(-n_train // config.batch_size)
+    if n_train and config.adversarial.n_critic > batches:
+        raise NNJError(
+            f"training.adversarial.n_critic = {config.adversarial.n_critic} is more than the {batches} batch(es) "
+            f"of an epoch ({n_train} training images, batch size {config.batch_size}), so the generator would "
+            f"never step; set n_critic <= {batches} or a smaller training.batch_size"
+        )
+
+
 def train_adversarial(
     model: Any,
     train: Split,
@@ -330,18 +354,9 @@ def train_adversarial(
     label smoothing, both learning rates, betas, EMA decay). `val` is not used (a GAN has no
     validation loss; it is judged on samples by the task). A task's `training_callbacks(model,
     folder)` adds its own hooks (the GAN task's fixed-noise sample snapshots)."""
-    from nnjournal.config.training import SUPERVISED_ONLY, TrainingConfig
-
     if not isinstance(model, GAN):
         raise NNJError(f"the adversarial trainer trains a GAN (model.name = 'gan'), got {type(model).__name__}")
-    defaults = TrainingConfig()
-    changed = [k for k in SUPERVISED_ONLY if getattr(config, k) != getattr(defaults, k)]
-    if changed:
-        raise NNJError(
-            f"training.{changed[0]} is a supervised-training option the adversarial trainer does not use; "
-            "set the GAN's options under [training.adversarial] (n_critic, label_smoothing, lr_d, lr_g, "
-            "betas, ema_decay)"
-        )
+    check_options(config, len(train))
     a = config.adversarial
     extra = getattr(task, "training_callbacks", None)
     folder = Path(checkpoint).parent if checkpoint is not None else None

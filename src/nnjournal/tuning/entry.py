@@ -41,8 +41,9 @@ def write_tune_entry(
     best = pick(done, key=lambda t: t.value)
     final_cfg = best_config(cfg, best.params)
     atomic_write_text(run_dir / "config.toml", to_toml(cfg.model_dump(mode="json")))
-    atomic_write_text(run_dir / "best.toml", to_toml(final_cfg.model_dump(mode="json")))
     retrained = run_recipe(final_cfg, out=run_dir / "best", quiet=quiet)
+    # Only once the retraining finished: a best.toml in the folder means the search is done.
+    atomic_write_text(run_dir / "best.toml", to_toml(final_cfg.model_dump(mode="json")))
     variant = next(iter(retrained.variants.values()))
     plots = _plots(run_dir, study)
     rows = [_trial_row(t, cfg) for t in trials]

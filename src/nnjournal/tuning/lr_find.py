@@ -11,6 +11,7 @@ from typing import Any
 from nnjournal import data as data_mod
 from nnjournal import models, recipes
 from nnjournal.config import RunConfig, to_toml
+from nnjournal.errors import NNJError
 from nnjournal.files import atomic_write_json, atomic_write_text
 from nnjournal.journal.report import render_report
 from nnjournal.journal.run_dir import create_run_dir
@@ -29,6 +30,12 @@ def find_lr(
     kind = task_class(cfg.task)
     bundle = data_mod.load(cfg.data, seed=cfg.seed, task=kind.data_kind)
     task = build_task(cfg.task, bundle.info, bundle)
+    if task.trainer != "supervised":  # its loop calls task.training_step, which a GAN does not have
+        raise NNJError(
+            f"nnj lr-find sweeps the learning rate of one optimizer on one loss; {cfg.recipe!r} trains with the "
+            f"{task.trainer} trainer (two players): tune training.adversarial.lr_d / lr_g with nnj run instead. "
+            "lr-find takes recipes of the supervised trainer (classification, regression, autoencoders, sequences)"
+        )
     bundle = task.prepare_data(bundle, cfg)
     seed_everything(cfg.seed)
     model = models.build(cfg.model, bundle.info, task.out_features).to(select_device(cfg.training.device))

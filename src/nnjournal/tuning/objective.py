@@ -17,7 +17,9 @@ from nnjournal.errors import NNJError
 from nnjournal.tasks import Task, build_task
 from nnjournal.tasks.base import direction
 from nnjournal.training.callbacks import Callback
+from nnjournal.training.guard import NonFiniteError
 from nnjournal.training.trainers import train_one
+from nnjournal.tuning.resume import DIVERGED
 from nnjournal.tuning.space import base_raw, with_params
 
 
@@ -87,7 +89,12 @@ class Objective:
         bundle = task.prepare_data(bundle, cfg)
         key = f"val_{self.metric}"
         callbacks = [PruningCallback(trial, key)] if self.prune and report and self.metric in task.logged else []
-        model, history = train_one(cfg, bundle, task, seed=seed, callbacks=callbacks)
+        # A diverged trial is finished (failed), unlike one a Ctrl-C stopped: a resume keeps it.
+        try:
+            model, history = train_one(cfg, bundle, task, seed=seed, callbacks=callbacks)
+        except NonFiniteError as err:
+            trial.set_user_attr(DIVERGED, str(err)[:300])
+            raise
         trial.set_user_attr("epochs", len(history.records))
         return float(task.evaluate(model, bundle.val)[self.metric])
 
