@@ -171,11 +171,8 @@ def char_text(
         )
     vocab = CharVocab.from_text(text)
     if len(vocab) < 2:  # nothing to predict: every next character is known in advance
-        only = f" (only {vocab.chars[0]!r})" if len(vocab) else ""
-        raise NNJError(
-            f"the text has {len(vocab)} distinct character(s){only}: a language model needs at least 2; "
-            "give a real text as data.path"
-        )
+        what = f"has only one distinct character ({vocab.chars[0]!r})" if len(vocab) else "is empty"
+        raise NNJError(f"the text {what}: a language model needs at least 2 characters; give a real text as data.path")
     ids = vocab.encode(text, where="the text")
     n = len(ids)
     n_test, n_val = int(n * test_fraction), int(n * val_fraction)
@@ -209,10 +206,10 @@ def read_text(path: Path, max_chars: int | None = None) -> str:
         text = Path(path).read_text(encoding="utf-8-sig")
     except UnicodeDecodeError as e:
         raw = Path(path).read_bytes()[:2]
-        kind = "UTF-16 text" if raw in (b"\xff\xfe", b"\xfe\xff") else "not UTF-8 text"
+        kind, code = ("UTF-16 text", "utf-16") if raw in (b"\xff\xfe", b"\xfe\xff") else ("not UTF-8 text", "latin1")
         raise NNJError(
             f"cannot read text file {path}: it is {kind} (byte {e.start:,}: {e.reason}); save it as UTF-8 "
-            "(e.g. iconv -f latin1 -t utf-8 FILE > FILE.utf8) and give that as data.path"
+            f"(e.g. iconv -f {code} -t utf-8 FILE > FILE.utf8) and give that as data.path"
         ) from None
     except OSError as e:
         raise NNJError(f"cannot read text file {path}: {e.strerror} (give a UTF-8 text file as data.path)") from None

@@ -18,6 +18,7 @@ from nnjournal.data.bundle import Split
 from nnjournal.data.sequences import IGNORE
 from nnjournal.evaluation.metrics import classification_metrics
 from nnjournal.tasks.base import Direction, JournalHooks, StepOutput, SupervisedTask
+from nnjournal.tasks.step_check import FirstStepCheck, wrong_data
 from nnjournal.training.predict import evaluation_mode, split_chunks
 
 
@@ -27,7 +28,7 @@ def forward_sequences(model: torch.nn.Module, batch: Split) -> torch.Tensor:
     return model(batch.x) if lengths is None else model(batch.x, lengths)
 
 
-class SequenceClassification(SupervisedTask):
+class SequenceClassification(FirstStepCheck, SupervisedTask):
     """One label per sequence, cross-entropy averaged over sequences."""
 
     name = "sequence_classification"
@@ -45,6 +46,8 @@ class SequenceClassification(SupervisedTask):
 
     @classmethod
     def from_config(cls, section: Any, info: Any, bundle: Any = None) -> SequenceClassification:
+        if bundle is not None and (info.n_classes is None or bundle.train.y.ndim != 1):
+            raise wrong_data("sequence-classification", "one class label per sequence", info)
         return cls(info.n_classes)
 
     def baselines(self, bundle: Any, cfg: Any) -> tuple[dict[str, Any], dict[str, Any]]:
@@ -82,7 +85,7 @@ class SequenceClassification(SupervisedTask):
         return out
 
 
-class SequenceTagging(JournalHooks):
+class SequenceTagging(FirstStepCheck, JournalHooks):
     """One label per step (B, T); targets equal to IGNORE (and steps past `lengths`) are not
     scored. The loss is the mean over scored steps; sums and count are over scored steps, so
     an epoch's loss is per token whatever the batches' padding."""
@@ -103,6 +106,8 @@ class SequenceTagging(JournalHooks):
 
     @classmethod
     def from_config(cls, section: Any, info: Any, bundle: Any = None) -> SequenceTagging:
+        if bundle is not None and (info.n_classes is None or bundle.train.y.ndim != 2):
+            raise wrong_data("sequence-tagging", "one class label per step (e.g. data.name = 'copy')", info)
         return cls(info.n_classes)
 
     def describe_model(self, cfg: Any) -> str | None:
