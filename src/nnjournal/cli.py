@@ -271,7 +271,7 @@ def predict(
 def generate(
     run_dir: Annotated[Path, typer.Argument(help="a finished language-model run directory")],
     prompt: Annotated[str, typer.Option(help="text to continue (characters of the training text)")] = "\n",
-    length: Annotated[int, typer.Option(help="characters to generate")] = 200,
+    length: Annotated[int, typer.Option(help="characters to generate (1 to 100,000)")] = 200,
     temperature: Annotated[float, typer.Option(help="0 = greedy; higher = more random")] = 1.0,
     top_k: Annotated[int | None, typer.Option("--top-k", help="sample among the k most likely only")] = None,
     seed: Annotated[int, typer.Option(help="the same seed gives the same text")] = 0,

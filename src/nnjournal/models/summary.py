@@ -3,8 +3,9 @@ pass of a zero batch (like Keras' `model.summary()`)."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import torch
 from torch import nn
@@ -23,8 +24,12 @@ class LayerRow:
     params: int
 
 
-def summarize(model: nn.Module, input_shape: Sequence[int]) -> list[LayerRow]:
-    """One row per layer (leaf module, or residual block / tiled conv), in forward order."""
+def summarize(
+    model: nn.Module, input_shape: Sequence[int], forward: Callable[[nn.Module], Any] | None = None
+) -> list[LayerRow]:
+    """One row per layer (leaf module, or residual block / tiled conv), in forward order.
+    `forward(model)` runs the pass instead of a zero batch: recurrent models take token ids,
+    lengths or a target sequence, which their task's step passes (`nnj model summary`)."""
     rows: list[LayerRow] = []
     hooks = []
     skip: set[str] = set()
@@ -35,7 +40,13 @@ def summarize(model: nn.Module, input_shape: Sequence[int]) -> list[LayerRow]:
             skip.add(name)
 
             def hook(mod: nn.Module, args: tuple, out: torch.Tensor, name: str = name) -> None:
+                if any(r.name == name for r in rows):  # a decoder's layers run once per step: one row
+                    return
                 params = sum(p.numel() for p in mod.parameters())
+                if isinstance(out, tuple):  # an RNN layer: (outputs, state); its outputs are the shape
+                    out = out[0]
+                if isinstance(out, nn.utils.rnn.PackedSequence):  # sequences of several lengths
+                    out = nn.utils.rnn.pad_packed_sequence(out, batch_first=True)[0]
                 rows.append(LayerRow(name, type(mod).__name__, tuple(out.shape[1:]), params))
 
             hooks.append(module.register_forward_hook(hook))
@@ -43,7 +54,7 @@ def summarize(model: nn.Module, input_shape: Sequence[int]) -> list[LayerRow]:
     model.eval()
     try:
         with torch.no_grad():
-            model(torch.zeros(1, *input_shape))
+            forward(model) if forward is not None else model(torch.zeros(1, *input_shape))
     finally:
         for h in hooks:
             h.remove()

@@ -37,6 +37,8 @@ class LanguageModel(FirstStepCheck):
     perplexity, and how often the most likely character is the right one."""
 
     name = "language_model"
+    # nnj predict refuses it at once, naming the command that does apply it
+    predicts = "next-character probabilities at every step (continue a text with `nnj generate RUN --prompt TEXT`)"
     headline = "bits_per_char"
     score_name = "accuracy"
     directions: dict[str, Direction] = {

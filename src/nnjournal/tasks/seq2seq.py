@@ -21,6 +21,7 @@ class Seq2SeqTask(FirstStepCheck, JournalHooks):
     the truth for the loss, and nothing but its own output when decoding)."""
 
     name = "seq2seq"
+    predicts = "a token sequence (a translated date)"  # nnj predict refuses it at once
     headline = "exact_match"
     directions: dict[str, Direction] = {"loss": "min", "accuracy": "max", "exact_match": "max"}
     trainer = "supervised"

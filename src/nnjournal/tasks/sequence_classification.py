@@ -65,6 +65,14 @@ class SequenceClassification(FirstStepCheck, SupervisedTask):
     def batch_score(self, outputs: torch.Tensor, targets: torch.Tensor) -> torch.Tensor:
         return (outputs.argmax(1) == targets).sum()
 
+    # nnj predict: a class and its probabilities per sequence (it refused sequence classifiers).
+    def proba(self, outputs: torch.Tensor) -> np.ndarray:
+        """(n, k) class probabilities."""
+        return torch.softmax(outputs.detach().float().cpu(), dim=1).numpy()
+
+    def predict(self, outputs: torch.Tensor) -> np.ndarray:
+        return self.proba(outputs).argmax(axis=1)
+
     def training_step(self, model: torch.nn.Module, batch: Split, state: Any = None) -> StepOutput:
         outputs = forward_sequences(model, batch)
         loss = (self.train_loss or self.loss)(outputs, batch.y)
@@ -91,6 +99,7 @@ class SequenceTagging(FirstStepCheck, JournalHooks):
     an epoch's loss is per token whatever the batches' padding."""
 
     name = "sequence_tagging"
+    predicts = "a label per step"  # nnj predict refuses it at once
     headline = "accuracy"
     directions: dict[str, Direction] = {"loss": "min", "accuracy": "max", "sequence_accuracy": "max"}
     trainer = "supervised"
