@@ -159,6 +159,10 @@ CASES = [
         "training.optimizer.lr: Input should be a finite number",
         "training.optimizer.lr=nan",
     ),
+    # seeds beyond numpy's and torch's range (a traceback after the run dir was made)
+    Case("--seed 2**70", ["run", "airline-lstm", "-q", "--out", "{out}", "--seed", str(2**70)], "--seed"),
+    Case("--seed -1", ["run", "airline-lstm", "-q", "--out", "{out}", "--seed", "-1"], "--seed"),
+    fc_run("seed = -1 in the recipe", None, "seed: Input should be greater than or equal to 0", "seed=-1"),
     # a task, model and data that do not belong together (tracebacks, most after the run dir)
     lm_run("forecasting a text", "task.name = 'forecasting' needs a time series", "task.name=forecasting"),
     lm_run("language model with an rnn classifier", "model.name = 'rnn' does not fit", "model.name=rnn"),

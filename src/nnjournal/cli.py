@@ -89,7 +89,7 @@ def run(
     recipe: Annotated[str | None, typer.Argument(help="recipe name or .toml path")] = None,
     set_: Annotated[list[str], typer.Option("--set", help="override KEY=VALUE, e.g. training.lr=3e-4")] = [],
     out_dir: Annotated[Path, typer.Option("--out", help="folder for run directories")] = Path("runs"),
-    seed: Annotated[int | None, typer.Option(help="random seed (overrides the recipe)")] = None,
+    seed: Annotated[int | None, typer.Option(help="random seed (overrides the recipe)", min=0, max=2**32 - 1)] = None,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="no progress bar or summary table")] = False,
     resume: Annotated[Path | None, typer.Option(help="continue an unfinished run directory")] = None,
     nproc: Annotated[int, typer.Option(help="data-parallel processes (torchrun; gloo on CPU, nccl on GPU)")] = 1,
