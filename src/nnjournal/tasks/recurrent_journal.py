@@ -105,7 +105,7 @@ def forecast_baselines(task: Any, bundle: Any, with_sarima: bool) -> tuple[dict[
         except Exception as e:  # noqa: BLE001 - statsmodels missing or not converging: report without it
             import logging
 
-            note = f"The {name} baseline could not be fitted on this series and is left out ({e})."
+            note = f"The {name} baseline could not be fitted on this series and is left out ({str(e).rstrip('.')})."
             bundle.info.notes.append(note)
             logging.getLogger("nnjournal").warning("%s", note)
     return forecasts, {n: task.metrics_from(f, target) for n, f in forecasts.items()}
