@@ -241,9 +241,9 @@ def test_a_windows_text_has_no_bom_or_carriage_return_in_its_vocabulary(lm: Path
 
 
 GENERATE = [
-    (["--length", str(10**12)], "--length must be from 1 to 100,000"),  # ran forever
-    (["--temperature", "nan"], "finite number"),  # traceback
-    (["--temperature", "inf"], "finite number"),  # sampled uniformly without a word
+    (["--length", str(10**12)], "--length must be at least 1 and at most 100,000"),  # ran forever
+    (["--temperature", "nan"], "and finite"),  # traceback
+    (["--temperature", "inf"], "and finite"),  # sampled uniformly without a word
     (["--seed", str(2**70)], "--seed must be between"),  # traceback
 ]
 

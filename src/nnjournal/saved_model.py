@@ -56,9 +56,9 @@ class TrainedModel:
         if not hasattr(self.model, "generate") or not isinstance(self.vocab, CharVocab):
             raise NNJError(f"generate needs a character language model; this run's task is {self.task.name}")
         if not 1 <= length <= MAX_GENERATED:  # one character per step: 10^12 would never end
-            raise NNJError(f"--length must be from 1 to {MAX_GENERATED:,} characters, got {length:,}")
+            raise NNJError(f"--length must be at least 1 and at most {MAX_GENERATED:,} characters, got {length:,}")
         if not math.isfinite(temperature) or temperature < 0:
-            raise NNJError(f"--temperature must be a finite number >= 0 (0 = greedy), got {temperature}")
+            raise NNJError(f"--temperature must be >= 0 (0 = greedy) and finite, got {temperature}")
         if not -(2**63) <= seed < 2**64:  # torch.Generator's range
             raise NNJError(f"--seed must be between -2**63 and 2**64 - 1, got {seed}")
         if top_k is not None and top_k < 1:
