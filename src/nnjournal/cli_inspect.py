@@ -71,9 +71,8 @@ def model_summary(
         model = models.build(vcfg.model, info, task.out_features)
         if len(cfg.variants) > 0:
             typer.echo(f"== {name}")
-        forward = None
         if vcfg.model.name in RECURRENT_BUILDERS:  # ids, lengths, a target: the task's own step calls it
             first = bundle.train.take(torch.arange(1))
-            forward = lambda m, first=first, task=task: task.evaluation_step(m, first)  # noqa: E731
-        rows = summarize(model, info.input_shape, forward)
+            model.example_forward = lambda n, first=first, task=task, m=model: task.evaluation_step(m, first)
+        rows = summarize(model, info.input_shape)
         typer.echo(format_summary(rows, info.input_shape, models.count_parameters(model)))

@@ -3,9 +3,8 @@ pass of a zero batch (like Keras' `model.summary()`)."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any
 
 import torch
 from torch import nn
@@ -24,12 +23,8 @@ class LayerRow:
     params: int
 
 
-def summarize(
-    model: nn.Module, input_shape: Sequence[int], forward: Callable[[nn.Module], Any] | None = None
-) -> list[LayerRow]:
-    """One row per layer (leaf module, or residual block / tiled conv), in forward order.
-    `forward(model)` runs the pass instead of a zero batch: recurrent models take token ids,
-    lengths or a target sequence, which their task's step passes (`nnj model summary`)."""
+def summarize(model: nn.Module, input_shape: Sequence[int]) -> list[LayerRow]:
+    """One row per layer (leaf module, or residual block / tiled conv), in forward order."""
     rows: list[LayerRow] = []
     hooks = []
     skip: set[str] = set()
@@ -54,7 +49,9 @@ def summarize(
     model.eval()
     try:
         with torch.no_grad():
-            forward(model) if forward is not None else model(torch.zeros(1, *input_shape))
+            # A model whose forward does not take its data's shape (a GAN: G takes noise) runs its own pass.
+            example = getattr(model, "example_forward", None)
+            example(1) if example is not None else model(torch.zeros(1, *input_shape))
     finally:
         for h in hooks:
             h.remove()
