@@ -153,12 +153,6 @@ CASES = [
         "task.sample_temperatures[0]",
         "task.sample_temperatures=[-1]",
     ),  # fmt: skip
-    fc_run(
-        "nan learning rate",
-        None,
-        "training.optimizer.lr: Input should be a finite number",
-        "training.optimizer.lr=nan",
-    ),
     # seeds beyond numpy's and torch's range (a traceback after the run dir was made)
     Case("--seed 2**70", ["run", "airline-lstm", "-q", "--out", "{out}", "--seed", str(2**70)], "--seed"),
     Case("--seed -1", ["run", "airline-lstm", "-q", "--out", "{out}", "--seed", "-1"], "--seed"),

@@ -9,11 +9,9 @@ from pydantic import BaseModel, ConfigDict, model_validator
 
 class Strict(BaseModel):
     """Base for every config section: unknown keys are errors, assignments are validated, and
-    true/false is not a number (pydantic's lax mode would read `weight_noise = true` as 1.0),
-    and nan / inf are not settings (`forget_bias = nan` trained to a NaN loss after the run
-    directory was made)."""
+    true/false is not a number (pydantic's lax mode would read `weight_noise = true` as 1.0)."""
 
-    model_config = ConfigDict(extra="forbid", validate_assignment=True, allow_inf_nan=False)
+    model_config = ConfigDict(extra="forbid", validate_assignment=True)
 
     @model_validator(mode="before")
     @classmethod
