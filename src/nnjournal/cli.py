@@ -93,7 +93,7 @@ def run(
     recipe: Annotated[str | None, typer.Argument(help="recipe name or .toml path")] = None,
     set_: Annotated[list[str], typer.Option("--set", help="override KEY=VALUE, e.g. training.lr=3e-4")] = [],
     out_dir: Annotated[Path, typer.Option("--out", help="folder for run directories")] = Path("runs"),
-    seed: Annotated[int | None, typer.Option(help="random seed (overrides the recipe)")] = None,
+    seed: Annotated[int | None, typer.Option(help="random seed (overrides the recipe)", min=0, max=2**32 - 1)] = None,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="no progress bar or summary table")] = False,
     resume: Annotated[Path | None, typer.Option(help="continue an unfinished run directory")] = None,
     nproc: Annotated[int, typer.Option(help="data-parallel processes (torchrun; gloo on CPU, nccl on GPU)")] = 1,
@@ -283,7 +283,7 @@ def predict(
 def generate(
     run_dir: Annotated[Path, typer.Argument(help="a finished language-model run directory")],
     prompt: Annotated[str, typer.Option(help="text to continue (characters of the training text)")] = "\n",
-    length: Annotated[int, typer.Option(help="characters to generate")] = 200,
+    length: Annotated[int, typer.Option(help="characters to generate (1 to 100,000)")] = 200,
     temperature: Annotated[float, typer.Option(help="0 = greedy; higher = more random")] = 1.0,
     top_k: Annotated[int | None, typer.Option("--top-k", help="sample among the k most likely only")] = None,
     seed: Annotated[int, typer.Option(help="the same seed gives the same text")] = 0,

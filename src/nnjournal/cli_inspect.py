@@ -57,15 +57,22 @@ def model_summary(
     set_: Annotated[list[str], typer.Option("--set", help="override KEY=VALUE")] = [],
 ) -> None:
     """Each layer's output shape and parameter count (loads the recipe's data for its shape)."""
+    import torch
+
     from nnjournal import data, models, recipes, tasks
+    from nnjournal.models.recurrent_builders import RECURRENT_BUILDERS
     from nnjournal.models.summary import format_summary, summarize
 
     cfg = recipes.load(recipe, set_)
     for name, vcfg in cfg.variant_configs().items():
-        info = data.load(vcfg.data, seed=vcfg.seed, task=tasks.task_class(vcfg.task).data_kind).info
+        bundle = data.load(vcfg.data, seed=vcfg.seed, task=tasks.task_class(vcfg.task).data_kind)
+        info = bundle.info
         task = tasks.build_task(vcfg.task, info)
         model = models.build(vcfg.model, info, task.out_features)
         if len(cfg.variants) > 0:
             typer.echo(f"== {name}")
+        if vcfg.model.name in RECURRENT_BUILDERS:  # ids, lengths, a target: the task's own step calls it
+            first = bundle.train.take(torch.arange(1))
+            model.example_forward = lambda n, first=first, task=task, m=model: task.evaluation_step(m, first)
         rows = summarize(model, info.input_shape)
         typer.echo(format_summary(rows, info.input_shape, models.count_parameters(model)))

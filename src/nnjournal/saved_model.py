@@ -4,6 +4,7 @@ pickle) and `model.json` (model spec, task, data info, fitted preprocessing)."""
 from __future__ import annotations
 
 import json
+import math
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -24,6 +25,10 @@ from nnjournal.files import atomic_write_bytes, atomic_write_json
 from nnjournal.regularization.ensemble import Ensemble
 from nnjournal.tasks import TASKS, build_task
 from nnjournal.training.predict import predict_outputs
+
+# `nnj generate --length`: one step per character (~1 ms on a CPU for the recipe's LSTM), so at
+# most a couple of minutes; a longer text is several calls with other seeds.
+MAX_GENERATED = 100_000
 
 _MODEL_ADAPTER = TypeAdapter(ModelConfig)
 
@@ -50,10 +55,12 @@ class TrainedModel:
 
         if not hasattr(self.model, "generate") or not isinstance(self.vocab, CharVocab):
             raise NNJError(f"generate needs a character language model; this run's task is {self.task.name}")
-        if length < 1:
-            raise NNJError(f"--length must be at least 1, got {length}")
-        if temperature < 0:
-            raise NNJError(f"--temperature must be >= 0 (0 = greedy), got {temperature}")
+        if not 1 <= length <= MAX_GENERATED:  # one character per step: 10^12 would never end
+            raise NNJError(f"--length must be at least 1 and at most {MAX_GENERATED:,} characters, got {length:,}")
+        if not math.isfinite(temperature) or temperature < 0:
+            raise NNJError(f"--temperature must be >= 0 (0 = greedy) and finite, got {temperature}")
+        if not -(2**63) <= seed < 2**64:  # torch.Generator's range
+            raise NNJError(f"--seed must be between -2**63 and 2**64 - 1, got {seed}")
         if top_k is not None and top_k < 1:
             raise NNJError(f"--top-k must be at least 1, got {top_k}")
         if not prompt:
@@ -179,7 +186,7 @@ def load_model(folder: Path | str) -> TrainedModel:
         model = models.build(model_cfg, info, task.out_features)
     model.load_state_dict(_read_weights(folder / "model.safetensors", model))
     model.eval()
-    vocab = _load_vocab(folder / "vocab.json")
+    vocab = _load_vocab(folder / "vocab.json", task, getattr(task, "out_features", None))
     if vocab is not None and hasattr(task, "vocab"):
         task.vocab = vocab
     return TrainedModel(model, task, info, preprocessing, threshold, vocab)
@@ -253,15 +260,24 @@ def _read_weights(path: Path, model: torch.nn.Module) -> dict[str, torch.Tensor]
     return state
 
 
-def _load_vocab(path: Path) -> Any:
-    """The vocabulary saved beside a sequence model, or None for models without one."""
+def _load_vocab(path: Path, task: Any, size: int | None) -> Any:
+    """The vocabulary saved beside a sequence model (None for models without one): a task that
+    decodes ids (`task.vocab`) needs it, with one entry per output of the model."""
     if not path.exists():
+        if hasattr(task, "vocab"):
+            raise NNJError(f"{path} is missing: the run was not saved completely (re-run the recipe)")
         return None
     from nnjournal.data.sequences import TokenVocab
     from nnjournal.data.text import CharVocab
 
-    d = json.loads(path.read_text(encoding="utf-8"))
-    return CharVocab.from_dict(d) if d.get("kind") == "chars" else TokenVocab.from_dict(d)
+    try:
+        d = json.loads(path.read_text(encoding="utf-8"))
+        vocab = CharVocab.from_dict(d) if d.get("kind") == "chars" else TokenVocab.from_dict(d)
+    except (OSError, ValueError, TypeError, KeyError, AttributeError) as err:  # JSONDecodeError is a ValueError
+        raise NNJError(f"{path} is damaged ({type(err).__name__}: {err}); re-run the recipe to write it again") from None
+    if size is not None and len(vocab) != size:
+        raise NNJError(f"{path} is damaged: {len(vocab)} entries for a model of {size}; re-run the recipe")
+    return vocab
 
 
 # ---------------------------------------------------------------- GAN (issue 13)

@@ -177,6 +177,7 @@ class TimeseriesData(Strict):
     shared_file: str = "timeseries/airline-passengers.csv"
     date_column: str | None = None
     value_column: str | None = None
+    delimiter: str | None = Field(None, description="field separator; None = guess from the file")
     window: int = Field(12, ge=1)
     horizon: int = Field(1, ge=1)
     train_size: int = Field(96, ge=2, description="values before the test part (validation included)")

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Literal
+import math
+from typing import Annotated, Any, Literal
 
-from pydantic import Field
+from pydantic import Field, field_validator
 
 from nnjournal.config.base import Strict
 
@@ -193,6 +194,15 @@ class _Recurrent(Strict):
         "Jozefowicz et al. 2015); 'chrono' = log U(1, T - 1) per unit with the input gate at minus that "
         "(Tallec & Ollivier 2018), for long dependencies; None = PyTorch's default initialisation"
     )
+
+    @field_validator("forget_bias", mode="before")
+    @classmethod
+    def _number_or_chrono(cls, value: Any) -> Any:
+        # One sentence instead of pydantic's error per member of the union (float, 'chrono').
+        number = isinstance(value, int | float) and not isinstance(value, bool)
+        if value is None or value == "chrono" or (number and math.isfinite(value)):
+            return value
+        raise ValueError(f"a finite number (e.g. 1.0) or 'chrono', got {value!r}")
 
 
 class RNNModel(_Recurrent):

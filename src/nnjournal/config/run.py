@@ -22,7 +22,9 @@ class RunConfig(Strict):
     """One experiment: everything needed to reproduce it."""
 
     recipe: str = "custom"
-    seed: int = 0
+    # numpy's generators refuse negative seeds, torch's overflow past 2**64 (with a traceback
+    # after the run directory was made); seeds derived by adding stay far inside this range
+    seed: int = Field(0, ge=0, le=2**32 - 1)
     data: DataConfig = Field(default_factory=DigitsData)
     model: ModelConfig = Field(default_factory=MLPModel)
     task: SerializeAsAny[TaskSection] = Field(default_factory=ClassificationTask)

@@ -111,7 +111,7 @@ class LanguageModelTask(TaskSection):
     """Next-character prediction with truncated BPTT; the report samples text."""
 
     name: Literal["language-model"] = "language-model"
-    sample_temperatures: list[float] = Field(
+    sample_temperatures: list[Annotated[float, Field(ge=0.0, allow_inf_nan=False)]] = Field(
         default_factory=lambda: [0.0, 0.5, 1.0], description="the report's samples (0 = greedy)"
     )
     sample_length: int = Field(300, ge=1)

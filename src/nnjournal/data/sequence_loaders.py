@@ -16,7 +16,7 @@ from nnjournal.data.paths import data_file
 from nnjournal.data.preprocessing import Preprocessing
 from nnjournal.data.sequences import TokenVocab, adding_problem, copy_task, dates_task
 from nnjournal.data.text import char_text, read_text
-from nnjournal.data.timeseries import SeriesTransform, read_series, series_windows
+from nnjournal.data.timeseries import SeriesTransform, read_series_file, series_windows
 
 
 def load_text(cfg: Any, seed: int) -> DataBundle:
@@ -47,7 +47,8 @@ def load_text(cfg: Any, seed: int) -> DataBundle:
 
 def load_timeseries(cfg: Any, seed: int) -> DataBundle:
     path = data_file(cfg.shared_file, cfg.path)
-    dates, values = read_series(path, cfg.date_column, cfg.value_column)
+    read = read_series_file(path, cfg.date_column, cfg.value_column, cfg.delimiter)
+    dates, values = read.dates, read.values
     transform = SeriesTransform(log=cfg.log, seasonal_lag=cfg.seasonal_lag, scaling=cfg.scaling)
     series = series_windows(
         values, train_size=cfg.train_size, window=cfg.window, horizon=cfg.horizon, val_size=cfg.val_size,
@@ -60,7 +61,8 @@ def load_timeseries(cfg: Any, seed: int) -> DataBundle:
             f"{len(values)} values from {dates[0]} to {dates[-1]}, split by time: the first {cfg.train_size} "
             f"are the past (validation: its last {cfg.val_size}), the last {len(values) - cfg.train_size} "
             f"the test future. The network sees {' then '.join(steps + ['scaling'])}, fitted on the "
-            "training part only; every error is reported in the series' own units."
+            "training part only; every error is reported in the series' own units.",
+            read.note(),
         ],
     )
     return DataBundle(series.train, series.val, series.test, info, Preprocessing((cfg.window,)), source=series)

@@ -121,7 +121,10 @@ def dates_task(n_train: int, n_test: int, seed: int) -> tuple[Seq2SeqSplit, Seq2
     only, in a randomly chosen format."""
     days_total = (_LAST - _FIRST).days + 1
     if n_train + n_test > days_total:
-        raise NNJError(f"only {days_total} distinct dates exist; ask for fewer than {n_train}+{n_test} pairs")
+        raise NNJError(
+            f"data.n_train + data.n_val + data.n_test = {n_train + n_test:,} dates, but only {days_total:,} "
+            "distinct dates exist (each appears in one split only): lower them"
+        )
     rng = np.random.default_rng(seed)
     offsets = rng.choice(days_total, n_train + n_test, replace=False)
     pairs = []

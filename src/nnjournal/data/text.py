@@ -116,16 +116,16 @@ class StreamSplit(Split):
         return self.n_windows
 
 
-def stream_split(ids: torch.Tensor, n_streams: int, bptt: int) -> StreamSplit:
+def stream_split(ids: torch.Tensor, n_streams: int, bptt: int, what: str = "the text") -> StreamSplit:
     """Cut a token stream (N,) into `n_streams` contiguous streams and windows of `bptt`.
     The tail that does not fill a whole window of every stream is dropped (at most
-    n_streams * bptt tokens)."""
+    n_streams * bptt tokens). `what` names the stream in the error (e.g. "the validation part")."""
     per_stream = (len(ids) - 1) // n_streams  # -1: the last input still needs a next character
     n_windows = per_stream // bptt
     if n_windows < 1:
         raise NNJError(
-            f"{len(ids)} characters cannot fill one window of {bptt} in each of {n_streams} streams "
-            f"(lower data.streams or training.bptt, or use more text)"
+            f"{what} ({len(ids):,} characters) cannot fill one window of {bptt} characters in each of "
+            f"{n_streams} streams, which needs {n_streams * bptt + 1:,}: {_remedy(what)}"
         )
     used = n_windows * bptt
     x = torch.stack([ids[b * per_stream : b * per_stream + used] for b in range(n_streams)])  # (B, L)
@@ -170,6 +170,9 @@ def char_text(
             f"fractions leaving some training text (e.g. 0.05 and 0.05)"
         )
     vocab = CharVocab.from_text(text)
+    if len(vocab) < 2:  # nothing to predict: every next character is known in advance
+        what = f"has only one distinct character ({vocab.chars[0]!r})" if len(vocab) else "is empty"
+        raise NNJError(f"the text {what}: a language model needs at least 2 characters; give a real text as data.path")
     ids = vocab.encode(text, where="the text")
     n = len(ids)
     n_test, n_val = int(n * test_fraction), int(n * val_fraction)
@@ -177,9 +180,9 @@ def char_text(
     train_ids, val_ids, test_ids = ids[:n_train], ids[n_train : n_train + n_val], ids[n_train + n_val :]
     e = eval_streams or n_streams
     return CharText(
-        train=stream_split(train_ids, n_streams, bptt),
-        val=stream_split(val_ids, e, bptt) if n_val else None,
-        test=stream_split(test_ids, e, bptt),
+        train=stream_split(train_ids, n_streams, bptt, "the training part"),
+        val=stream_split(val_ids, e, bptt, "the validation part") if n_val else None,
+        test=stream_split(test_ids, e, bptt, "the test part"),
         vocab=vocab,
         train_ids=train_ids,
         test_ids=test_ids,
@@ -187,10 +190,27 @@ def char_text(
     )
 
 
+def _remedy(what: str) -> str:
+    """How to make a part of the text long enough for its streams."""
+    if what == "the training part":
+        return "lower data.streams (= training.batch_size) or data.bptt, or give a longer text"
+    fraction = "data.val_fraction" if what == "the validation part" else "data.test_fraction"
+    return f"lower data.eval_streams or data.bptt, raise {fraction}, or give a longer text"
+
+
 def read_text(path: Path, max_chars: int | None = None) -> str:
-    """A UTF-8 text file, optionally only its first `max_chars` characters (quick profiles)."""
+    """A UTF-8 text file, optionally only its first `max_chars` characters (quick profiles).
+    A byte-order mark is not text (Windows editors write one): utf-8-sig drops it, so it never
+    becomes a character of the vocabulary."""
     try:
-        text = Path(path).read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as e:
-        raise NNJError(f"cannot read text file {path}: {e} (give a UTF-8 text file as data.path)") from None
+        text = Path(path).read_text(encoding="utf-8-sig")
+    except UnicodeDecodeError as e:
+        raw = Path(path).read_bytes()[:2]
+        kind, code = ("UTF-16 text", "utf-16") if raw in (b"\xff\xfe", b"\xfe\xff") else ("not UTF-8 text", "latin1")
+        raise NNJError(
+            f"cannot read text file {path}: it is {kind} (byte {e.start:,}: {e.reason}); save it as UTF-8 "
+            f"(e.g. iconv -f {code} -t utf-8 FILE > FILE.utf8) and give that as data.path"
+        ) from None
+    except OSError as e:
+        raise NNJError(f"cannot read text file {path}: {e.strerror} (give a UTF-8 text file as data.path)") from None
     return text[:max_chars] if max_chars else text

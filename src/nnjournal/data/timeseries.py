@@ -10,7 +10,6 @@ units (passengers) before any error is reported.
 
 from __future__ import annotations
 
-import csv
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -21,34 +20,114 @@ import torch
 from nnjournal.data.bundle import Split
 from nnjournal.errors import NNJError
 
+# Cells that mean "no value here" (as in tabular_encoding's missing words): a forecaster needs
+# every step, so each is refused by line rather than read as NaN and trained on.
+_MISSING = {"", "na", "n/a", "nan", "null", "none", "?", "-", "missing"}
 
-def read_series(path: Path, date_column: str | None = None, value_column: str | None = None) -> tuple[list[str], np.ndarray]:
-    """(dates, values) from a CSV with a header; by default the first column is the date
-    and the second the value."""
-    with open(path, newline="", encoding="utf-8") as f:
-        rows = list(csv.reader(f))
-    if len(rows) < 3:
-        raise NNJError(f"{path}: a series needs a header and at least two rows")
-    header = rows[0]
 
-    def column(name: str | None, default: int, what: str) -> int:
+@dataclass
+class SeriesFile:
+    """A series CSV as read: dates and values, and which columns they came from."""
+
+    dates: list[str]
+    values: np.ndarray
+    date_column: str
+    value_column: str
+    columns: list[str]
+
+    def note(self) -> str:
+        """Which columns were read, for the report (a file with more columns than two needs it)."""
+        others = [c for c in self.columns if c not in (self.date_column, self.value_column)]
+        left = f"; the other column(s) {', '.join(repr(c) for c in others)} are not used (data.value_column chooses)" if others else ""
+        return f"Values from column {self.value_column!r}, dates from {self.date_column!r}{left}."
+
+
+def read_series_file(
+    path: Path, date_column: str | None = None, value_column: str | None = None, delimiter: str | None = None
+) -> SeriesFile:
+    """A series CSV with a header row, oldest first: by default the first column is the date
+    and the second the value. The file is read as any CSV (`csv_table.read_table`: encoding,
+    delimiter, ragged rows); every value must be a finite number and the dates must increase."""
+    from nnjournal.data.csv_table import read_table
+
+    table = read_table(Path(path), delimiter)
+    header = list(table.columns)
+    if len(header) < 2:
+        raise NNJError(
+            f"{path}: one column ({header[0]!r}); a series CSV needs a date column and a value column "
+            "(add the dates, or a step number, as the first column)"
+        )
+
+    def column(name: str | None, default: int, what: str) -> str:
         if name is None:
-            return default
+            return header[default]
         if name not in header:
             raise NNJError(f"{path}: no {what} column {name!r} (columns: {', '.join(header)}); set data.{what}_column")
-        return header.index(name)
+        return name
 
-    di, vi = column(date_column, 0, "date"), column(value_column, 1, "value")
-    dates, values = [], []
-    for line, row in enumerate(rows[1:], start=2):
-        if not row:
-            continue
+    dname, vname = column(date_column, 0, "date"), column(value_column, 1, "value")
+    if _is_number(vname) and _is_number(table.columns[vname][0] if table.rows else ""):
+        raise NNJError(
+            f"{path}: the first line holds the value {vname!r}, not a column name: the file seems to have no "
+            "header row; add one (e.g. date,value)"
+        )
+    values = np.empty(table.rows)
+    for i, cell in enumerate(table.columns[vname]):
+        where = f"{path}, line {i + 2}, column {vname!r}"
+        if cell.strip().lower() in _MISSING:
+            raise NNJError(
+                f"{where}: the value is missing ({cell!r}); a forecaster needs every step: fill the gap "
+                "(e.g. interpolate) or cut the series before it"
+            )
         try:
-            values.append(float(row[vi]))
-        except (ValueError, IndexError):
-            raise NNJError(f"{path}, line {line}: value {row[vi] if vi < len(row) else ''!r} is not a number") from None
-        dates.append(row[di])
-    return dates, np.asarray(values, dtype=np.float64)
+            values[i] = float(cell)
+        except ValueError:
+            fix = " (write decimals with a point)" if "," in cell else " (set data.value_column to the numbers' column)"
+            raise NNJError(f"{where}: value {cell!r} is not a number{fix}") from None
+        if not np.isfinite(values[i]):
+            raise NNJError(f"{where}: value {cell!r} is not finite; fill it with a number")
+    dates = table.columns[dname]
+    _check_dates(path, dates, dname)
+    return SeriesFile(dates, values, dname, vname, header)
+
+
+def _is_number(text: str) -> bool:
+    try:
+        float(text)
+    except ValueError:
+        return False
+    return True
+
+
+def _check_dates(path: Path, dates: list[str], name: str) -> None:
+    """Refuse a repeated date, and dates that go back in time where they parse as dates (ISO
+    forms: 1949, 1949-01, 1949-01-31, with a time): windows cut from an unsorted file mix
+    the future into the past."""
+    seen: dict[str, int] = {}
+    for i, d in enumerate(dates):
+        if d in seen:
+            raise NNJError(
+                f"{path}: date {d!r} (column {name!r}) appears twice, on lines {seen[d] + 2} and {i + 2}; a "
+                "series has one value per date: remove or merge the duplicate"
+            )
+        seen[d] = i
+    try:
+        stamps = np.array(dates, dtype="datetime64")
+    except ValueError:
+        return  # dates in another form: their order is the file's
+    back = np.flatnonzero(stamps[1:] <= stamps[:-1])
+    if len(back):
+        i = int(back[0]) + 1
+        raise NNJError(
+            f"{path}: the dates go back in time at line {i + 2} ({dates[i]!r} after {dates[i - 1]!r}); a series "
+            "must be sorted oldest first: sort the file by its date column"
+        )
+
+
+def read_series(path: Path, date_column: str | None = None, value_column: str | None = None) -> tuple[list[str], np.ndarray]:
+    """(dates, values) from a series CSV (see `read_series_file`)."""
+    f = read_series_file(path, date_column, value_column)
+    return f.dates, f.values
 
 
 @dataclass
@@ -99,7 +178,8 @@ class SeriesTransform:
         d = np.asarray(z, dtype=np.float64) * self.scale_ + self.shift_  # (n, h)
         if self.seasonal_lag:
             lag = self.seasonal_lag
-            base = np.log(observed) if self.log else np.asarray(observed, dtype=np.float64)
+            with np.errstate(divide="ignore", invalid="ignore"):  # a zero long before the origins is never read
+                base = np.log(observed) if self.log else np.asarray(observed, dtype=np.float64)
             level = np.empty_like(d)
             for i, o in enumerate(origins):
                 for k in range(d.shape[1]):
@@ -197,8 +277,7 @@ def series_windows(
             f"data.train_size={train_size}, val_size={val_size}, window={window}, horizon={horizon} "
             f"do not fit a series of {n} values (need 0 < train_size - val_size <= train_size < {n})"
         )
-    transform = (transform or SeriesTransform()).fit(values[:fit_size])
-    z = transform.transform(values)
+    transform = transform or SeriesTransform()
     first = transform.seasonal_lag + window - 1  # the first origin with a complete window
     origins = range(first, n - horizon)
 
@@ -206,14 +285,22 @@ def series_windows(
         return [o for o in origins if o + 1 >= lo and o + horizon <= hi - 1]
 
     train = between(0, fit_size)
-    if not train:
+    if not train:  # checked before the scaling is fitted: a lag past the training part leaves nothing to fit
+        lag = transform.seasonal_lag
         raise NNJError(
             f"no training window: {fit_size} training values cannot hold a window of {window} + "
-            f"horizon {horizon} (+ seasonal lag {transform.seasonal_lag}); shorten data.window"
+            f"horizon {horizon}" + (f" + seasonal lag {lag}" if lag else "") + " (= "
+            f"{window + horizon + lag}); shorten data.window or data.horizon"
+            + (", lower data.seasonal_lag" if lag else "") + ", or raise data.train_size"
         )
+    transform.fit(values[:fit_size])
+    z = transform.transform(values)
     test = between(train_size, n)
     if not test:
-        raise NNJError(f"no test window: the {n - train_size} test values are shorter than horizon {horizon}")
+        raise NNJError(
+            f"no test window: the {n - train_size} test values are shorter than horizon {horizon}; lower "
+            "data.horizon or data.train_size"
+        )
     return SeriesData(
         train=_windows(z, train, window, horizon),
         val=_windows(z, between(fit_size, train_size), window, horizon) if val_size else None,

@@ -282,7 +282,9 @@ class CharLM(nn.Module):
             if temperature == 0:
                 nxt = last.argmax(dim=-1, keepdim=True)  # (1, 1)
             else:
-                last = last / temperature
+                # The max subtracted first and the division in float64 (1e-300 is 0 in float32): a
+                # tiny temperature then sends the others to -inf (greedy in the limit), never nan.
+                last = ((last - last.max(dim=-1, keepdim=True).values).double() / temperature).float()
                 if top_k is not None:
                     kth = torch.topk(last, min(top_k, last.shape[-1])).values[:, [-1]]
                     last = last.masked_fill(last < kth, float("-inf"))

@@ -35,7 +35,13 @@ def summarize(model: nn.Module, input_shape: Sequence[int]) -> list[LayerRow]:
             skip.add(name)
 
             def hook(mod: nn.Module, args: tuple, out: torch.Tensor, name: str = name) -> None:
+                if any(r.name == name for r in rows):  # a decoder's layers run once per step: one row
+                    return
                 params = sum(p.numel() for p in mod.parameters())
+                if isinstance(out, tuple):  # an RNN layer: (outputs, state); its outputs are the shape
+                    out = out[0]
+                if isinstance(out, nn.utils.rnn.PackedSequence):  # sequences of several lengths
+                    out = nn.utils.rnn.pad_packed_sequence(out, batch_first=True)[0]
                 rows.append(LayerRow(name, type(mod).__name__, tuple(out.shape[1:]), params))
 
             hooks.append(module.register_forward_hook(hook))

@@ -80,6 +80,11 @@ class Classification(SupervisedTask):
                 f"task.headline: 'f1' is the positive class's F1, for two classes; this data set has "
                 f"{info.n_classes} (use 'f1_macro')"
             )
+        if bundle is not None and bundle.train.y.ndim != 1:  # a text's windows, a date's characters
+            raise NNJError(
+                f"task.name = 'classification' needs one label per example; this data ({info.name}) has "
+                f"{tuple(bundle.train.y.shape[1:])} targets per example: use its sequence task (nnj show RECIPE)"
+            )
         if headline == "auto" and bundle is not None:
             headline = auto_headline(held_out_counts(bundle, info.n_classes))
         if headline != "auto":

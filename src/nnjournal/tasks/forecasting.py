@@ -17,10 +17,11 @@ import torch.nn.functional as F
 from nnjournal.data.timeseries import ForecastSplit, SeriesData, SeriesTransform
 from nnjournal.errors import NNJError
 from nnjournal.tasks.base import Direction, SupervisedTask
+from nnjournal.tasks.step_check import FirstStepCheck, wrong_data
 from nnjournal.training.predict import evaluation_mode
 
 
-class Forecasting(SupervisedTask):
+class Forecasting(FirstStepCheck, SupervisedTask):
     """Model called as `model(x (B, W)) -> (B, horizon)`; MSE over every forecast value."""
 
     name = "forecasting"
@@ -43,6 +44,8 @@ class Forecasting(SupervisedTask):
     @classmethod
     def from_config(cls, section: Any, info: Any, bundle: Any = None) -> Forecasting:
         data = bundle.source if bundle is not None else None
+        if bundle is not None and not isinstance(data, SeriesData):
+            raise wrong_data("forecasting", "a time series (data.name = 'timeseries')", info)
         return cls(data, horizon=info.horizon, section=section)
 
     @property

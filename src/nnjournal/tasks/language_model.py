@@ -18,6 +18,7 @@ import torch.nn.functional as F
 from nnjournal.data.text import StreamSplit
 from nnjournal.models.rnn import detach_state
 from nnjournal.tasks.base import Direction, StepOutput
+from nnjournal.tasks.step_check import FirstStepCheck, wrong_data
 from nnjournal.training.predict import evaluation_mode
 
 LN2 = math.log(2.0)
@@ -30,12 +31,14 @@ def _state_fits(state: Any, batch_size: int) -> bool:
     return h.shape[1] == batch_size
 
 
-class LanguageModel:
+class LanguageModel(FirstStepCheck):
     """Next-character prediction; the model is called as `model(x, state) -> (logits, state)`
     (`models.rnn.CharLM`). Metrics are per character: loss in nats, bits per character,
     perplexity, and how often the most likely character is the right one."""
 
     name = "language_model"
+    # nnj predict refuses it at once, naming the command that does apply it
+    predicts = "next-character probabilities at every step (continue a text with `nnj generate RUN --prompt TEXT`)"
     headline = "bits_per_char"
     score_name = "accuracy"
     directions: dict[str, Direction] = {
@@ -57,6 +60,8 @@ class LanguageModel:
 
     @classmethod
     def from_config(cls, section: Any, info: Any, bundle: Any = None) -> LanguageModel:
+        if bundle is not None and not isinstance(bundle.train, StreamSplit):
+            raise wrong_data("language-model", "a text read as streams (data.name = 'text')", info)
         vocab = bundle.source.vocab if bundle is not None and bundle.source is not None else None
         return cls(info.n_classes, vocab, section)
 

@@ -8,6 +8,7 @@ import math
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import torch
 
 from nnjournal.evaluation import sequence_baselines as sb
@@ -85,17 +86,28 @@ def forecast_baselines(task: Any, bundle: Any, with_sarima: bool) -> tuple[dict[
         "seasonal naive": sb.seasonal_naive_forecast(values, origins, h, season),
         "seasonal drift": sb.seasonal_drift_forecast(values, data.train_size, origins, h, season),
     }
-    try:
-        forecasts["Holt-Winters"] = sb.holt_winters_forecast(values, data.train_size, origins, h, season)
-        if with_sarima:
-            forecasts["SARIMA"] = sb.sarima_forecast(
-                values, data.train_size, origins, h, log=bool((values > 0).all()),
-                seasonal_order=(0, 1, 1, season),
-            )
-    except Exception as e:  # noqa: BLE001 - statsmodels missing or not converging: report without it
-        import logging
+    fitted = {
+        "Holt-Winters": lambda: sb.holt_winters_forecast(values, data.train_size, origins, h, season),
+        "SARIMA": lambda: sb.sarima_forecast(
+            values, data.train_size, origins, h, log=bool((values > 0).all()), seasonal_order=(0, 1, 1, season),
+        ),
+    }
+    for name, fit in fitted.items():
+        if name == "SARIMA" and not with_sarima:
+            continue
+        # Each on its own: a series Holt-Winters cannot fit (one season, a zero under its
+        # multiplicative season) still gets SARIMA, and the report says what is missing and why.
+        try:
+            forecast = fit()
+            if not np.isfinite(forecast).all():
+                raise ValueError("its forecasts are not finite")
+            forecasts[name] = forecast
+        except Exception as e:  # noqa: BLE001 - statsmodels missing or not converging: report without it
+            import logging
 
-        logging.getLogger("nnjournal").warning("classical forecasting baselines skipped: %s", e)
+            note = f"The {name} baseline could not be fitted on this series and is left out ({str(e).rstrip('.')})."
+            bundle.info.notes.append(note)
+            logging.getLogger("nnjournal").warning("%s", note)
     return forecasts, {n: task.metrics_from(f, target) for n, f in forecasts.items()}
 
 

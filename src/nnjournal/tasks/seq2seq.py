@@ -11,15 +11,17 @@ import torch.nn.functional as F
 
 from nnjournal.data.sequences import Seq2SeqSplit
 from nnjournal.tasks.base import Direction, JournalHooks, StepOutput
+from nnjournal.tasks.step_check import FirstStepCheck, wrong_data
 from nnjournal.training.predict import evaluation_mode, split_chunks
 
 
-class Seq2SeqTask(JournalHooks):
+class Seq2SeqTask(FirstStepCheck, JournalHooks):
     """Model: `models.seq2seq.Seq2Seq`. `teacher_forcing` is the probability, per step and
     sequence, of feeding the true previous token while training (evaluation always feeds
     the truth for the loss, and nothing but its own output when decoding)."""
 
     name = "seq2seq"
+    predicts = "a token sequence (a translated date)"  # nnj predict refuses it at once
     headline = "exact_match"
     directions: dict[str, Direction] = {"loss": "min", "accuracy": "max", "exact_match": "max"}
     trainer = "supervised"
@@ -31,6 +33,8 @@ class Seq2SeqTask(JournalHooks):
 
     @classmethod
     def from_config(cls, section: Any, info: Any, bundle: Any = None) -> Seq2SeqTask:
+        if bundle is not None and not hasattr(bundle.train, "target_lengths"):
+            raise wrong_data("seq2seq", "pairs of token sequences (data.name = 'dates')", info)
         task = cls(info.n_classes, teacher_forcing=section.teacher_forcing)
         task.vocab = bundle.source if bundle is not None else None
         return task

@@ -19,6 +19,7 @@ from nnjournal.data.sequences import IGNORE
 from nnjournal.evaluation.baselines import KINDS as BASELINE_KINDS
 from nnjournal.evaluation.metrics import classification_metrics
 from nnjournal.tasks.base import Direction, JournalHooks, StepOutput, SupervisedTask
+from nnjournal.tasks.step_check import FirstStepCheck, wrong_data
 from nnjournal.training.predict import evaluation_mode, split_chunks
 
 
@@ -28,7 +29,7 @@ def forward_sequences(model: torch.nn.Module, batch: Split) -> torch.Tensor:
     return model(batch.x) if lengths is None else model(batch.x, lengths)
 
 
-class SequenceClassification(SupervisedTask):
+class SequenceClassification(FirstStepCheck, SupervisedTask):
     """One label per sequence, cross-entropy averaged over sequences."""
 
     name = "sequence_classification"
@@ -47,6 +48,8 @@ class SequenceClassification(SupervisedTask):
 
     @classmethod
     def from_config(cls, section: Any, info: Any, bundle: Any = None) -> SequenceClassification:
+        if bundle is not None and (info.n_classes is None or bundle.train.y.ndim != 1):
+            raise wrong_data("sequence-classification", "one class label per sequence", info)
         return cls(info.n_classes)
 
     def baselines(self, bundle: Any, cfg: Any) -> tuple[dict[str, Any], dict[str, Any]]:
@@ -63,6 +66,14 @@ class SequenceClassification(SupervisedTask):
 
     def batch_score(self, outputs: torch.Tensor, targets: torch.Tensor) -> torch.Tensor:
         return (outputs.argmax(1) == targets).sum()
+
+    # nnj predict: a class and its probabilities per sequence (it refused sequence classifiers).
+    def proba(self, outputs: torch.Tensor) -> np.ndarray:
+        """(n, k) class probabilities."""
+        return torch.softmax(outputs.detach().float().cpu(), dim=1).numpy()
+
+    def predict(self, outputs: torch.Tensor) -> np.ndarray:
+        return self.proba(outputs).argmax(axis=1)
 
     def training_step(self, model: torch.nn.Module, batch: Split, state: Any = None) -> StepOutput:
         outputs = forward_sequences(model, batch)
@@ -84,12 +95,13 @@ class SequenceClassification(SupervisedTask):
         return out
 
 
-class SequenceTagging(JournalHooks):
+class SequenceTagging(FirstStepCheck, JournalHooks):
     """One label per step (B, T); targets equal to IGNORE (and steps past `lengths`) are not
     scored. The loss is the mean over scored steps; sums and count are over scored steps, so
     an epoch's loss is per token whatever the batches' padding."""
 
     name = "sequence_tagging"
+    predicts = "a label per step"  # nnj predict refuses it at once
     headline = "accuracy"
     directions: dict[str, Direction] = {"loss": "min", "accuracy": "max", "sequence_accuracy": "max"}
     trainer = "supervised"
@@ -105,6 +117,8 @@ class SequenceTagging(JournalHooks):
 
     @classmethod
     def from_config(cls, section: Any, info: Any, bundle: Any = None) -> SequenceTagging:
+        if bundle is not None and (info.n_classes is None or bundle.train.y.ndim != 2):
+            raise wrong_data("sequence-tagging", "one class label per step (e.g. data.name = 'copy')", info)
         return cls(info.n_classes)
 
     def describe_model(self, cfg: Any) -> str | None:

@@ -14,10 +14,11 @@ import torch.nn.functional as F
 from nnjournal.data.bundle import Split
 from nnjournal.tasks.base import Direction, StepOutput, SupervisedTask
 from nnjournal.tasks.sequence_classification import forward_sequences
+from nnjournal.tasks.step_check import FirstStepCheck, wrong_data
 from nnjournal.training.predict import evaluation_mode, split_chunks
 
 
-class SequenceRegression(SupervisedTask):
+class SequenceRegression(FirstStepCheck, SupervisedTask):
     name = "sequence_regression"
     headline = "mse"
     directions: dict[str, Direction] = {"loss": "min", "mse": "min", "rmse": "min", "mae": "min"}
@@ -26,6 +27,8 @@ class SequenceRegression(SupervisedTask):
 
     @classmethod
     def from_config(cls, section: Any, info: Any, bundle: Any = None) -> SequenceRegression:
+        if bundle is not None and (bundle.train.y.ndim != 1 or not bundle.train.y.is_floating_point()):
+            raise wrong_data("sequence-regression", "one number per sequence (e.g. data.name = 'adding')", info)
         return cls()
 
     def baselines(self, bundle: Any, cfg: Any) -> tuple[dict[str, Any], dict[str, Any]]:
