@@ -214,6 +214,22 @@ def test_a_saved_forecaster_forecasts_a_users_series_in_its_units(airline: np.nd
     assert [r["steps_after"] for r in rows] == ["1"] and rows[0]["last_date"] == f"m{origin}"
     assert float(rows[0]["prediction"]) == pytest.approx(got[0], rel=1e-12)
 
+    # more columns than the two: read by the names it was trained on (Date, Count), not by place
+    wide = tmp_path / "wide.csv"
+    with open(wide, "w", newline="") as fh:
+        w = csv.writer(fh)
+        w.writerow(["Comment", "Count", "Date"])
+        w.writerows(["-", v, f"m{i}"] for i, v in enumerate(airline[: origin + 1]))
+    named = subprocess.run([*cli[:5], str(wide), "--out", str(tmp_path / "wide-forecast.csv")], capture_output=True, text=True)
+    assert named.returncode == 0, named.stderr
+    assert (tmp_path / "wide-forecast.csv").read_text() == out.read_text()
+    with open(wide, "w", newline="") as fh:
+        w = csv.writer(fh)
+        w.writerow(["Comment", "Month", "Passengers"])
+        w.writerows(["-", f"m{i}", v] for i, v in enumerate(airline[: origin + 1]))
+    unnamed = subprocess.run([*cli[:5], str(wide), "--out", str(tmp_path / "x.csv")], capture_output=True, text=True)
+    assert unnamed.returncode == 2 and "trained on the values of column 'Count' (dates 'Date')" in unnamed.stderr
+
     with open(series, "w", newline="") as fh:  # 12 values: the window, but not a season before it
         csv.writer(fh).writerows([["Month", "Passengers"], *([f"m{i}", v] for i, v in enumerate(airline[:12]))])
     short = subprocess.run(cli, capture_output=True, text=True)

@@ -270,14 +270,27 @@ def _numeric_row(row: list[str]) -> bool:
 
 
 def series_input(path: Path, trained: TrainedModel) -> Inputs:
-    """A forecaster's input: the series CSV (date, value: the first two columns, oldest first)."""
+    """A forecaster's input: the series CSV, oldest first, read by the date and value columns
+    the model was trained on (a file of just two columns: those two, whatever their names)."""
     from nnjournal.data.timeseries import read_series
 
     if not path.exists():
         raise NNJError(f"input file not found: {path}")
     if path.is_dir() or path.suffix.lower() != ".csv":
         raise NNJError(f"{path}: a forecaster takes the series as a CSV of date, value (oldest first)")
-    dates, values = read_series(path)
+    trained_columns = getattr(trained.task, "columns", None)
+    columns: tuple[str | None, str | None] = (None, None)  # the first two
+    if trained_columns is not None:
+        header = list(read_table(path).columns)
+        if all(c in header for c in trained_columns):
+            columns = trained_columns
+        elif len(header) != 2:
+            raise NNJError(
+                f"{path}: the forecaster was trained on the values of column {trained_columns[1]!r} (dates "
+                f"{trained_columns[0]!r}); this file has columns {', '.join(header)}: name its columns so, or "
+                "give a file of just the date and value columns"
+            )
+    dates, values = read_series(path, *columns)
     return Inputs(values, {"last_date": [dates[-1]]}, series=True)
 
 

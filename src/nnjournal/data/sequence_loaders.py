@@ -54,6 +54,7 @@ def load_timeseries(cfg: Any, seed: int) -> DataBundle:
         values, train_size=cfg.train_size, window=cfg.window, horizon=cfg.horizon, val_size=cfg.val_size,
         transform=transform, dates=dates,
     )
+    series.columns = (read.date_column, read.value_column)  # `nnj predict` reads a new file's the same way
     steps = [t for t, on in (("log", cfg.log), (f"difference at lag {cfg.seasonal_lag}", cfg.seasonal_lag)) if on]
     info = DataInfo(
         path.stem, (cfg.window,), target_name=f"next {cfg.horizon} value(s)", horizon=cfg.horizon,

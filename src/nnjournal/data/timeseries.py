@@ -235,6 +235,7 @@ class SeriesData:
     dates: list[str]
     train_size: int  # values[:train_size] are the training part (validation included)
     fit_size: int  # values[:fit_size] fitted the scaling and gave the training windows
+    columns: tuple[str, str] | None = None  # (date, value) columns of the file read; saved with the model
 
     def to_original(self, z: np.ndarray, split: ForecastSplit) -> np.ndarray:
         return self.transform.inverse(z, split.origin.cpu().numpy(), self.values)

@@ -36,6 +36,7 @@ class Forecasting(FirstStepCheck, SupervisedTask):
         # (no data) gets its fitted transform back through `restore`.
         self.data, self.section = data, section
         self.transform: SeriesTransform | None = data.transform if data is not None else None
+        self.columns = data.columns if data is not None else None  # (date, value) read in training
         self.horizon = data.test.y.shape[1] if data is not None else int(horizon or 1)
         self.out_features = self.horizon
         steps = {f"rmse_h{k + 1}": "min" for k in range(self.horizon)} if self.horizon > 1 else {}
@@ -73,11 +74,16 @@ class Forecasting(FirstStepCheck, SupervisedTask):
     def fitted(self) -> dict[str, Any]:
         """The series transform fitted on the training part (log, seasonal lag, scaling), so a
         saved forecaster maps a user's series into the network's units and back."""
-        return {"transform": self.transform.to_dict()} if self.transform is not None else {}
+        if self.transform is None:
+            return {}
+        columns = {"date": self.columns[0], "value": self.columns[1]} if self.columns else None
+        return {"transform": self.transform.to_dict(), **({"columns": columns} if columns else {})}
 
     def restore(self, fitted: dict[str, Any]) -> None:
         if "transform" in fitted:
             self.transform = SeriesTransform.from_dict(fitted["transform"])
+        if isinstance(fitted.get("columns"), dict):  # (older model files: the first two columns)
+            self.columns = (str(fitted["columns"]["date"]), str(fitted["columns"]["value"]))
 
     @torch.no_grad()
     def forecast(self, model: torch.nn.Module, values: np.ndarray, window: int) -> np.ndarray:
