@@ -8,7 +8,7 @@ journal), a refusal only after the run directory was made (supervised options fo
 search with no validation split, nnj debug / nnj study on a GAN), or a run that finished with
 nonsense (a generator that never stepped, a GAN judged by a one-class classifier). Now: exit
 code 2, one `error:` line saying what and how to fix, nothing written. The probes that behaved
-well are listed in docs/bench-sections/robustgan.md. Photos and recipes are generated here."""
+well are listed in docs/benchmarks.md ("Bad inputs and interruptions of the GAN, tuning and debugging commands"). Photos and recipes are generated here."""
 
 from __future__ import annotations
 

@@ -10,7 +10,7 @@ temperature), a run that trained on nonsense without a word (unsorted dates, a h
 series, a one-character text), a hang (`--length 10**12`), or a message naming a setting that
 does not exist (training.bptt). Now: exit code 2, one `error:` line naming the setting or the
 line of the file and how to fix it, and no run directory. The probes that behaved well are in
-docs/bench-sections/robustseq.md. The texts and series are built here from the shared ones."""
+docs/benchmarks.md ("Bad inputs and interruptions of the recurrent recipes"). The texts and series are built here from the shared ones."""
 
 from __future__ import annotations
 
