@@ -24,6 +24,24 @@ def test_wrong_type_in_override_names_key_and_value():
 
 
 @pytest.mark.parametrize(
+    "override",
+    ["training.optimizer.lr=nan", "training.weight_noise=inf", "training.clip.norm=nan", "training.penalty.l2=inf"],
+)
+def test_nan_and_inf_are_not_numbers_a_setting_takes(override: str):
+    """`lr = nan` passed `gt=0` and diverged at the first step, after the run directory existed."""
+    raw = apply_overrides(recipes.load_raw("digits-mlp"), [override])
+    with pytest.raises(NNJError, match=rf"{override.split('=')[0]}: Input should be a finite number"):
+        validate_config(raw)
+
+
+def test_a_search_range_with_an_infinite_end_keeps_its_own_message():
+    raw = recipes.load_raw("digits-mlp")
+    raw["search"]["space"]["training.optimizer.lr"] = {"low": 1e-3, "high": float("inf"), "log": True}
+    with pytest.raises(NNJError, match="low and high must be finite numbers"):
+        validate_config(raw)
+
+
+@pytest.mark.parametrize(
     ("text", "expected"),
     [
         ("training.lr=3e-4", (["training", "lr"], 3e-4)),

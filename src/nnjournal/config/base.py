@@ -8,10 +8,12 @@ from pydantic import BaseModel, ConfigDict, model_validator
 
 
 class Strict(BaseModel):
-    """Base for every config section: unknown keys are errors, assignments are validated, and
-    true/false is not a number (pydantic's lax mode would read `weight_noise = true` as 1.0)."""
+    """Base for every config section: unknown keys are errors, assignments are validated,
+    true/false is not a number (pydantic's lax mode would read `weight_noise = true` as 1.0),
+    and nan / inf are not numbers either (`lr = nan` passed `gt=0` and diverged at the first
+    step, after the run directory existed)."""
 
-    model_config = ConfigDict(extra="forbid", validate_assignment=True)
+    model_config = ConfigDict(extra="forbid", validate_assignment=True, allow_inf_nan=False)
 
     @model_validator(mode="before")
     @classmethod

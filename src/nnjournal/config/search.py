@@ -6,7 +6,7 @@ from __future__ import annotations
 import math
 from typing import Any, Literal
 
-from pydantic import Field, model_validator
+from pydantic import ConfigDict, Field, model_validator
 
 from nnjournal.config.base import Strict
 
@@ -14,6 +14,9 @@ from nnjournal.config.base import Strict
 class Dimension(Strict):
     """One searched setting: `{low, high}` (float or int by the numbers' types, `log = true`
     for a log scale, `step` for a grid) or `{choices = [...]}`."""
+
+    # its own check below names both ends (the samplers cannot draw from an infinite range)
+    model_config = ConfigDict(extra="forbid", validate_assignment=True, allow_inf_nan=True)
 
     low: float | int | None = None
     high: float | int | None = None
