@@ -146,9 +146,13 @@ def grad_norms(records: list[dict[str, Any]], title: str, path: Path) -> Path:
     as layers whose lines sit orders of magnitude apart."""
     fig, ax = plt.subplots(figsize=(7, 4))
     names = list(records[0]["grad_norm"])
+    values = [r["grad_norm"][name] for r in records for name in names]
     for name in names:
         ax.plot([r["epoch"] for r in records], [r["grad_norm"][name] for r in records], label=name)
-    ax.set_yscale("log")
+    # log scale, but a layer whose gradient is exactly 0 (dead units) stays on the plot at 0
+    # instead of vanishing from a log axis: linear below the smallest positive norm
+    positive = [v for v in values if v > 0]
+    ax.set_yscale("symlog", linthresh=min(positive) if positive else 1e-12)
     ax.set_xlabel("epoch")
     ax.set_ylabel("RMS gradient norm per step")
     ax.set_title(title)
