@@ -211,6 +211,7 @@ CASES = [
     ),
     Case("run resume of a search", ["run", "--resume", "{f}/a_search"], "nnj tune --resume"),
     Case("tune without recipe", ["tune", "--out", "{out}"], "--resume RUN_DIR"),
+    Case("tune empty study name", ["tune", "digits-mlp", "--study-name", " ", "--out", "{out}"], "--study-name is empty"),
     # nnj lr-find / nnj debug
     Case(
         "lr-find 100 million steps",

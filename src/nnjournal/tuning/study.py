@@ -218,6 +218,8 @@ def run_tune(
     started = datetime.now(timezone.utc).isoformat(timespec="seconds")
     if workers < 1:
         raise NNJError(f"--workers must be at least 1, got {workers}")
+    if study_name is not None and not study_name.strip():  # Optuna would store a study without a name
+        raise NNJError("--study-name is empty: give the study a name, or leave it out (default: RECIPE-tune)")
     state = None
     if resume is not None:
         state = read_state(Path(resume))
