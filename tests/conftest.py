@@ -49,3 +49,14 @@ def data_dir() -> Path:
 def _isolated_cache(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch) -> None:
     # Generated/decoded data is cached per test session, never in the user's home.
     monkeypatch.setenv("NNJ_CACHE_DIR", str(tmp_path_factory.getbasetemp() / "cache"))
+
+
+@pytest.fixture(scope="module")
+def nnj(tmp_path_factory: pytest.TempPathFactory):
+    """`nnj ARGS` in forked children of one CLI server per test module (test_bad_inputs.Nnj:
+    the CLI imported once, not per call)."""
+    from test_bad_inputs import Nnj
+
+    server = Nnj(tmp_path_factory.mktemp("nnj"))
+    yield server
+    server.close()

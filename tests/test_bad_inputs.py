@@ -16,7 +16,7 @@ import os
 import shutil
 import subprocess
 import sys
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -69,13 +69,6 @@ class Nnj:
         assert self.proc.stdin is not None
         self.proc.stdin.close()
         self.proc.wait(timeout=30)
-
-
-@pytest.fixture(scope="module")
-def nnj(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Nnj]:
-    server = Nnj(tmp_path_factory.mktemp("nnj"))
-    yield server
-    server.close()
 
 
 # ------------------------------------------------------------------ the bad files
@@ -263,6 +256,18 @@ class Case:
 def recipe_run(id: str, recipe: str, expect: str, *sets: str) -> Case:
     """`nnj run RECIPE -q --out {out} --set S ...` with the short training of `TRAIN`."""
     return Case(id, ["run", recipe, "-q", "--out", "{out}", *(a for s in sets for a in ("--set", s)), *TRAIN], expect)
+
+
+def check_refused(case: Case, nnj: Nnj, files: Path, tmp_path: Path) -> None:
+    """`case` run with {f} = `files` and {out} = tmp_path/out: exit 2, one `error:` line
+    holding `case.expect`, no traceback, and nothing written under {out}."""
+    out = tmp_path / "out"
+    args = [a.format(f=files, out=out) for a in case.args]
+    rc, stdout, stderr = nnj(*args, cwd=tmp_path)
+    lines = stderr.splitlines()
+    assert rc == 2 and len(lines) == 1 and "Traceback" not in stderr, (rc, stderr[-3000:], stdout[-500:])
+    assert lines[0].startswith("error: ") and case.expect in lines[0], lines[0]
+    assert not out.exists() or list(out.iterdir()) == [], list(out.iterdir())
 
 
 def csv_run(id: str, file: str, expect: str, *sets: str) -> Case:

@@ -12,23 +12,15 @@ applications"). The photos and tables are generated here, so no shared data is n
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
 import pytest
 import torch
 from PIL import Image
-from test_bad_inputs import TRAIN, Case, Nnj, recipe_run
+from test_bad_inputs import TRAIN, Case, Nnj, check_refused, recipe_run
 
 from nnjournal.saved_model import load_model
-
-
-@pytest.fixture(scope="module")
-def nnj(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Nnj]:
-    server = Nnj(tmp_path_factory.mktemp("nnj"))
-    yield server
-    server.close()
 
 
 def _photos(root: Path, per_class: int = 8, side: int = 24) -> Path:
@@ -139,21 +131,11 @@ CASES = [
 ]
 
 
-def _check_refused(case: Case, nnj: Nnj, files: Path, tmp_path: Path) -> None:
-    out = tmp_path / "out"
-    args = [a.format(f=files, out=out) for a in case.args]
-    rc, stdout, stderr = nnj(*args, cwd=tmp_path)
-    lines = stderr.splitlines()
-    assert rc == 2 and len(lines) == 1 and "Traceback" not in stderr, (rc, stderr[-3000:], stdout[-500:])
-    assert lines[0].startswith("error: ") and case.expect in lines[0], lines[0]
-    assert not out.exists() or list(out.iterdir()) == [], list(out.iterdir())
-
-
 @pytest.mark.parametrize("case", CASES, ids=[c.id for c in CASES])
 def test_bad_input_is_one_line_exit_2_and_leaves_nothing(
     case: Case, nnj: Nnj, files: Path, tmp_path: Path
 ) -> None:
-    _check_refused(case, nnj, files, tmp_path)
+    check_refused(case, nnj, files, tmp_path)
 
 
 def _one_run(out: Path) -> Path:
@@ -248,14 +230,14 @@ def test_imputation_of_a_table_without_numbers_leads_with_accuracy(nnj: Nnj, fil
 
 def test_imputation_that_hides_no_test_cell_is_refused(nnj: Nnj, files: Path, tmp_path: Path) -> None:
     case = table_run("", "imputation-ae", "mixed.csv", "task.hide_fraction", "task.hide_fraction=1e-9")
-    _check_refused(case, nnj, files, tmp_path)
+    check_refused(case, nnj, files, tmp_path)
 
 
 def test_imputation_needs_missing_indicators_to_know_the_files_blanks(
     nnj: Nnj, files: Path, tmp_path: Path
 ) -> None:
     case = table_run("", "imputation-ae", "blanks.csv", "missing_indicators", "data.missing_indicators=false")
-    _check_refused(case, nnj, files, tmp_path)
+    check_refused(case, nnj, files, tmp_path)
 
 
 def test_a_classifier_on_photos_read_as_one_class_names_the_option(nnj: Nnj, files: Path, tmp_path: Path) -> None:

@@ -13,7 +13,6 @@ well are listed in docs/benchmarks.md ("Bad inputs and interruptions of the GAN,
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
@@ -43,13 +42,6 @@ sampler = "random"
 [search.space]
 """
 LR = '"training.optimizer.lr" = {low = 1e-3, high = 1e-1, log = true}\n'
-
-
-@pytest.fixture(scope="module")
-def nnj(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Nnj]:
-    server = Nnj(tmp_path_factory.mktemp("nnj"))
-    yield server
-    server.close()
 
 
 @pytest.fixture(scope="module")

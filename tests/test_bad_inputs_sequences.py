@@ -15,13 +15,12 @@ docs/benchmarks.md ("Bad inputs and interruptions of the recurrent recipes"). Th
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
 import pytest
 import torch
-from test_bad_inputs import Case, Nnj
+from test_bad_inputs import Case, Nnj, check_refused
 
 from nnjournal.saved_model import load_model
 from tests.conftest import require_data
@@ -31,13 +30,6 @@ LM = ["data.streams=8", "training.batch_size=8", "data.bptt=32", "data.eval_stre
 FC = ["model.hidden=8"]
 M1 = ["model.hidden=8", "data.num_samples=300"]
 DATES = ["model.hidden=8", "data.n_train=100", "data.n_val=20", "data.n_test=20"]
-
-
-@pytest.fixture(scope="module")
-def nnj(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Nnj]:
-    server = Nnj(tmp_path_factory.mktemp("nnj"))
-    yield server
-    server.close()
 
 
 def _series(path: Path, rows: list[str], header: str = "Date,Count") -> None:
@@ -193,21 +185,11 @@ CASES = [
 ]
 
 
-def _check_refused(case: Case, nnj: Nnj, files: Path, tmp_path: Path) -> None:
-    out = tmp_path / "out"
-    args = [a.format(f=files, out=out) for a in case.args]
-    rc, stdout, stderr = nnj(*args, cwd=tmp_path)
-    lines = stderr.splitlines()
-    assert rc == 2 and len(lines) == 1 and "Traceback" not in stderr, (rc, stderr[-3000:], stdout[-500:])
-    assert lines[0].startswith("error: ") and case.expect in lines[0], lines[0]
-    assert not out.exists() or list(out.iterdir()) == [], list(out.iterdir())
-
-
 @pytest.mark.parametrize("case", CASES, ids=[c.id for c in CASES])
 def test_bad_input_is_one_line_exit_2_and_leaves_nothing(
     case: Case, nnj: Nnj, files: Path, tmp_path: Path
 ) -> None:
-    _check_refused(case, nnj, files, tmp_path)
+    check_refused(case, nnj, files, tmp_path)
 
 
 def _one_run(out: Path) -> Path:

@@ -9,7 +9,6 @@ from __future__ import annotations
 import json
 import signal
 import time
-from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
@@ -17,13 +16,6 @@ import pytest
 from test_bad_inputs import Nnj
 from test_bad_inputs_ae_apps import _photos
 from test_interruptions import nnj_process, wait_for_epochs
-
-
-@pytest.fixture(scope="module")
-def nnj(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Nnj]:
-    server = Nnj(tmp_path_factory.mktemp("nnj"))
-    yield server
-    server.close()
 
 
 @pytest.fixture(scope="module")

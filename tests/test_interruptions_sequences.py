@@ -12,7 +12,6 @@ from __future__ import annotations
 import json
 import signal
 import subprocess
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -38,13 +37,6 @@ FORECAST = [
     "airline-lstm", "--set", "model.hidden=8", "--set", "training.epochs=40",
     "--set", "training.early_stopping.patience=40", "--set", "task.sarima=false", *QUIET,
 ]  # fmt: skip
-
-
-@pytest.fixture(scope="module")
-def nnj(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Nnj]:
-    server = Nnj(tmp_path_factory.mktemp("nnj"))
-    yield server
-    server.close()
 
 
 @pytest.fixture(scope="module")
