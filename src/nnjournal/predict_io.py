@@ -272,7 +272,7 @@ def _numeric_row(row: list[str]) -> bool:
 def series_input(path: Path, trained: TrainedModel) -> Inputs:
     """A forecaster's input: the series CSV, oldest first, read by the date and value columns
     the model was trained on (a file of just two columns: those two, whatever their names)."""
-    from nnjournal.data.timeseries import read_series
+    from nnjournal.data.timeseries import read_series_file
 
     if not path.exists():
         raise NNJError(f"input file not found: {path}")
@@ -280,8 +280,9 @@ def series_input(path: Path, trained: TrainedModel) -> Inputs:
         raise NNJError(f"{path}: a forecaster takes the series as a CSV of date, value (oldest first)")
     trained_columns = getattr(trained.task, "columns", None)
     columns: tuple[str | None, str | None] = (None, None)  # the first two
+    table = read_table(path)
     if trained_columns is not None:
-        header = list(read_table(path).columns)
+        header = list(table.columns)
         if all(c in header for c in trained_columns):
             columns = trained_columns
         elif len(header) != 2:
@@ -290,7 +291,8 @@ def series_input(path: Path, trained: TrainedModel) -> Inputs:
                 f"{trained_columns[0]!r}); this file has columns {', '.join(header)}: name its columns so, or "
                 "give a file of just the date and value columns"
             )
-    dates, values = read_series(path, *columns)
+    series = read_series_file(path, *columns, table=table)
+    dates, values = series.dates, series.values
     return Inputs(values, {"last_date": [dates[-1]]}, series=True)
 
 

@@ -43,14 +43,20 @@ class SeriesFile:
 
 
 def read_series_file(
-    path: Path, date_column: str | None = None, value_column: str | None = None, delimiter: str | None = None
+    path: Path,
+    date_column: str | None = None,
+    value_column: str | None = None,
+    delimiter: str | None = None,
+    table: Any = None,
 ) -> SeriesFile:
     """A series CSV with a header row, oldest first: by default the first column is the date
     and the second the value. The file is read as any CSV (`csv_table.read_table`: encoding,
-    delimiter, ragged rows); every value must be a finite number and the dates must increase."""
+    delimiter, ragged rows), unless the caller has read it already (`table`); every value must
+    be a finite number and the dates must increase."""
     from nnjournal.data.csv_table import read_table
 
-    table = read_table(Path(path), delimiter)
+    if table is None:
+        table = read_table(Path(path), delimiter)
     header = list(table.columns)
     if len(header) < 2:
         raise NNJError(
