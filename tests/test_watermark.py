@@ -93,7 +93,7 @@ def test_harmonic_inpainting_of_a_texture_is_smooth_not_exact():
 # two, whose spin-waiting on a shared 2-core machine doubles the CPU time the bound counts.
 QUICK = {
     "watermark-ae": [
-        "data.max_train=3000",
+        "data.max_train=2000",
         "training.epochs=5",
         "training.batch_size=32",
         "training.threads=1",
