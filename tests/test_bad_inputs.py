@@ -402,6 +402,7 @@ CASES = [
     Case("no recipe", ["run", "--out", "{out}"], "give a recipe name"),
     Case("out is a file", ["run", "digits-mlp", "--out", "{f}/a_file"], "is a file"),
     Case("out under a file", ["run", "digits-mlp", "--out", "{f}/a_file/runs"], "which is a file"),
+    Case("out in /proc", ["run", "digits-mlp", "--out", "/proc/nnj-runs"], "nothing can be written in /proc"),
     Case("study unknown", ["study", "dropout", "--out", "{out}"], "unknown study"),
     Case(
         "study bad profile", ["study", "capacity", "--profile", "huge", "--out", "{out}"], "--profile must be"
@@ -521,6 +522,11 @@ CASES = [
     predict("predict run missing", "{f}/nowhere", "{f}/x64.npy", "not a run directory"),
     Case(
         "predict out is a folder", ["predict", "{dig}", "{f}/x64.npy", "--out", "{f}/recipes"], "is a folder"
+    ),
+    Case(
+        "predict out in /proc",
+        ["predict", "{dig}", "{f}/x64.npy", "--out", "/proc/nnj-predictions.csv"],
+        "nothing can be written in /proc",
     ),
 ]
 

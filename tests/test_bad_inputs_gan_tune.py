@@ -137,6 +137,7 @@ MNIST_CASES = [
     sample("sample seed above 2**64", "--seed", "--seed", str(2**70)),
     sample("sample out is a folder", "is a folder", "--out", "{f}/grid.png"),
     sample("sample out under a file", "is a file, not a folder", "--out", "{f}/a_file/x.png"),
+    sample("sample out in /proc", "nothing can be written in /proc", "--out", "/proc/nnj-samples.png"),
     sample("sample unknown variant", "unknown --variant 'nope'", "--variant", "nope"),
     sample("sample model.json empty", "not valid JSON", run="{run}", damage="model.json empty"),
     sample("sample unfinished run", "did not finish", run="{run}", damage="summary.json missing"),

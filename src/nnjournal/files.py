@@ -20,6 +20,24 @@ def check_output_file(path: Path | str) -> None:
     for parent in path.parents:
         if parent.exists() and not parent.is_dir():
             raise NNJError(f"--out {path}: {parent} is a file, not a folder")
+    check_writable_folder(path.parent, f"--out {path}")
+
+
+def check_writable_folder(folder: Path | str, what: str) -> None:
+    """Refuse, before any work, a folder nothing can be written in (`/proc`, a read-only mount,
+    no permission). The deepest part of `folder` that exists is probed with a temp file, removed
+    at once: only trying tells (root passes every permission check, `/proc` refuses anyway)."""
+    existing = Path(folder).absolute()
+    while not existing.exists():
+        existing = existing.parent
+    try:
+        fd, probe = tempfile.mkstemp(dir=existing, prefix=".nnj-probe.", suffix=".tmp")
+    except OSError as err:
+        raise NNJError(
+            f"{what}: nothing can be written in {existing} ({err.strerror}); choose another path"
+        ) from None
+    os.close(fd)
+    Path(probe).unlink(missing_ok=True)
 
 
 def atomic_write_bytes(path: Path | str, data: bytes) -> None:

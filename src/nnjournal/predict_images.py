@@ -24,6 +24,7 @@ import numpy as np
 from PIL import Image
 
 from nnjournal.errors import NNJError
+from nnjournal.files import check_writable_folder
 from nnjournal.saved_model import TrainedModel
 
 
@@ -44,6 +45,7 @@ def check_output_folder(folder: Path) -> None:
         raise NNJError(f"{folder} already exists; remove it or give another folder with --out")
     if not folder.parent.is_dir():
         raise NNJError(f"{folder.parent} is not an existing folder; create it or give another --out")
+    check_writable_folder(folder.parent, f"--out {folder}")
 
 
 def predict_images(trained: TrainedModel, input_path: Path, folder: Path) -> int:

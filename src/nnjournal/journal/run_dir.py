@@ -16,18 +16,20 @@ from typing import Any
 from pydantic import BaseModel, Field, ValidationError
 
 from nnjournal.errors import NNJError
-from nnjournal.files import atomic_write_json, read_jsonl
+from nnjournal.files import atomic_write_json, check_writable_folder, read_jsonl
 
 FAILED = "failed.json"
 
 
 def check_out_folder(out: Path | str) -> None:
-    """Refuse, before any work, a folder for run directories that is a file or lies under one."""
+    """Refuse, before any work, a folder for run directories that is a file, lies under one, or
+    cannot be written in."""
     out = Path(out)
     for path in (out, *out.parents):
         if path.exists() and not path.is_dir():
             where = "is a file" if path == out else f"lies under {path}, which is a file"
             raise NNJError(f"--out {out} {where}; give a folder for run directories (created if missing)")
+    check_writable_folder(out, f"--out {out}")
 
 
 def create_run_dir(out: Path | str, recipe: str) -> Path:
