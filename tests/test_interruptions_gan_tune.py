@@ -10,7 +10,10 @@ SIGTERM or SIGKILL mid-trial used to leave no way on (a traceback, or nothing at
 from __future__ import annotations
 
 import json
+import os
 import signal
+import subprocess
+import sys
 import time
 from pathlib import Path
 
@@ -153,3 +156,52 @@ def test_a_stopped_search_resumes_to_n_trials_keeping_the_finished_ones(
     assert all(states[i] == 1 for i in kept)  # the finished trials were kept, not run again
     assert all(s in (1, 3) for s in states.values())  # the interrupted one closed as failed
     assert (run_dir / "best.toml").exists() and "best config:" in stdout
+
+
+def _children(pid: int) -> list[int]:
+    """The processes whose parent is `pid`, from /proc (Linux)."""
+    found = []
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:  # it ended while we looked
+            continue
+        if int(fields[1]) == pid:
+            found.append(int(stat.parent.name))
+    return found
+
+
+def _running(pid: int) -> bool:
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] != "Z"
+    except OSError:
+        return False
+
+
+@pytest.mark.skipif(not Path("/proc/self/stat").exists(), reason="reads processes from /proc")
+def test_workers_of_a_search_killed_with_sigkill_stop_too(tmp_path: Path) -> None:
+    """The parent of `nnj tune --workers 2` cannot stop its workers when SIGKILL ends it; they used
+    to go on running the remaining trials. Now they stop within seconds."""
+    recipe = tmp_path / "search.toml"
+    recipe.write_text(SEARCH.replace("n_trials = 2", "n_trials = 400"))  # minutes of trials
+    out = tmp_path / "runs"
+    env = {**os.environ, "OMP_NUM_THREADS": "1"}
+    with (tmp_path / "output.txt").open("w") as log:  # not a pipe: the workers would hold it open
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "nnjournal", "tune", str(recipe), "--workers", "2", "--out", str(out)],
+            env=env, stdout=log, stderr=log,
+        )
+    _wait_for_trials(out, 1, proc)
+    workers = _children(proc.pid)
+    assert len(workers) == 2, workers
+    proc.kill()
+    proc.wait(timeout=60)
+    deadline = time.time() + 30
+    try:
+        while any(_running(w) for w in workers) and time.time() < deadline:
+            time.sleep(0.1)
+        assert not any(_running(w) for w in workers), "workers kept running after their parent was killed"
+    finally:
+        for w in workers:
+            if _running(w):
+                os.kill(w, signal.SIGKILL)

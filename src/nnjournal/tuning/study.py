@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import logging
 import multiprocessing
+import os
 import shutil
 import sys
 import time
@@ -39,6 +40,7 @@ from nnjournal.tuning.resume import (
     write_state,
 )
 from nnjournal.tuning.space import check_space
+from nnjournal.worker_process import stop_with_parent
 
 
 def import_optuna() -> Any:
@@ -336,7 +338,7 @@ def _optimize_in_processes(
     workers are (the loaded data is shared, nothing is pickled), one torch thread each."""
     context = multiprocessing.get_context("fork")
     procs = [
-        context.Process(target=_worker, args=(cfg, url, name, objective, n, i, workers), daemon=False)
+        context.Process(target=_worker, args=(cfg, url, name, objective, n, i, workers, os.getpid()), daemon=False)
         for i, n in enumerate(shares)
     ]
     for p in procs:
@@ -355,8 +357,12 @@ def _optimize_in_processes(
         raise NNJError(f"tuning worker(s) {failed} exited with an error (see above); the study keeps their trials")
 
 
-def _worker(cfg: RunConfig, url: str, name: str, objective: Objective, n_trials: int, index: int, workers: int) -> None:
+def _worker(
+    cfg: RunConfig, url: str, name: str, objective: Objective, n_trials: int, index: int, workers: int, parent: int
+) -> None:
     import torch
+
+    stop_with_parent(parent)  # a parent killed by SIGKILL cannot stop its workers itself
 
     torch.set_num_threads(1)
     optuna = import_optuna()
