@@ -38,6 +38,7 @@ from nnjournal.training.checkpoint import checkpoint_file, has_checkpoint, load_
 from nnjournal.training.early_stopping import check_monitor
 from nnjournal.training.history import History
 from nnjournal.training.interrupt import TrainingInterrupted, ctrl_c_resumable
+from nnjournal.training.memory import available_memory, check_trainable_in_memory
 from nnjournal.training.precision import check_precision
 from nnjournal.training.seeding import select_device
 from nnjournal.training.trainers import train_one
@@ -188,6 +189,7 @@ def _preflight(cfg: RunConfig, bundle: DataBundle, task: Task) -> None:
         if cfg.training.label_smoothing:
             smoothed_loss(task, cfg.training.label_smoothing)  # a task without classes raises
         probe = models.build(cfg.model, bundle.info, task.out_features)  # shapes that do not fit raise
+        check_trainable_in_memory(probe, cfg.training.optimizer, available_memory())  # not the OOM killer later
         if hasattr(task, "check_model") and len(bundle.train):  # e.g. outputs of the targets' shape
             task.check_model(probe, bundle, cfg)
         check_precision(cfg.training, select_device(cfg.training.device), probe)  # float16 off CUDA, ...
