@@ -15,11 +15,11 @@ from nnjournal import recipes
 QUICK = {
     "ae-vs-pca": ["training.epochs=15"],
     "sparse-ae": ["training.epochs=10"],
-    "denoising-ae": ["data.max_train=3000", "training.epochs=5", "training.batch_size=32"],
+    "denoising-ae": ["data.max_train=2000", "training.epochs=5", "training.batch_size=32"],
     "contractive-ae": ["data.max_train=3000", "training.epochs=10", "training.batch_size=32"],
     "vae": ["data.max_train=3000", "training.epochs=15"],
     "anomaly-ae": ["training.epochs=40"],
-    "inpainting-ae": ["data.max_train=3000", "training.epochs=5", "training.batch_size=32"],
+    "inpainting-ae": ["data.max_train=2000", "training.epochs=5", "training.batch_size=32"],
     "features-ae": ["data.max_train=3000", "training.epochs=10"],
     "colorization-ae": ["training.epochs=8", "training.threads=1"],
     "superres-ae": ["training.epochs=8", "training.threads=1"],
