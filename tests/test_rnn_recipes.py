@@ -177,3 +177,18 @@ def test_rnn_gradients_study_shows_the_vanishing_gradient(tmp_path):
     assert acc["Elman RNN"][1] < 0.35 and acc["LSTM"][1] > acc["Elman RNN"][1] + 0.2, acc
     for f in ("accuracy_vs_length.png", "gradient_through_time.png"):
         assert (r.run_dir / "plots" / f).stat().st_size > 1000
+
+
+def test_generate_streams_characters_as_they_are_drawn_and_stops_quietly_at_a_closed_pipe(shakespeare_run):
+    """100,000 characters take about a minute: the first ones appear at once, not at the end,
+    and a reader that stops early (`| head`) ends the command without a traceback."""
+    cmd = [sys.executable, "-m", "nnjournal", "generate", str(shakespeare_run.run_dir), "--prompt", "ROMEO:"]
+    proc = subprocess.Popen([*cmd, "--length", "100000"], stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    try:
+        first = proc.stdout.read(200)  # blocks until 200 bytes came: long before 100,000 are drawn
+        assert first.startswith(b"ROMEO:") and proc.poll() is None
+        proc.stdout.close()  # the reader goes away mid-stream
+        _, err = proc.communicate(timeout=60)
+        assert proc.returncode == 0 and b"Traceback" not in err, err.decode()[-2000:]
+    finally:
+        proc.kill()

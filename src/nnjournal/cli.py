@@ -6,6 +6,7 @@ Every user error is one line on stderr and exit code 2."""
 from __future__ import annotations
 
 import logging
+import os
 import sys
 from pathlib import Path
 from typing import Annotated, Any
@@ -306,7 +307,20 @@ def generate(
         folder = run_dir / "variants" / name
     torch.set_num_threads(1)  # one character at a time: a second thread only synchronises
     trained = load_model(folder)
-    typer.echo(trained.generate(prompt, length, temperature=temperature, top_k=top_k, seed=seed))
+    out, printed = sys.stdout, []
+
+    def stream(chars: str) -> None:  # each character as it is drawn: 100,000 take about a minute
+        if not printed:  # the prompt once the options and the prompt were accepted
+            printed.append(out.write(prompt))
+        out.write(chars)
+        out.flush()
+
+    try:
+        trained.generate(prompt, length, temperature=temperature, top_k=top_k, seed=seed, on_text=stream)
+        out.write("\n")
+        out.flush()
+    except BrokenPipeError:  # `nnj generate ... | head`: the reader has what it wanted
+        os.dup2(os.open(os.devnull, os.O_WRONLY), out.fileno())  # so exiting does not fail to flush
 
 
 # ---- issue 15: nnj debug (debugging a network) -------------------------------------------

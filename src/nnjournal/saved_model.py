@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import math
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -47,10 +48,18 @@ class TrainedModel:
     vocab: Any = None  # character models: the vocabulary saved as vocab.json beside the weights
 
     def generate(
-        self, prompt: str, length: int = 200, *, temperature: float = 1.0, top_k: int | None = None, seed: int = 0
+        self,
+        prompt: str,
+        length: int = 200,
+        *,
+        temperature: float = 1.0,
+        top_k: int | None = None,
+        seed: int = 0,
+        on_text: Callable[[str], None] | None = None,
     ) -> str:
         """The prompt continued by `length` characters (a language model only). Temperature 0
-        is greedy; the same seed gives the same text; unknown characters are refused by name."""
+        is greedy; the same seed gives the same text; unknown characters are refused by name.
+        `on_text(chars)` receives each new character as it is drawn, for streaming."""
         from nnjournal.data.text import CharVocab
 
         if not hasattr(self.model, "generate") or not isinstance(self.vocab, CharVocab):
@@ -67,7 +76,9 @@ class TrainedModel:
             raise NNJError("--prompt is empty: give at least one character")
         from nnjournal.tasks.language_model import sample_text
 
-        return sample_text(self.model, self.vocab, prompt, length, temperature=temperature, top_k=top_k, seed=seed)
+        return sample_text(
+            self.model, self.vocab, prompt, length, temperature=temperature, top_k=top_k, seed=seed, on_text=on_text
+        )
 
     def forecast(self, values: Any) -> np.ndarray:
         """(horizon,) the next values of a series after its last one (a forecaster only):

@@ -15,6 +15,7 @@ Shapes: B batch, T time steps, I input features, H hidden units, D directions, V
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any, Literal
 
 import torch
@@ -260,10 +261,12 @@ class CharLM(nn.Module):
         temperature: float = 1.0,
         top_k: int | None = None,
         generator: torch.Generator | None = None,
+        on_id: Callable[[int], None] | None = None,
     ) -> torch.Tensor:
         """The prompt followed by `length` sampled ids, (T + length,). Temperature divides
         the logits (0 = greedy: always the most likely character); `top_k` keeps only the k
-        most likely before sampling. Seeded by `generator`, so a seed gives one text."""
+        most likely before sampling. Seeded by `generator`, so a seed gives one text.
+        `on_id(id)` is called with each new id as it is drawn (`nnj generate` streams them)."""
         if length < 1:
             raise NNJError(f"generation length must be at least 1, got {length}")
         if temperature < 0:
@@ -291,6 +294,8 @@ class CharLM(nn.Module):
                 probs = torch.softmax(last, dim=-1)
                 nxt = torch.multinomial(probs.cpu(), 1, generator=generator).to(idx.device)
             new.append(nxt)
+            if on_id is not None:
+                on_id(int(nxt))
             logits, state = self(nxt, state)
         self.train(was_training)
         return torch.cat([idx, *new], dim=1).squeeze(0)

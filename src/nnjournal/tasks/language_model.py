@@ -10,6 +10,7 @@ loss stops at the window's first step, while the state itself still carries the 
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from typing import Any
 
 import torch
@@ -165,11 +166,14 @@ def sample_text(
     temperature: float = 1.0,
     top_k: int | None = None,
     seed: int = 0,
+    on_text: Callable[[str], None] | None = None,
 ) -> str:
     """The prompt continued by `length` characters: what `nnj generate` and the report's
     samples print. The prompt's characters must all be in the vocabulary (refused by name
-    otherwise); the same seed gives the same text."""
+    otherwise); the same seed gives the same text. `on_text(chars)` receives each new
+    character as it is drawn."""
     ids = vocab.encode(prompt, where="the prompt")
     generator = torch.Generator().manual_seed(seed)
-    out = model.generate(ids, length, temperature=temperature, top_k=top_k, generator=generator)
+    on_id = (lambda i: on_text(vocab.decode([i]))) if on_text is not None else None
+    out = model.generate(ids, length, temperature=temperature, top_k=top_k, generator=generator, on_id=on_id)
     return vocab.decode(out.cpu())
