@@ -42,6 +42,9 @@ class SeriesFile:
         return f"Values from column {self.value_column!r}, dates from {self.date_column!r}{left}."
 
 
+MAX_VALUE = 1e150  # squares (RMSE, variances) of errors between values this large stay finite in float64
+
+
 def read_series_file(
     path: Path,
     date_column: str | None = None,
@@ -92,6 +95,11 @@ def read_series_file(
             raise NNJError(f"{where}: value {cell!r} is not a number{fix}") from None
         if not np.isfinite(values[i]):
             raise NNJError(f"{where}: value {cell!r} is not finite; fill it with a number")
+        if abs(values[i]) > MAX_VALUE:
+            raise NNJError(
+                f"{where}: value {cell!r} is too large to forecast (the squared errors of values beyond "
+                f"{MAX_VALUE:.0e} overflow); rescale the column, e.g. to thousands or millions"
+            )
     dates = table.columns[dname]
     _check_dates(path, dates, dname)
     return SeriesFile(dates, values, dname, vname, header)
