@@ -307,12 +307,10 @@ def generate(
         folder = run_dir / "variants" / name
     torch.set_num_threads(1)  # one character at a time: a second thread only synchronises
     trained = load_model(folder)
-    out, printed = sys.stdout, []
+    out = sys.stdout
 
-    def stream(chars: str) -> None:  # each character as it is drawn: 100,000 take about a minute
-        if not printed:  # the prompt once the options and the prompt were accepted
-            printed.append(out.write(prompt))
-        out.write(chars)
+    def stream(text: str) -> None:  # the prompt, then each character as it is drawn: 100,000 take a minute
+        out.write(text)
         out.flush()
 
     try:

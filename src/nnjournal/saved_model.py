@@ -59,7 +59,8 @@ class TrainedModel:
     ) -> str:
         """The prompt continued by `length` characters (a language model only). Temperature 0
         is greedy; the same seed gives the same text; unknown characters are refused by name.
-        `on_text(chars)` receives each new character as it is drawn, for streaming."""
+        `on_text(text)` receives the text as it is produced (the prompt, then each new
+        character), for streaming."""
         from nnjournal.data.text import CharVocab
 
         if not hasattr(self.model, "generate") or not isinstance(self.vocab, CharVocab):

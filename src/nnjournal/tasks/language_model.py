@@ -170,10 +170,12 @@ def sample_text(
 ) -> str:
     """The prompt continued by `length` characters: what `nnj generate` and the report's
     samples print. The prompt's characters must all be in the vocabulary (refused by name
-    otherwise); the same seed gives the same text. `on_text(chars)` receives each new
-    character as it is drawn."""
+    otherwise); the same seed gives the same text. `on_text(text)` receives the returned
+    text as it is produced: the prompt once it is accepted, then each new character."""
     ids = vocab.encode(prompt, where="the prompt")
     generator = torch.Generator().manual_seed(seed)
     on_id = (lambda i: on_text(vocab.decode([i]))) if on_text is not None else None
+    if on_text is not None:
+        on_text(prompt)
     out = model.generate(ids, length, temperature=temperature, top_k=top_k, generator=generator, on_id=on_id)
     return vocab.decode(out.cpu())

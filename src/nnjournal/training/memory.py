@@ -17,8 +17,9 @@ from torch import nn
 
 from nnjournal.errors import NNJError
 
-# copies of the weights each optimizer keeps besides them (momentum, squared-gradient averages)
-OPTIMIZER_STATES = {"sgd": 1, "adagrad": 1, "adadelta": 2, "rmsprop": 1, "adam": 2, "adamw": 2}
+# copies of the weights each optimizer keeps besides them (squared-gradient averages; sgd's
+# momentum buffer, which it keeps only with momentum > 0)
+OPTIMIZER_STATES = {"sgd": 0, "adagrad": 1, "adadelta": 2, "rmsprop": 1, "adam": 2, "adamw": 2}
 
 
 def available_memory() -> int | None:
@@ -39,10 +40,8 @@ def check_trainable_in_memory(model: nn.Module, optimizer: Any, available: int |
     (unknown) checks nothing."""
     if available is None:
         return
-    weights = sum(p.numel() * p.element_size() for p in model.parameters() if p.device.type == "cpu")
-    states = OPTIMIZER_STATES.get(optimizer.name, 2)
-    if optimizer.name == "sgd" and not getattr(optimizer, "momentum", 0):
-        states = 0
+    weights = sum(p.numel() * p.element_size() for p in model.parameters())
+    states = OPTIMIZER_STATES[optimizer.name] + (optimizer.name == "sgd" and optimizer.momentum > 0)
     needed = weights * (1 + states)  # one gradient per weight, and the optimizer's copies
     if needed > available:
         n = sum(p.numel() for p in model.parameters())
