@@ -75,7 +75,7 @@ def test_decoded_images_are_cached_and_refreshed_when_files_change(tmp_path: Pat
     [
         (lambda r: None, "does not exist"),
         (lambda r: (r / "only").mkdir(parents=True), "at least two"),
-        (lambda r: [(r / c).mkdir(parents=True) for c in ("a", "b")], "no .jpg/.jpeg/.png images"),
+        (lambda r: [(r / c).mkdir(parents=True) for c in ("a", "b")], r"no .jpg/.jpeg/.png/\S* images"),
         # An empty class folder would silently become a class no image belongs to.
         (lambda r: (make_folder(r), (r / "green").mkdir()), "class folder.s. green hold no"),
         # One photo per class: nothing left to split a validation set from.
@@ -103,3 +103,23 @@ def test_real_photos_with_a_given_test_split() -> None:
     assert (len(bundle.train), len(bundle.val), len(bundle.test)) == (720, 80, 88)
     assert bundle.info.class_names == ["cat", "dog"]
     assert np.bincount(bundle.test.y.numpy()).tolist() == [44, 44]
+
+
+def test_every_common_image_format_is_read_and_other_files_are_named(tmp_path: Path) -> None:
+    # Photos from the web or a phone come as .webp, .bmp, .gif, .tif too; a folder used to
+    # train on only its .jpg/.png and say nothing of the rest, while `nnj predict` read them all.
+    root = make_folder(tmp_path / "photos", per_class=2)
+    for k, suffix in enumerate((".webp", ".bmp", ".gif", ".tif", ".TIFF", ".jpeg")):
+        Image.new("RGB", (30, 20 + k), (220, 30, 30)).save(root / "red" / f"extra{k}{suffix}")
+    (root / "red" / "IMG_0001.heic").write_bytes(b"\x00\x00\x00\x18ftypheic")  # Pillow cannot read it
+    (root / "blue" / "notes.txt").write_text("where these came from")
+    # Hidden files are not data: a macOS resource fork and a notebook's checkpoint copy.
+    (root / "blue" / "._0.jpg").write_bytes(b"\x00\x05\x16\x07 AppleDouble")
+    (root / "blue" / ".ipynb_checkpoints").mkdir()
+    Image.new("RGB", (20, 20), (30, 30, 220)).save(root / "blue" / ".ipynb_checkpoints" / "0-checkpoint.png")
+    bundle = data.load(folder_cfg(root, size=8, val_fraction=0.0, test_fraction=0.25), seed=0)
+    assert len(bundle.train) + len(bundle.test) == 2 * 2 + 6
+    assert int((bundle.train.y == 1).sum() + (bundle.test.y == 1).sum()) == 2 + 6  # red: every format
+    (left_out,) = [n for n in bundle.info.notes if n.startswith("Left out")]
+    assert "2 file(s)" in left_out and "IMG_0001.heic" in left_out and "notes.txt" in left_out
+    assert not any("Skipped" in n for n in bundle.info.notes)  # the hidden ._0.jpg was never opened

@@ -85,7 +85,7 @@ def test_a_folder_gives_one_row_per_image_decoded_as_in_training(image_run, tmp_
 
     # The training loader's pixels for the same files (centre crop, grey, 8x8) give the same numbers.
     (photos / "blue" / "more" / "deep.PNG").unlink()
-    x, y, names, _ = _load_split(photos, folder_cfg(photos, **OPTIONS), None)
+    x, y, names, _, _ = _load_split(photos, folder_cfg(photos, **OPTIONS), None)
     trained = load_model(run_dir)
     proba = trained.predict_proba(x, pixels=True)
     rows = [r for r in rows if "more" not in r["path"]]

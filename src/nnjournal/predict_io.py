@@ -21,14 +21,13 @@ import numpy as np
 from PIL import Image, UnidentifiedImageError
 
 from nnjournal.data.csv_table import Table, blank_rows_left_out, read_table
+from nnjournal.data.image_files import IMAGE_SUFFIXES, files_under
 from nnjournal.data.image_folder import decode_image
 from nnjournal.data.tabular_encoding import as_columns
 from nnjournal.errors import NNJError
 from nnjournal.files import atomic_write_text
 from nnjournal.saved_model import TrainedModel
 
-# What `nnj predict` reads as an image (compared lower-cased); hidden files are skipped.
-IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".bmp", ".gif", ".webp", ".tif", ".tiff")
 ARRAY_SUFFIXES = (".npy", ".npz")
 
 
@@ -142,11 +141,7 @@ def image_files(path: Path) -> list[Path]:
     """`[path]`, or the image files anywhere under the folder `path`, sorted."""
     if not path.is_dir():
         return [path]
-    found = sorted(
-        p
-        for p in path.rglob("*")
-        if is_image_file(p) and p.is_file() and not any(part.startswith(".") for part in p.relative_to(path).parts)
-    )
+    found, _ = files_under(path)  # hidden files skipped, as in training
     if not found:
         raise NNJError(f"{path}: no image files ({', '.join(IMAGE_SUFFIXES)}) in the folder or its sub-folders")
     return found

@@ -34,3 +34,20 @@ def open_image(path: Path) -> Image.Image:
             "resize it first"
         )
     return img
+
+
+# What counts as an image file, in training folders and for `nnj predict` alike (compared
+# lower-cased): the formats torchvision's ImageFolder reads, and GIF (its first frame).
+IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".bmp", ".gif", ".webp", ".tif", ".tiff")
+
+
+def files_under(folder: Path) -> tuple[list[Path], list[Path]]:
+    """The image files anywhere under `folder`, sorted, and the other files there (a user's
+    notes, an .heic photo), which are left out. Hidden files and folders (`.DS_Store`, macOS
+    `._photo.jpg` resource forks, `.ipynb_checkpoints/`) are neither: they are not the user's data."""
+    images, others = [], []
+    for p in sorted(folder.rglob("*")):
+        if any(part.startswith(".") for part in p.relative_to(folder).parts) or not p.is_file():
+            continue
+        (images if p.suffix.lower() in IMAGE_SUFFIXES else others).append(p)
+    return images, others

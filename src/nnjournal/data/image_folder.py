@@ -1,8 +1,9 @@
-"""Your own photos: one sub-folder per class (`root/<class>/*.jpg|png`), or
+"""Your own photos: one sub-folder per class (`root/<class>/*.jpg|png|...`), or
 `root/train/<class>/...` and `root/test/<class>/...` when the test photos are fixed.
 
 Every photo is decoded once, resized to `size` x `size` and cached as uint8; files that
-cannot be decoded are skipped with a warning that names them (also in the report)."""
+cannot be decoded are skipped with a warning that names them (also in the report), and
+files that are not images (`IMAGE_SUFFIXES`) are named in the report as left out."""
 
 from __future__ import annotations
 
@@ -14,32 +15,29 @@ from PIL import Image, UnidentifiedImageError
 
 from nnjournal.config import ImageFolderData
 from nnjournal.data.bundle import DataBundle
-from nnjournal.data.image_files import open_image
+from nnjournal.data.image_files import IMAGE_SUFFIXES, files_under, open_image
 from nnjournal.data.images import cached_arrays, image_bundle, split_test_off
 from nnjournal.errors import NNJError
 
 log = logging.getLogger(__name__)
 
-EXTENSIONS = {".jpg", ".jpeg", ".png"}
-
-
-def _images_under(folder: Path) -> list[Path]:
-    return sorted(p for p in folder.rglob("*") if p.suffix.lower() in EXTENSIONS and p.is_file())
+KINDS = "/".join(IMAGE_SUFFIXES)  # for messages: ".jpg/.jpeg/.png/..."
 
 
 def list_images(
     root: Path, class_names: list[str] | None = None, by_class: bool = True
-) -> tuple[list[Path], list[int], list[str]]:
-    """Image files under `root/<class>/` (sorted), their class indices, and the class names
-    (the sub-folder names, sorted, unless given). `by_class=False` (data.classes = false):
-    every image under `root`, one class named after the folder."""
+) -> tuple[list[Path], list[int], list[str], list[Path]]:
+    """Image files under `root/<class>/` (sorted), their class indices, the class names
+    (the sub-folder names, sorted, unless given) and the files there that are not images.
+    `by_class=False` (data.classes = false): every image under `root`, one class named after
+    the folder."""
     if not root.is_dir():
         raise NNJError(f"image folder {root} does not exist or is not a folder")
     if not by_class:
-        files = _images_under(root)
+        files, ignored = files_under(root)
         if not files:
-            raise NNJError(f"{root}: no .jpg/.jpeg/.png images in it or its sub-folders")
-        return files, [0] * len(files), [root.name]
+            raise NNJError(f"{root}: no {KINDS} images in it or its sub-folders")
+        return files, [0] * len(files), [root.name], ignored
     if class_names is None:
         class_names = sorted(p.name for p in root.iterdir() if p.is_dir() and not p.name.startswith("."))
     if len(class_names) < 2:
@@ -47,25 +45,26 @@ def list_images(
             f"{root}: needs one sub-folder per class (at least two), found {class_names}; for a recipe that "
             "ignores classes (colorization, super-resolution, watermark removal) set data.classes = false"
         )
-    files, labels = [], []
+    files, labels, ignored = [], [], []
     for k, name in enumerate(class_names):
         folder = root / name
         if not folder.is_dir():
             raise NNJError(f"{root}: class folder {name!r} is missing (the training split has it)")
-        found = _images_under(folder)
+        found, others = files_under(folder)
         files += found
         labels += [k] * len(found)
+        ignored += others
     if not files:
-        raise NNJError(f"{root}: no .jpg/.jpeg/.png images in its class folders")
+        raise NNJError(f"{root}: no {KINDS} images in its class folders")
     present = set(labels)
     empty = [name for k, name in enumerate(class_names) if k not in present]
     if empty:
         # An empty folder would still be a class: a dead output and deflated macro metrics.
         raise NNJError(
-            f"{root}: class folder(s) {', '.join(empty)} hold no .jpg/.jpeg/.png images; "
+            f"{root}: class folder(s) {', '.join(empty)} hold no {KINDS} images; "
             "add images or remove the folder(s)"
         )
-    return files, labels, class_names
+    return files, labels, class_names, ignored
 
 
 def decode_image(path: Path, size: int, resize: str = "stretch", color: str = "rgb") -> np.ndarray:
@@ -105,7 +104,7 @@ def _decode_all(files: list[Path], labels: list[int], cfg: ImageFolderData) -> d
 
 
 def _load_split(root: Path, cfg: ImageFolderData, class_names: list[str] | None):
-    files, labels, class_names = list_images(root, class_names, by_class=cfg.classes)
+    files, labels, class_names, ignored = list_images(root, class_names, by_class=cfg.classes)
     key = {
         "files": [(str(f), f.stat().st_size, f.stat().st_mtime_ns) for f in files],
         # the labels depend on data.classes; older caches (classes = true) keep their key
@@ -120,7 +119,11 @@ def _load_split(root: Path, cfg: ImageFolderData, class_names: list[str] | None)
     if skipped:  # also on a cached load, so the user hears about them every time
         shown = ", ".join(skipped[:5]) + (f" and {len(skipped) - 5} more" if len(skipped) > 5 else "")
         log.warning("skipped %d unreadable image(s): %s%s", len(skipped), shown, why)
-    return arrays["x"], arrays["y"], class_names, skipped
+    return arrays["x"], arrays["y"], class_names, skipped, ignored
+
+
+def _named(paths: list[str] | list[Path], limit: int = 10) -> str:
+    return ", ".join(Path(s).name for s in paths[:limit]) + (" ..." if len(paths) > limit else "")
 
 
 def load_image_folder(cfg: ImageFolderData, seed: int) -> DataBundle:
@@ -129,18 +132,19 @@ def load_image_folder(cfg: ImageFolderData, seed: int) -> DataBundle:
     root = Path(cfg.path).expanduser()
     notes = []
     if (root / "train").is_dir() and (root / "test").is_dir():
-        x_tr, y_tr, class_names, skipped = _load_split(root / "train", cfg, None)
-        x_te, y_te, _, skipped_te = _load_split(root / "test", cfg, class_names)
-        skipped += skipped_te
+        x_tr, y_tr, class_names, skipped, ignored = _load_split(root / "train", cfg, None)
+        x_te, y_te, _, skipped_te, ignored_te = _load_split(root / "test", cfg, class_names)
+        skipped, ignored = skipped + skipped_te, ignored + ignored_te
         notes.append(f"Test photos from {root / 'test'}; training photos from {root / 'train'}.")
     else:
-        x, y, class_names, skipped = _load_split(root, cfg, None)
+        x, y, class_names, skipped, ignored = _load_split(root, cfg, None)
         tr, te = split_test_off(y, cfg.test_fraction, seed)
         x_tr, y_tr, x_te, y_te = x[tr], y[tr], x[te], y[te]
     notes.append(f"Photos resized to {cfg.size}x{cfg.size} ({cfg.resize}, {cfg.color}).")
     if skipped:
-        shown = ", ".join(Path(s).name for s in skipped[:10]) + (" ..." if len(skipped) > 10 else "")
-        notes.append(f"Skipped {len(skipped)} unreadable image file(s): {shown}.")
+        notes.append(f"Skipped {len(skipped)} unreadable image file(s): {_named(skipped)}.")
+    if ignored:  # an .heic photo or a .txt among the photos: the user hears why the count is lower
+        notes.append(f"Left out {len(ignored)} file(s) that are not {KINDS} images: {_named(ignored)}.")
     return image_bundle(
         root.name,
         (x_tr, y_tr),
