@@ -57,6 +57,7 @@ def files(tmp_path_factory: pytest.TempPathFactory) -> Path:
     _series(d / "blank.csv", with_value(50, ""))
     _series(d / "inf.csv", with_value(50, "inf"))
     _series(d / "huge.csv", with_value(50, "1e200"))
+    _series(d / "negative.csv", with_value(50, "-3"))
     _series(d / "unsorted.csv", rows[::-1])
     _series(d / "duplicated.csv", rows[:60] + rows[59:])
     _series(d / "headerless.csv", rows[1:], header=rows[0])
@@ -117,6 +118,11 @@ CASES = [
     fc_run("blank cell", "blank.csv", "fill the gap"),
     fc_run("inf in the series", "inf.csv", "is not finite"),
     fc_run("1e200 in the series (overflowed the RMSE)", "huge.csv", "too large to forecast"),
+    fc_run(
+        "a negative value under data.log (said what, not where or how to fix)",
+        "negative.csv",
+        "the first -3 at step 51: set data.log = false",
+    ),
     fc_run(
         "unsorted dates (trained on the reversed series)", "unsorted.csv", "sort the file by its date column"
     ),

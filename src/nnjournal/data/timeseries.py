@@ -159,8 +159,12 @@ class SeriesTransform:
     def _unscaled(self, values: np.ndarray) -> np.ndarray:
         v = np.asarray(values, dtype=np.float64)
         if self.log:
-            if (v <= 0).any():
-                raise NNJError("data.log needs positive values (the series has zeros or negatives)")
+            bad = np.flatnonzero(v <= 0)
+            if len(bad):  # a series that reaches zero or below has no logarithm
+                raise NNJError(
+                    f"data.log = true needs positive values; the series has {len(bad)} zero or negative value(s), "
+                    f"the first {v[bad[0]]:g} at step {bad[0] + 1}: set data.log = false to model the values themselves"
+                )
             v = np.log(v)
         if self.seasonal_lag:
             d = np.full_like(v, np.nan)
