@@ -97,3 +97,13 @@ def test_unknown_recipe_lists_the_available_ones():
 def test_nesterov_requires_sgd_with_momentum():
     with pytest.raises(NNJError, match="nesterov"):
         validate_config({"training": {"optimizer": {"name": "adam", "nesterov": True}}})
+
+
+def test_a_recipe_saved_with_a_byte_order_mark_reads_as_without(tmp_path: Path):
+    # Windows Notepad saves UTF-8 with a BOM; tomllib rejects it as "invalid statement".
+    text = 'recipe = "mine"\n[data]\nname = "xor"\n[training]\nepochs = 3\n'
+    plain, marked = tmp_path / "plain.toml", tmp_path / "marked.toml"
+    plain.write_text(text, encoding="utf-8")
+    marked.write_bytes(b"\xef\xbb\xbf" + text.replace("\n", "\r\n").encode("utf-8"))
+    assert recipes.load(marked) == recipes.load(plain)
+    assert recipes.load(marked).training.epochs == 3

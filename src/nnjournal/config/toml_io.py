@@ -17,11 +17,14 @@ else:  # pragma: no cover
 
 
 def read_toml(path: Path) -> dict[str, Any]:
+    """A TOML file as a dict. A UTF-8 byte-order mark (Windows Notepad writes one) is dropped:
+    TOML forbids it, and the error it gives ("invalid statement at line 1, column 1") hides why."""
     try:
-        with open(path, "rb") as fh:
-            return tomllib.load(fh)
+        return tomllib.loads(Path(path).read_bytes().decode("utf-8-sig"))
     except FileNotFoundError:
         raise NNJError(f"recipe file not found: {path}") from None
+    except UnicodeDecodeError:
+        raise NNJError(f"{path}: not UTF-8 text (a TOML file is plain text; save it as UTF-8)") from None
     except tomllib.TOMLDecodeError as err:
         raise NNJError(f"{path}: not valid TOML ({err})") from None
 
