@@ -283,3 +283,20 @@ def test_rows_blank_in_every_column_are_left_out_and_said_so(tabular_run, tmp_pa
     result = _run(["predict", str(run_dir), str(clean), "--out", str(tmp_path / "clean-pred.csv")])
     assert result.exit_code == 0 and "note:" not in result.output
     assert (tmp_path / "clean-pred.csv").read_text() == out.read_text()
+
+
+def test_predict_names_category_values_the_model_never_learned(tabular_run, tmp_path):
+    # A new city or a typo gets the "(other)" bucket or no category at all, silently unless said.
+    run_dir, data = tabular_run
+    rows = feature_rows(data)[:6]
+    rows[1]["city"], rows[3]["city"], rows[4]["city"] = "Berlin", "Pariss", "Berlin"
+    new = tmp_path / "new-cities.csv"
+    with open(new, "w", newline="") as fh:
+        w = csv.DictWriter(fh, fieldnames=list(rows[0]))
+        w.writeheader()
+        w.writerows(rows)
+    out = tmp_path / "pred.csv"
+    result = _run(["predict", str(run_dir), str(new), "--out", str(out)])
+    assert result.exit_code == 0, result.output
+    assert "column 'city': 3 row(s) with a value the model never learned ('Berlin', 'Pariss')" in result.output
+    assert len(out.read_text().splitlines()) == 1 + 6  # still predicted, every row

@@ -268,8 +268,9 @@ def predict(
     if target is not None:
         check_output_file(target)
     inputs = predict_io.inputs_for(input_file, trained, id_columns=id_column)
-    if (note := predict_io.skipped_rows_note(inputs)) is not None:
-        typer.echo(note, err=True)
+    for note in (predict_io.skipped_rows_note(inputs), predict_io.unseen_categories_note(trained, inputs)):
+        if note is not None:
+            typer.echo(note, err=True)
     if target is None:
         text, n = predict_io.predictions_csv(trained, inputs)
         typer.echo(text, nl=False)

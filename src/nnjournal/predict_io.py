@@ -23,7 +23,7 @@ from PIL import Image, UnidentifiedImageError
 from nnjournal.data.csv_table import Table, blank_rows_left_out, read_table
 from nnjournal.data.image_files import IMAGE_SUFFIXES, files_under
 from nnjournal.data.image_folder import decode_image
-from nnjournal.data.tabular_encoding import as_columns
+from nnjournal.data.tabular_encoding import OTHER, as_columns
 from nnjournal.errors import NNJError
 from nnjournal.files import atomic_write_text
 from nnjournal.saved_model import TrainedModel
@@ -47,6 +47,25 @@ def skipped_rows_note(inputs: Inputs) -> str | None:
     if isinstance(inputs.x, Table) and inputs.x.blank_lines:
         return f"note: {blank_rows_left_out(inputs.x)}, so the output has no row for them"
     return None
+
+
+def unseen_categories_note(trained: TrainedModel, inputs: Inputs) -> str | None:
+    """What `nnj predict` says of category values the model never learned (a new plan name, a
+    typo): they are predicted as "(other)", or as no category, so the user should know which."""
+    find = getattr(trained.preprocessing, "unseen_categories", None)
+    if find is None or not isinstance(inputs.x, Table):  # categories come from CSV cells only
+        return None
+    unseen = find(inputs.x)
+    if not unseen:
+        return None
+    bucketed = {c.name for c in trained.preprocessing.columns if OTHER in c.categories}
+    parts = []
+    for name, values in unseen.items():
+        kinds = sorted(set(values))
+        shown = ", ".join(repr(v) for v in kinds[:3]) + (f" and {len(kinds) - 3} more" if len(kinds) > 3 else "")
+        read_as = f"read as {OTHER!r}" if name in bucketed else "read as none of its categories"
+        parts.append(f"column {name!r}: {len(values)} row(s) with a value the model never learned ({shown}), {read_as}")
+    return "note: " + "; ".join(parts) + "; check for typos, or retrain on data that has them"
 
 
 def model_folder(run_dir: Path, variant: str | None = None) -> Path:

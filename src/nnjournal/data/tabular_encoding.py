@@ -129,6 +129,14 @@ class ColumnEncoding:
         names = [f"{self.name}={c}" for c in self.categories] if self.kind == "categorical" else [self.name]
         return names + ([f"{self.name} (missing)"] if self.indicator else [])
 
+    def unseen(self, values: list[str]) -> list[str]:
+        """A categorical column's values that are none of the categories it learned (encode
+        gives them the "(other)" bucket, or all zeros where there is none)."""
+        if self.kind != "categorical":
+            return []
+        known = set(self.categories)
+        return [v for v in values if v not in known and not self.is_gap(v)]
+
     def encode(self, values: list[str]) -> np.ndarray:
         """(n, width) float32 features for this column's raw values."""
         missing = np.array([self.is_gap(v) for v in values], dtype=bool)
@@ -304,6 +312,12 @@ class TabularPreprocessing:
         parts = [c.encode(cols[c.name]) for c in self.columns]
         x = np.concatenate(parts, axis=1).astype(np.float32)
         return x if self.imputer is None else self.imputer.fill_table(x, self.gap_cells(cols))
+
+    def unseen_categories(self, data: Any) -> dict[str, list[str]]:
+        """{column: its values the model never learned as categories}, for columns that have any."""
+        cols = as_columns(data)
+        found = {c.name: c.unseen(cols[c.name]) for c in self.columns if c.name in cols}
+        return {name: values for name, values in found.items() if values}
 
     def gap_cells(self, data: Any) -> np.ndarray:
         """(n, n_columns) bool: the blank (or, for numbers, infinite) cells of raw columns."""
