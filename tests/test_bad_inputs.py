@@ -376,6 +376,12 @@ CASES = [
     Case("recipe unknown name", ["run", "no-such-recipe", "--out", "{out}"], "unknown recipe"),
     Case("recipe file missing", ["run", "{f}/nowhere.toml", "--out", "{out}"], "recipe file not found"),
     Case("recipe is a folder", ["run", "{f}/recipes/", "--out", "{out}"], "is a folder"),
+    recipe_run(
+        "a model setting where the models are variants (pydantic: unable to extract tag)",
+        "xor",
+        "this recipe sets model in its variants (perceptron, mlp): set variants.mlp.model.KEY=VALUE",
+        "model.hidden=[8]",
+    ),
     Case("show binary recipe", ["show", "{f}/binary.toml"], "not a recipe"),
     Case(
         "set without =",

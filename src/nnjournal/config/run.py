@@ -94,6 +94,8 @@ def format_validation_error(err: ValidationError, where: str = "") -> str:
             msg = "unknown key (check its spelling; `nnj show RECIPE` lists the valid keys)"
         elif e["type"] == "union_tag_invalid":
             msg = e["msg"].replace("Input tag", "name")
+        elif e["type"] == "union_tag_not_found":  # pydantic: "Unable to extract tag using discriminator"
+            msg = f"has no name: say which kind it is ({path}.name = ..., see `nnj show RECIPE`)"
         elif e["type"] == "value_error":  # our own validators' messages are complete sentences
             msg = msg.removeprefix("Value error, ")
             local = _dotted(tuple(e["loc"]))
@@ -110,4 +112,18 @@ def validate_config(raw: dict[str, Any], where: str = "") -> RunConfig:
     try:
         return RunConfig.model_validate(raw)
     except ValidationError as err:
-        raise NNJError(f"invalid recipe: {format_validation_error(err, where)}") from None
+        raise NNJError(f"invalid recipe: {format_validation_error(err, where)}{_variants_hint(err, raw)}") from None
+
+
+def _variants_hint(err: ValidationError, raw: dict[str, Any]) -> str:
+    """Where a recipe names its models (or data) in its variants only, `--set model.hidden=...`
+    makes a nameless base section; say where the setting belongs instead."""
+    for e in err.errors():
+        section = e["loc"][0] if e["type"] == "union_tag_not_found" and len(e["loc"]) == 1 else None
+        holders = [v for v, part in (raw.get("variants") or {}).items() if isinstance(part, dict) and section in part]
+        if holders:
+            return (
+                f"; this recipe sets {section} in its variants ({', '.join(holders)}): set "
+                f"variants.{holders[-1]}.{section}.KEY=VALUE to change one of them"
+            )
+    return ""
