@@ -30,6 +30,13 @@ def _run(args: list[str]):
     return runner.invoke(app, args, catch_exceptions=False)
 
 
+def _write_rows(path: Path, rows: list[dict[str, str]]) -> None:
+    with open(path, "w", newline="") as fh:
+        w = csv.DictWriter(fh, fieldnames=list(rows[0]))
+        w.writeheader()
+        w.writerows(rows)
+
+
 def _finished_runs(out: Path) -> list[Path]:
     return [p.parent for p in out.glob("*/summary.json")]
 
@@ -103,10 +110,7 @@ def test_predict_keeps_the_id_column_asked_for_or_none(tabular_run, tmp_path):
     run_dir, data = tabular_run
     rows = feature_rows(data)[:5]
     new = tmp_path / "new.csv"
-    with open(new, "w", newline="") as fh:
-        w = csv.DictWriter(fh, fieldnames=list(rows[0]))
-        w.writeheader()
-        w.writerows(rows)
+    _write_rows(new, rows)
     out = tmp_path / "pred.csv"
     result = _run(["predict", str(run_dir), str(new), "--out", str(out), "--id-column", "city", "--id-column", "age"])
     assert result.exit_code == 0, result.output
@@ -276,10 +280,7 @@ def test_rows_blank_in_every_column_are_left_out_and_said_so(tabular_run, tmp_pa
     assert "note: 2 row(s) blank in every column were left out (line 4, 10)" in result.output
     assert len(out.read_text().splitlines()) == 1 + 6
     clean = tmp_path / "clean.csv"  # the same rows without the blank lines: the same predictions
-    with open(clean, "w", newline="") as fh:
-        w = csv.DictWriter(fh, fieldnames=list(rows[0]))
-        w.writeheader()
-        w.writerows(rows)
+    _write_rows(clean, rows)
     result = _run(["predict", str(run_dir), str(clean), "--out", str(tmp_path / "clean-pred.csv")])
     assert result.exit_code == 0 and "note:" not in result.output
     assert (tmp_path / "clean-pred.csv").read_text() == out.read_text()
@@ -291,10 +292,7 @@ def test_predict_names_category_values_the_model_never_learned(tabular_run, tmp_
     rows = feature_rows(data)[:6]
     rows[1]["city"], rows[3]["city"], rows[4]["city"] = "Berlin", "Pariss", "Berlin"
     new = tmp_path / "new-cities.csv"
-    with open(new, "w", newline="") as fh:
-        w = csv.DictWriter(fh, fieldnames=list(rows[0]))
-        w.writeheader()
-        w.writerows(rows)
+    _write_rows(new, rows)
     out = tmp_path / "pred.csv"
     result = _run(["predict", str(run_dir), str(new), "--out", str(out)])
     assert result.exit_code == 0, result.output
