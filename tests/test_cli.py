@@ -247,3 +247,12 @@ def test_atomic_writes_get_the_mode_a_plain_open_gives(tmp_path):
     finally:
         os.umask(old)
     assert (tmp_path / "report.html").stat().st_mode & 0o777 == 0o644  # readable by others
+
+
+def test_runs_on_a_folder_that_is_not_there_says_so(tmp_path):
+    # `nnj runs rnus` (a typo) used to answer only "no runs under rnus".
+    result = nnj("runs", str(tmp_path / "rnus"))
+    assert result.exit_code == 0 and "the folder does not exist" in result.stdout
+    (tmp_path / "empty").mkdir()
+    result = nnj("runs", str(tmp_path / "empty"))
+    assert result.exit_code == 0 and "no runs under" in result.stdout and "does not exist" not in result.stdout

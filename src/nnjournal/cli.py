@@ -189,7 +189,9 @@ def runs(root: Annotated[Path, typer.Argument(help="folder holding run directori
         raise NNJError(f"{root} is a file; give the folder holding run directories (default: runs)")
     rows = list_runs(root)
     if not rows:
-        typer.echo(f"no runs under {root}")
+        # a folder that is not there may be a typo: say so rather than only "no runs"
+        missing = "" if root.exists() else " (the folder does not exist; `nnj run --out FOLDER` writes runs there)"
+        typer.echo(f"no runs under {root}{missing}")
         return
     table = Table("run", "recipe", "status", "headline")
     for r in rows:
