@@ -21,7 +21,7 @@ import numpy as np
 from PIL import Image, UnidentifiedImageError
 
 from nnjournal.data.csv_table import Table, blank_rows_left_out, read_table
-from nnjournal.data.image_files import IMAGE_SUFFIXES, files_under
+from nnjournal.data.image_files import IMAGE_SUFFIXES, files_under, is_image_file
 from nnjournal.data.image_folder import decode_image
 from nnjournal.data.tabular_encoding import OTHER, as_columns
 from nnjournal.errors import NNJError
@@ -91,10 +91,6 @@ def default_output(input_path: Path, suffix: str = "_predictions") -> Path:
         named = input_path.resolve()  # `nnj predict RUN .` has a name
         return named.with_name(named.name + suffix + ".csv")
     return input_path.with_name(input_path.stem + suffix + ".csv")
-
-
-def is_image_file(path: Path) -> bool:
-    return path.suffix.lower() in IMAGE_SUFFIXES
 
 
 def inputs_for(path: Path, trained: TrainedModel, *, id_columns: Sequence[str] = ()) -> Inputs:

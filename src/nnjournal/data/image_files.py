@@ -41,6 +41,10 @@ def open_image(path: Path) -> Image.Image:
 IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".bmp", ".gif", ".webp", ".tif", ".tiff")
 
 
+def is_image_file(path: Path) -> bool:
+    return path.suffix.lower() in IMAGE_SUFFIXES
+
+
 def files_under(folder: Path) -> tuple[list[Path], list[Path]]:
     """The image files anywhere under `folder`, sorted, and the other files there (a user's
     notes, an .heic photo), which are left out. Hidden files and folders (`.DS_Store`, macOS
@@ -49,5 +53,5 @@ def files_under(folder: Path) -> tuple[list[Path], list[Path]]:
     for p in sorted(folder.rglob("*")):
         if any(part.startswith(".") for part in p.relative_to(folder).parts) or not p.is_file():
             continue
-        (images if p.suffix.lower() in IMAGE_SUFFIXES else others).append(p)
+        (images if is_image_file(p) else others).append(p)
     return images, others

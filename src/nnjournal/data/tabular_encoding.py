@@ -9,7 +9,7 @@ the schema rather than the data's distribution."""
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
@@ -214,9 +214,10 @@ def fit_column(
     )
 
 
-def as_columns(data: Any) -> dict[str, list[str]]:
+def as_columns(data: Any, names: Collection[str] | None = None) -> dict[str, list[str]]:
     """Raw rows as `{column: [str]}` from a mapping of columns, a list of row dicts, a
-    `Table`, or anything with `.columns` and `[name]` (a pandas DataFrame)."""
+    `Table`, or anything with `.columns` and `[name]` (a pandas DataFrame). `names`: only
+    those columns are converted (the text conversion is most of the cost on a large table)."""
     if hasattr(data, "columns") and isinstance(data.columns, Mapping):  # csv_table.Table
         data = data.columns
     elif hasattr(data, "columns") and not isinstance(data, Mapping):  # DataFrame-like
@@ -229,7 +230,7 @@ def as_columns(data: Any) -> dict[str, list[str]]:
             "tabular models take named columns: a dict of columns, a list of row dicts, a DataFrame, "
             f"or a CSV path via `nnj predict`; got {type(data).__name__}"
         )
-    return {str(k): [_as_text(v) for v in vals] for k, vals in data.items()}
+    return {str(k): [_as_text(v) for v in vals] for k, vals in data.items() if names is None or str(k) in names}
 
 
 def _as_text(v: Any) -> str:
@@ -315,8 +316,9 @@ class TabularPreprocessing:
 
     def unseen_categories(self, data: Any) -> dict[str, list[str]]:
         """{column: its values the model never learned as categories}, for columns that have any."""
-        cols = as_columns(data)
-        found = {c.name: c.unseen(cols[c.name]) for c in self.columns if c.name in cols}
+        categorical = [c for c in self.columns if c.kind == "categorical"]
+        cols = as_columns(data, {c.name for c in categorical})
+        found = {c.name: c.unseen(cols[c.name]) for c in categorical if c.name in cols}
         return {name: values for name, values in found.items() if values}
 
     def gap_cells(self, data: Any) -> np.ndarray:
