@@ -141,6 +141,27 @@ def test_weak_training_scores_on_noisy_data_are_not_underfitting_when_the_networ
     assert "underfit" not in t and "overfit" not in t
 
 
+def test_a_training_loss_that_grew_says_lower_the_learning_rate_not_raise_it():
+    # What `--set training.optimizer.lr=1e6` does to xor: the loss stays finite (so the
+    # non-finite guard never fires) but ends far above where it started.
+    train = [1.09, 607_562.0, 66_266.0, 90_000.0, 277_682.0, 245_267.0, 68_654.0]
+    s = summary(train=0.50, val=0.50, test=0.50, baselines={"majority class": 0.50}, sizes=(4, 200, 4),
+                curves={"train_loss": train, "val_loss": [2_875.0, 163_551.0, 782_253.0, 5e5, 245_267.0, 111_220.0, 247_035.0]},
+                history={"best_epoch": 1, "restored_best": True})
+    t = text(s)
+    assert "mlp's training loss grew instead of falling: 1.090 after epoch 1, 197,201 at the end (lowest 1.090, " \
+           "epoch 1)" in t
+    assert "lower training.optimizer.lr" in t
+    assert "underfits" not in t and "higher learning rate" not in t
+
+
+def test_a_training_loss_that_rises_a_little_is_not_called_growing():
+    train = [0.60, 0.40, 0.35, 0.50, 0.70, 0.80, 0.90]  # worse than its best, but under 2x its start
+    s = summary(train=0.80, val=0.79, test=0.78, baselines={"majority class": 0.55},
+                curves={"train_loss": train, "val_loss": train}, history={"best_epoch": 3})
+    assert "grew instead of falling" not in text(s)
+
+
 def test_zero_init_symmetry_is_named_instead_of_underfitting():
     s = summary(train=0.30, val=0.29, test=0.28, baselines={"majority class": 0.10, "logistic regression": 0.96})
     s["variants"]["mlp"]["symmetric_layers"] = [1, 2]

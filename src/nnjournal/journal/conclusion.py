@@ -22,6 +22,11 @@ How `write_conclusion` judges, and why:
   training score is no better than the majority-class / mean baseline's (it fitted nothing,
   like a perceptron on XOR). A low training score on noisy data is not underfitting when
   simpler models do no better.
+- **Training moved away from a fit**: the training loss at the end (the mean of the last
+  three epochs) is at least DIVERGED (2x) its value after the first epoch and its lowest, so
+  the steps made the fit worse, as a too high learning rate does (a loss that grows without
+  becoming infinite escapes the non-finite guard). Then it says to lower the rate or clip
+  gradients, and not that the model underfits (whose advice includes a higher rate).
 - **Still improving**: training did not stop early and its validation loss (the training loss
   without a validation split) is still falling clearly at the end: the last epoch is the lowest
   of the last three and within NEAR_LOW (1%) of the minimum, and the last tenth of the epochs
@@ -46,6 +51,7 @@ TRAIN_FELL = 0.05
 GAP_RATIO = 2.0
 IMPROVING = 0.02  # of the curve's range, fallen over the last tenth of the epochs
 NEAR_LOW = 0.01
+DIVERGED = 2.0  # training loss at the end / after epoch 1 (and / its lowest): the steps made it worse
 TAIL = 3  # epochs averaged at the end of a curve
 FLOORS = ("majority class", "mean")  # the baselines that learn nothing from the inputs
 
@@ -267,7 +273,20 @@ def _curve_facts(curve: dict[str, list[float]]) -> dict[str, Any] | None:
         "improving": improving and not rising,
         "window": window,
         "has_val": bool(val),
+        "train_rose": _rose(train),
     }
+
+
+def _rose(train: list[float]) -> tuple[float, float, float, int] | None:
+    """(after epoch 1, at the end, lowest, its epoch) when the training loss ended at least
+    DIVERGED times above both its first and its lowest value; None otherwise. Only positive
+    losses (a ratio of a negative loss says nothing)."""
+    if len(train) < TAIL + 1 or not all(math.isfinite(x) for x in train) or train[0] <= 0:
+        return None
+    end, low = _mean(train[-TAIL:]), min(range(len(train)), key=train.__getitem__)
+    if end >= DIVERGED * train[0] and train[low] > 0 and end >= DIVERGED * train[low]:
+        return train[0], end, train[low], low + 1
+    return None
 
 
 def _fit(
@@ -288,6 +307,13 @@ def _fit(
         return [
             f"{name} overfits: {how}; more regularization or data, or early stopping with restore_best "
             "(training.early_stopping), should help."
+        ]
+    if facts and facts["train_rose"]:
+        first, end, low, at = facts["train_rose"]
+        return [
+            f"{name}'s training loss grew instead of falling: {_num(first)} after epoch 1, {_num(end)} at the end "
+            f"(lowest {_num(low)}, epoch {at}): the steps made the fit worse, as a too high learning rate does; "
+            "lower training.optimizer.lr (10x or more) or clip gradients (training.clip.norm)."
         ]
     lines = []
     if metric in train:
