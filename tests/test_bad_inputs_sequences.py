@@ -63,9 +63,11 @@ def files(tmp_path_factory: pytest.TempPathFactory) -> Path:
     _series(d / "headerless.csv", rows[1:], header=rows[0])
     _series(d / "values_only.csv", [r.split(",")[1] for r in rows], header="Count")
     (d / "folder.csv").mkdir()
-    # Latin-1, semicolons, a third column and a zero (Holt-Winters' multiplicative season cannot
-    # fit it; SARIMA can): what a spreadsheet export looks like
+    # Latin-1, semicolons, a third column, a zero (Holt-Winters' multiplicative season cannot
+    # fit it; SARIMA can) and three months left out (1953-03 to 1953-05): what a spreadsheet
+    # export looks like
     body = [f"{r.split(',')[0]};{'0' if i == 30 else r.split(',')[1]};{i % 7}" for i, r in enumerate(rows)]
+    del body[50:53]
     (d / "export.csv").write_bytes("\n".join(["Mois;Count;Këy", *body]).encode("latin-1"))
     return d
 
@@ -285,7 +287,8 @@ def test_a_spreadsheet_export_of_a_series_trains_and_says_what_it_read(
     """Latin-1, semicolons, a third column, a zero: a traceback before. Now it trains; the
     report names the value column and the unused one, and Holt-Winters (which cannot fit a
     zero under a multiplicative season) is left out with a note while SARIMA is still fitted
-    (one failure used to skip both)."""
+    (one failure used to skip both). Three months missing were read as evenly spaced without
+    a word (every season after them shifted); the report and `nnj predict` now say where."""
     run = _trained(
         nnj, fc_run("", "export.csv", "", "data.log=false", "training.epochs=2"), files, tmp_path / "out"
     )
@@ -294,9 +297,12 @@ def test_a_spreadsheet_export_of_a_series_trains_and_says_what_it_read(
     assert "Values from column 'Count', dates from 'Mois'; the other column(s) 'Këy' are not used" in notes
     assert "The Holt-Winters baseline could not be fitted" in notes
     assert "SARIMA" in summary["baselines"] and "Holt-Winters" not in summary["baselines"]
+    gap = "The dates skip 3 step(s) of one month ('1953-02' to '1953-06', lines 51-52)"
+    assert gap in notes
     # the saved forecaster reads a series the same way, and refuses one with its dates reversed
     rc, stdout, stderr = nnj("predict", str(run), str(files / "export.csv"), "--out", "-")
     assert rc == 0 and stdout.splitlines()[0] == "last_date,steps_after,prediction", stderr
+    assert f"note: {gap}" in stderr
     rc, _, stderr = nnj("predict", str(run), str(files / "unsorted.csv"), "--out", str(tmp_path / "p.csv"))
     assert rc == 2 and "sort the file by its date column" in stderr and not (tmp_path / "p.csv").exists()
 

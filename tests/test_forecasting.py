@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 import torch
 
-from nnjournal.data.timeseries import SeriesTransform, read_series, series_windows
+from nnjournal.data.timeseries import SeriesTransform, missing_steps, read_series, series_windows
 from nnjournal.errors import NNJError
 from nnjournal.evaluation import sequence_baselines as sb
 from nnjournal.models.rnn import Forecaster
@@ -96,6 +96,30 @@ def one_step_baselines(airline: np.ndarray, sarima) -> dict[str, float]:
         "seasonal_drift": sb.seasonal_drift_forecast(airline, 96, origins, 1),
     }
     return {k: sb.rmse(f, target) for k, f in forecasts.items()}
+
+
+def test_skipped_steps_are_found_where_the_dates_have_one_regular_step() -> None:
+    months = [f"{1949 + i // 12}-{i % 12 + 1:02d}" for i in range(36)]
+    assert missing_steps(months) is None
+    assert missing_steps(months[:10] + months[12:]) == (
+        "The dates skip 2 step(s) of one month ('1949-10' to '1950-01', lines 11-12): the models read the rows "
+        "as evenly spaced, one step each; if values are missing there, fill them (e.g. interpolate) so each "
+        "row is one month."
+    )
+    hours = [str(t) for t in np.arange(np.datetime64("2024-03-01T00:00"), np.datetime64("2024-03-03T00:00"), 60)]
+    assert "skip 2 step(s) of one hour in 2 places (first: '2024-03-01T04:00'" in missing_steps(
+        hours[:5] + hours[6:10] + hours[11:]
+    )
+    # month ends (28-31 days apart), quarters (90-92), business days (weekends), not ISO: no gaps
+    ends = [str(np.datetime64(m, "M") + 1 - np.timedelta64(1, "D")) for m in months]
+    quarters = [str(np.datetime64(m, "D")) for m in months[::3]]
+    days = np.arange(np.datetime64("2024-01-01"), np.datetime64("2024-04-01"))
+    business = [str(d) for d in days if np.is_busday(d)]
+    for regular in (ends, quarters, business, ["Jan 1949", "Feb 1949", "May 1949"]):
+        assert missing_steps(regular) is None, regular
+    assert "skip 5 step(s) of one business day ('2024-01-26' to '2024-02-05'" in missing_steps(
+        business[:20] + business[25:]
+    )  # a week missing is a gap, the weekends around it are not
 
 
 def test_one_step_baselines_match_the_references(one_step_baselines: dict[str, float]) -> None:

@@ -270,7 +270,9 @@ def predict(
     if target is not None:
         check_output_file(target)
     inputs = predict_io.inputs_for(input_file, trained, id_columns=id_column)
-    for note in (predict_io.skipped_rows_note(inputs), predict_io.unseen_categories_note(trained, inputs)):
+    for note in (
+        predict_io.skipped_rows_note(inputs), predict_io.unseen_categories_note(trained, inputs), *inputs.notes
+    ):
         if note is not None:
             typer.echo(note, err=True)
     if target is None:

@@ -40,6 +40,7 @@ class Inputs:
     ids: dict[str, list[str]] = field(default_factory=dict)
     pixels: bool = False
     series: bool = False  # x is one series (a forecaster's input), forecast from its end
+    notes: list[str] = field(default_factory=list)  # what `nnj predict` says on stderr of the file
 
 
 def skipped_rows_note(inputs: Inputs) -> str | None:
@@ -303,7 +304,8 @@ def series_input(path: Path, trained: TrainedModel) -> Inputs:
             )
     series = read_series_file(path, *columns, table=table)
     dates, values = series.dates, series.values
-    return Inputs(values, {"last_date": [dates[-1]]}, series=True)
+    notes = [f"note: {series.gaps}"] if series.gaps else []
+    return Inputs(values, {"last_date": [dates[-1]]}, series=True, notes=notes)
 
 
 def predictions_csv(trained: TrainedModel, inputs: Inputs | Any) -> tuple[str, int]:

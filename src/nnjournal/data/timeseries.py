@@ -34,12 +34,15 @@ class SeriesFile:
     date_column: str
     value_column: str
     columns: list[str]
+    gaps: str | None = None  # what `missing_steps` says of the dates, if anything
 
     def note(self) -> str:
-        """Which columns were read, for the report (a file with more columns than two needs it)."""
+        """Which columns were read, for the report (a file with more columns than two needs it),
+        and where the dates skip steps."""
         others = [c for c in self.columns if c not in (self.date_column, self.value_column)]
         left = f"; the other column(s) {', '.join(repr(c) for c in others)} are not used (data.value_column chooses)" if others else ""
-        return f"Values from column {self.value_column!r}, dates from {self.date_column!r}{left}."
+        gaps = f" {self.gaps}" if self.gaps else ""
+        return f"Values from column {self.value_column!r}, dates from {self.date_column!r}{left}.{gaps}"
 
 
 MAX_VALUE = 1e150  # squares (RMSE, variances) of errors between values this large stay finite in float64
@@ -102,7 +105,7 @@ def read_series_file(
             )
     dates = table.columns[dname]
     _check_dates(path, dates, dname)
-    return SeriesFile(dates, values, dname, vname, header)
+    return SeriesFile(dates, values, dname, vname, header, missing_steps(dates))
 
 
 def _is_number(text: str) -> bool:
@@ -136,6 +139,55 @@ def _check_dates(path: Path, dates: list[str], name: str) -> None:
             f"{path}: the dates go back in time at line {i + 2} ({dates[i]!r} after {dates[i - 1]!r}); a series "
             "must be sorted oldest first: sort the file by its date column"
         )
+
+
+_UNIT_NAMES = {"Y": "year", "M": "month", "W": "week", "D": "day", "h": "hour", "m": "minute", "s": "second"}
+
+
+def missing_steps(dates: list[str]) -> str | None:
+    """A sentence when dates with one regular step (the most common difference, at least half
+    of them: one month, one day, one hour) skip steps somewhere: the windows and the seasonal
+    lag count rows, so a skipped month shifts every season after it. None for regular dates and
+    for dates that are not ISO dates (their spacing is unknown). A business-day series (one-day
+    steps and weekend jumps, at least a tenth of the steps) counts the business days it skips."""
+    try:
+        stamps = np.array(dates, dtype="datetime64")
+    except ValueError:
+        return None
+    if len(stamps) < 3:
+        return None
+    diffs = np.diff(stamps).astype(np.int64)
+    values, counts = np.unique(diffs, return_counts=True)
+    step = int(values[counts.argmax()])
+    if step <= 0 or counts.max() < 0.5 * len(diffs):
+        return None
+    unit, per = np.datetime_data(stamps.dtype)
+    size, name = step * per, _UNIT_NAMES.get(unit, unit)
+    for small, big, factor in (("second", "minute", 60), ("minute", "hour", 60), ("hour", "day", 24)):
+        if name == small and size % factor == 0:  # 60 minutes -> one hour
+            size, name = size // factor, big
+    business = unit == "D" and step == 1 and np.isin(diffs, (2, 3)).sum() >= 0.1 * len(diffs)
+    if business:  # weekends are not gaps; the business days between two dates are
+        skipped = np.busday_count(stamps[:-1] + 1, stamps[1:])
+        gaps, missing, step_text = np.flatnonzero(skipped > 0), int(skipped.sum()), "one business day"
+    else:
+        gaps = np.flatnonzero(np.rint(diffs / step) >= 2)  # (a 92-day quarter after 91-day ones skips nothing)
+        missing = int(np.rint(diffs[gaps] / step).sum()) - len(gaps)
+        step_text = f"one {name}" if size == 1 else f"{size} {name}s"
+    if not len(gaps):
+        return None
+    i = int(gaps[0])
+    first = f"{dates[i]!r} to {dates[i + 1]!r}, lines {i + 2}-{i + 3}"
+    where = f"in {len(gaps)} places (first: {first})" if len(gaps) > 1 else f"({first})"
+    if all(d.strip().isdigit() and len(d.strip()) < 4 for d in dates):  # step numbers, not years
+        return (
+            f"The step numbers skip {missing} value(s) {where}: the models read the rows as evenly spaced; if "
+            "values are missing there, fill them (e.g. interpolate) so the numbers go up by one."
+        )
+    return (
+        f"The dates skip {missing} step(s) of {step_text} {where}: the models read the rows as evenly spaced, "
+        f"one step each; if values are missing there, fill them (e.g. interpolate) so each row is {step_text}."
+    )
 
 
 def read_series(path: Path, date_column: str | None = None, value_column: str | None = None) -> tuple[list[str], np.ndarray]:
