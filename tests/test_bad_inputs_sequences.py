@@ -63,10 +63,10 @@ def files(tmp_path_factory: pytest.TempPathFactory) -> Path:
     _series(d / "headerless.csv", rows[1:], header=rows[0])
     _series(d / "values_only.csv", [r.split(",")[1] for r in rows], header="Count")
     (d / "folder.csv").mkdir()
-    # Latin-1, semicolons, a third column, a zero (Holt-Winters' multiplicative season cannot
-    # fit it; SARIMA can) and three months left out (1953-03 to 1953-05): what a spreadsheet
+    # Latin-1, semicolons, decimal commas (112,0), a third column, a zero (Holt-Winters'
+    # multiplicative season cannot fit it; SARIMA can) and three months left out (1953-03 to 1953-05): what a spreadsheet
     # export looks like
-    body = [f"{r.split(',')[0]};{'0' if i == 30 else r.split(',')[1]};{i % 7}" for i, r in enumerate(rows)]
+    body = [f"{r.split(',')[0]};{'0' if i == 30 else r.split(',')[1] + ',0'};{i % 7}" for i, r in enumerate(rows)]
     del body[50:53]
     (d / "export.csv").write_bytes("\n".join(["Mois;Count;Këy", *body]).encode("latin-1"))
     return d
@@ -295,6 +295,7 @@ def test_a_spreadsheet_export_of_a_series_trains_and_says_what_it_read(
     summary = json.loads((run / "summary.json").read_text())
     notes = " ".join(summary["data"]["notes"])
     assert "Values from column 'Count', dates from 'Mois'; the other column(s) 'Këy' are not used" in notes
+    assert "The values are written with a decimal comma (1,5 = 1.5) and were read as numbers." in notes
     assert "The Holt-Winters baseline could not be fitted" in notes
     assert "SARIMA" in summary["baselines"] and "Holt-Winters" not in summary["baselines"]
     gap = "The dates skip 3 step(s) of one month ('1953-02' to '1953-06', lines 51-52)"

@@ -298,3 +298,48 @@ def test_predict_names_category_values_the_model_never_learned(tabular_run, tmp_
     assert result.exit_code == 0, result.output
     assert "column 'city': 3 row(s) with a value the model never learned ('Berlin', 'Pariss')" in result.output
     assert len(out.read_text().splitlines()) == 1 + 6  # still predicted, every row
+
+
+def test_a_european_csv_reads_decimal_commas_as_numbers(tmp_path):
+    """Semicolons and decimal commas (1.736,82), as spreadsheets in much of Europe save a CSV:
+    the income column (every value distinct) was taken for an identifier and left out without
+    the report saying why, so the model never saw the one feature that decides the target."""
+    rng = np.random.default_rng(0)
+    income = rng.normal(3000, 800, 300).round(2)
+    bought = np.where(income + rng.normal(0, 150, 300) > 3000, "ja", "nein")
+
+    def euro(x: float) -> str:  # 1736.82 -> '1.736,82'
+        return f"{x:,.2f}".replace(",", "_").replace(".", ",").replace("_", ".")
+
+    rows = [f"{i % 60 + 20};{euro(x)};{b}" for i, (x, b) in enumerate(zip(income, bought, strict=True))]
+    path = tmp_path / "kunden.csv"
+    path.write_text("alter;einkommen;kauf\n" + "\n".join(rows) + "\n", encoding="utf-8")
+    assert read_table(path).columns["einkommen"][:2] == [f"{income[0]:.2f}", f"{income[1]:.2f}"]
+    out = tmp_path / "runs"
+    result = _run(["run", "tabular", "-q", "--out", str(out), "--set", f"data.path={path}",
+                   "--set", "data.target=kauf", *FAST])  # fmt: skip
+    assert result.exit_code == 0, result.output
+    (run_dir,) = _finished_runs(out)
+    summary = json.loads((run_dir / "summary.json").read_text())
+    notes = " ".join(summary["data"]["notes"])
+    assert "Column(s) 'einkommen' are written with a decimal comma (1,5 = 1.5) and were read as numbers." in notes
+    assert "identifier" not in notes
+    assert summary["variants"]["mlp"]["test"]["accuracy"] >= 0.85  # income decides; age alone gets ~0.5
+    # nnj predict reads a new file the same way
+    new = tmp_path / "neu.csv"
+    new.write_text("alter;einkommen\n30;1.500,00\n30;4.800,50\n", encoding="utf-8")
+    result = _run(["predict", str(run_dir), str(new), "--out", "-"])
+    assert result.exit_code == 0, result.output
+    assert [line.split(",")[0] for line in result.output.splitlines()[1:3]] == ["nein", "ja"]
+
+
+def test_commas_are_read_as_decimal_commas_only_where_every_value_is_such_a_number(tmp_path):
+    semi = tmp_path / "semi.csv"
+    semi.write_text("a;b;c;d\n1,5;1,5;12;1.500\n2,25;words;7,0;2.000\nNA;3;-0,5;2,5\n", encoding="utf-8")
+    table = read_table(semi)
+    assert table.decimal_comma == ["a", "c", "d"]
+    assert table.columns["a"] == ["1.5", "2.25", "NA"] and table.columns["b"] == ["1,5", "words", "3"]
+    assert table.columns["d"] == ["1500", "2000", "2.5"]  # points group thousands where commas are decimal
+    comma = tmp_path / "comma.csv"
+    comma.write_text('a,b\n"1,234",x\n"2,5",y\n', encoding="utf-8")  # quoted: maybe a thousands separator
+    assert read_table(comma).decimal_comma == [] and read_table(comma).columns["a"] == ["1,234", "2,5"]

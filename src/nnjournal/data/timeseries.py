@@ -35,14 +35,16 @@ class SeriesFile:
     value_column: str
     columns: list[str]
     gaps: str | None = None  # what `missing_steps` says of the dates, if anything
+    decimal_comma: bool = False  # the values were written 1736,82 (csv_table reads them)
 
     def note(self) -> str:
         """Which columns were read, for the report (a file with more columns than two needs it),
-        and where the dates skip steps."""
+        how, and where the dates skip steps."""
         others = [c for c in self.columns if c not in (self.date_column, self.value_column)]
         left = f"; the other column(s) {', '.join(repr(c) for c in others)} are not used (data.value_column chooses)" if others else ""
+        comma = " The values are written with a decimal comma (1,5 = 1.5) and were read as numbers." if self.decimal_comma else ""
         gaps = f" {self.gaps}" if self.gaps else ""
-        return f"Values from column {self.value_column!r}, dates from {self.date_column!r}{left}.{gaps}"
+        return f"Values from column {self.value_column!r}, dates from {self.date_column!r}{left}.{comma}{gaps}"
 
 
 MAX_VALUE = 1e150  # squares (RMSE, variances) of errors between values this large stay finite in float64
@@ -105,7 +107,7 @@ def read_series_file(
             )
     dates = table.columns[dname]
     _check_dates(path, dates, dname)
-    return SeriesFile(dates, values, dname, vname, header, missing_steps(dates))
+    return SeriesFile(dates, values, dname, vname, header, missing_steps(dates), vname in table.decimal_comma)
 
 
 def _is_number(text: str) -> bool:
