@@ -295,7 +295,7 @@ def test_a_spreadsheet_export_of_a_series_trains_and_says_what_it_read(
     summary = json.loads((run / "summary.json").read_text())
     notes = " ".join(summary["data"]["notes"])
     assert "Values from column 'Count', dates from 'Mois'; the other column(s) 'Këy' are not used" in notes
-    assert "The values are written with a decimal comma (1,5 = 1.5) and were read as numbers." in notes
+    assert "The values are written with a decimal comma and were read as numbers." in notes
     assert "The Holt-Winters baseline could not be fitted" in notes
     assert "SARIMA" in summary["baselines"] and "Holt-Winters" not in summary["baselines"]
     gap = "The dates skip 3 step(s) of one month ('1953-02' to '1953-06', lines 51-52)"

@@ -322,7 +322,7 @@ def test_a_european_csv_reads_decimal_commas_as_numbers(tmp_path):
     (run_dir,) = _finished_runs(out)
     summary = json.loads((run_dir / "summary.json").read_text())
     notes = " ".join(summary["data"]["notes"])
-    assert "Column(s) 'einkommen' are written with a decimal comma (1,5 = 1.5) and were read as numbers." in notes
+    assert "Read as numbers: 'einkommen' (thousands separators and a decimal comma)" in notes
     assert "identifier" not in notes
     assert summary["variants"]["mlp"]["test"]["accuracy"] >= 0.85  # income decides; age alone gets ~0.5
     # nnj predict reads a new file the same way
@@ -333,13 +333,44 @@ def test_a_european_csv_reads_decimal_commas_as_numbers(tmp_path):
     assert [line.split(",")[0] for line in result.output.splitlines()[1:3]] == ["nein", "ja"]
 
 
-def test_commas_are_read_as_decimal_commas_only_where_every_value_is_such_a_number(tmp_path):
+def test_formatted_numbers_are_read_as_numbers_only_where_every_value_is_one(tmp_path):
     semi = tmp_path / "semi.csv"
-    semi.write_text("a;b;c;d\n1,5;1,5;12;1.500\n2,25;words;7,0;2.000\nNA;3;-0,5;2,5\n", encoding="utf-8")
+    semi.write_text(
+        "a;b;c;d;e;f;g\n1,5;1,5;12;1.500;24%;1.234,50 €;5%\n2,25;words;7,0;2.000;5%;-3,00 €;$3\n"
+        "NA;3;-0,5;2,5;;7 €;1%\n",
+        encoding="utf-8",
+    )
     table = read_table(semi)
-    assert table.decimal_comma == ["a", "c", "d"]
+    assert table.written_numbers == {
+        "a": "a decimal comma", "c": "a decimal comma", "d": "thousands separators and a decimal comma", "e": "%",
+        "f": "€, thousands separators and a decimal comma",
+    }  # fmt: skip
     assert table.columns["a"] == ["1.5", "2.25", "NA"] and table.columns["b"] == ["1,5", "words", "3"]
     assert table.columns["d"] == ["1500", "2000", "2.5"]  # points group thousands where commas are decimal
+    assert table.columns["e"] == ["24", "5", ""] and table.columns["f"] == ["1234.50", "-3.00", "7"]
+    assert table.columns["g"] == ["5%", "$3", "1%"]  # two units: not one quantity
     comma = tmp_path / "comma.csv"
-    comma.write_text('a,b\n"1,234",x\n"2,5",y\n', encoding="utf-8")  # quoted: maybe a thousands separator
-    assert read_table(comma).decimal_comma == [] and read_table(comma).columns["a"] == ["1,234", "2,5"]
+    comma.write_text('a,b,c\n"$1,234.50",x,"2,5"\n-$12,y,"1,234"\n', encoding="utf-8")
+    table = read_table(comma)
+    assert table.written_numbers == {"a": "$ and thousands separators"}
+    assert table.columns["a"] == ["1234.50", "-12"]
+    assert table.columns["c"] == ["2,5", "1,234"]  # "2,5" has no reading in a comma-separated file
+
+
+def test_percent_and_currency_columns_train_as_numbers(tmp_path):
+    """`24%` was one-hot encoded as 30 categories and `"$2,276.28"` left out as an identifier."""
+    rng = np.random.default_rng(1)
+    discount, price = rng.integers(0, 51, 300), rng.uniform(10, 3000, 300)
+    y = np.where(discount + rng.normal(0, 4, 300) > 25, "yes", "no")
+    path = tmp_path / "shop.csv"
+    rows = zip(discount, price, y, strict=True)
+    _write_rows(path, [{"discount": f"{d}%", "price": f"${p:,.2f}", "y": t} for d, p, t in rows])
+    out = tmp_path / "runs"
+    sets = ["--set", f"data.path={path}", "--set", "data.target=y", *FAST]
+    result = _run(["run", "tabular", "-q", "--out", str(out), *sets])
+    assert result.exit_code == 0, result.output
+    (run_dir,) = _finished_runs(out)
+    summary = json.loads((run_dir / "summary.json").read_text())
+    notes = " ".join(summary["data"]["notes"])
+    assert "Read as numbers: 'discount' (%), 'price' ($ and thousands separators)" in notes
+    assert "2 feature columns (numeric 2, boolean 0, categorical 0)" in notes

@@ -112,6 +112,19 @@ def check_nnj_predict_fills_a_table(run_dir: Path, tmp_path: Path) -> None:
         errors = np.array([float(filled[i][col(name)]) for i in cells]) - truth
         median_errors = np.median([float(r[col(name)]) for r in rows[1:]]) - truth
         assert np.sqrt(np.mean(errors**2)) < 0.7 * np.sqrt(np.mean(median_errors**2)), name
+    # The same file as a European spreadsheet saves it (MonthlyCharges 29,85): the known cells
+    # come back as written, the filled ones with a decimal comma too, so the file reads back the
+    # same way; the filled values are those of the file with points.
+    euro = [[v.replace(".", ",") if j == col("MonthlyCharges") else v for j, v in enumerate(r)] for r in given]
+    path = tmp_path / "kunden.csv"
+    with path.open("w", newline="") as f:
+        csv.writer(f, delimiter=";").writerows([header, *euro])
+    result = nnj_cli("predict", str(run_dir), str(path))
+    assert result.exit_code == 0, result.stderr
+    out = list(csv.reader((tmp_path / "kunden_filled.csv").open(newline=""), delimiter=";"))[1:]
+    j = col("MonthlyCharges")
+    for i, row in enumerate(euro):
+        assert out[i][j] == (row[j] if row[j] else filled[i][j].replace(".", ",")), i
 
 
 def test_imputation_ae_beats_median_on_bank_churn(tmp_path):

@@ -23,7 +23,7 @@ from PIL import Image, UnidentifiedImageError
 from nnjournal.data.csv_table import Table, blank_rows_left_out, read_table
 from nnjournal.data.image_files import IMAGE_SUFFIXES, files_under, is_image_file
 from nnjournal.data.image_folder import decode_image
-from nnjournal.data.tabular_encoding import OTHER, as_columns
+from nnjournal.data.tabular_encoding import OTHER, as_columns, is_missing
 from nnjournal.errors import NNJError
 from nnjournal.files import atomic_write_text
 from nnjournal.saved_model import TrainedModel
@@ -150,7 +150,7 @@ def inputs_for(path: Path, trained: TrainedModel, *, id_columns: Sequence[str] =
             )
     else:  # the training file's identifier columns, where this file has them
         id_columns = [c for c in trained.preprocessing.id_columns if c in x.columns]
-    return Inputs(x, {c: x.columns[c] for c in id_columns})
+    return Inputs(x, {c: x.as_written.get(c, x.columns[c]) for c in id_columns})  # copied as in the file
 
 
 def image_files(path: Path) -> list[Path]:
@@ -346,11 +346,25 @@ def filled_table_csv(trained: TrainedModel, table: Any) -> tuple[str, int]:
     blank cells filled, in the input's delimiter (a `Table`; other column data as CSV)."""
     columns = table.columns if isinstance(table, Table) else as_columns(table)  # a Table's cells as read
     filled, _ = trained.task.filled_table(trained.outputs(columns), columns, trained.preprocessing)
+    if isinstance(table, Table):
+        filled = {name: _as_written(table, name, cells) for name, cells in filled.items()}
     lines = io.StringIO()
     writer = csv.writer(lines, delimiter=getattr(table, "delimiter", ","))
     writer.writerow(list(filled))
     writer.writerows(zip(*filled.values(), strict=True))
     return lines.getvalue(), len(next(iter(filled.values()), []))
+
+
+def _as_written(table: Table, name: str, cells: list[str]) -> list[str]:
+    """A filled column with the file's own cells where they were not blank ('$1,234.50', not
+    the 1234.50 it was read as), and each filled-in number in the column's decimal mark, so
+    that the file written reads back the same way."""
+    written = table.as_written.get(name)
+    if written is None:
+        return cells
+    comma = "decimal comma" in table.written_numbers[name]
+    return [new.replace(".", ",") if comma and is_missing(old) else new if is_missing(old) else old
+            for old, new in zip(written, cells, strict=True)]  # fmt: skip
 
 
 def _rows_csv(ids: dict[str, list[Any]], pred: Any) -> str:

@@ -5,10 +5,10 @@ A pandas-written index (`df.to_csv()` without `index=False`: a first column with
 `Unnamed: 0` after another round trip, holding a distinct value per row) is not data: it is
 left out and named in `Table.index_columns`, so the loader can say so in the report.
 
-A file separated by semicolons or tabs may write numbers with a decimal comma (1.736,82, as
-spreadsheets do in much of Europe): a column whose every value is such a number is rewritten
-with a point here (`Table.decimal_comma` names it for the report), so training, `nnj predict`
-and the series reader all see numbers.
+Numbers as spreadsheets write them (`24%`, `"$1,234.50"`, and `1.736,82` with a decimal comma
+in a file separated by semicolons) are rewritten as plain numbers here
+(`data/written_numbers.py`; `Table.written_numbers` names the columns for the report), so
+training, `nnj predict` and the series reader all see numbers.
 
 Everything else stays a string here; deciding what a column *is* happens in
 `tabular_encoding.py`, so training and `nnj predict` read files the same way."""
@@ -22,6 +22,7 @@ import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from nnjournal.data.written_numbers import read_written_numbers
 from nnjournal.errors import NNJError
 
 CANDIDATE_DELIMITERS = ",;\t|"
@@ -29,9 +30,6 @@ _SAMPLE_CHARS = 64_000
 # The header pandas gives a column without a name when it reads a CSV ("Unnamed: 0", and
 # "Unnamed: 0.1" for a second one); an empty header is the name `to_csv` writes for its index.
 _PANDAS_UNNAMED = re.compile(r"Unnamed: \d+(\.\d+)?")
-# A decimal comma (1736,82), optionally with points grouping thousands (1.736,82): how
-# spreadsheets in much of Europe write numbers, in files separated by semicolons or tabs.
-_DECIMAL_COMMA = re.compile(r"[+-]?(\d+|\d{1,3}(\.\d{3})+)(,\d+)?")
 
 
 @dataclass
@@ -46,8 +44,10 @@ class Table:
     # File lines of rows left out because every field is blank (`,,,` lines, e.g. Excel's), so
     # the training report and `nnj predict` can say that the rows read are fewer than the lines
     blank_lines: list[int] = field(default_factory=list)
-    # Columns written with a decimal comma, read as numbers ("1.736,82" -> "1736.82")
-    decimal_comma: list[str] = field(default_factory=list)
+    # Columns of formatted numbers read as plain ones ("1.736,82" -> "1736.82"), and how they
+    # were written ("decimal comma", "%", "$ and thousands separators")
+    written_numbers: dict[str, str] = field(default_factory=dict)
+    as_written: dict[str, list[str]] = field(default_factory=dict)  # those columns' cells as in the file
 
     @property
     def rows(self) -> int:
@@ -163,31 +163,10 @@ def read_table(path: Path, delimiter: str | None = None) -> Table:
             raise NNJError(f"{path}: column name {name!r} appears twice in the header")
         seen.add(name)
     columns = {name: [row[j].strip() for row in body] for j, name in enumerate(header)}
-    decimal_comma = _read_decimal_commas(columns) if delim != "," else []
-    return Table(path, columns, delim, index_columns, blank_lines, decimal_comma)
-
-
-def decimal_comma_note(table: Table) -> str:
-    """'Column(s) 'x' are written with a decimal comma (1,5 = 1.5) and were read as numbers.'"""
-    names = ", ".join(repr(c) for c in table.decimal_comma)
-    return f"Column(s) {names} are written with a decimal comma (1,5 = 1.5) and were read as numbers."
-
-
-def _read_decimal_commas(columns: dict[str, list[str]]) -> list[str]:
-    """Rewrite, in place, the columns whose every value is a number with a decimal comma (at
-    least one with a comma; blanks and missing words aside) as numbers with a point; their
-    names. Only for files not separated by commas: there "1,234" would be quoted and could be a
-    thousands separator."""
-    from nnjournal.data.tabular_encoding import is_missing
-
-    found = []
-    for name, values in columns.items():
-        present = [v for v in values if not is_missing(v)]
-        if not any("," in v for v in present) or not all(_DECIMAL_COMMA.fullmatch(v) for v in present):
-            continue
-        columns[name] = [v if is_missing(v) else v.replace(".", "").replace(",", ".") for v in values]
-        found.append(name)
-    return found
+    as_written = dict(columns)  # the lists; read_written_numbers puts new ones in `columns`
+    written = read_written_numbers(columns, delim)
+    as_written = {name: as_written[name] for name in written}
+    return Table(path, columns, delim, index_columns, blank_lines, written, as_written)
 
 
 def _pandas_index_columns(header: list[str], body: list[list[str]]) -> list[str]:

@@ -13,7 +13,7 @@ import numpy as np
 
 from nnjournal.config import CsvData
 from nnjournal.data.bundle import DataBundle, DataInfo, as_split, missing_class_notes, split_indices
-from nnjournal.data.csv_table import blank_rows_left_out, decimal_comma_note, read_table
+from nnjournal.data.csv_table import blank_rows_left_out, read_table
 from nnjournal.data.paths import data_file
 from nnjournal.data.tabular_encoding import (
     MISSING,
@@ -25,6 +25,7 @@ from nnjournal.data.tabular_encoding import (
     parse_boolean,
     parse_number,
 )
+from nnjournal.data.written_numbers import written_numbers_note
 from nnjournal.errors import NNJError
 
 MAX_CLASSES = 50  # more distinct labels than this is almost always a numeric target
@@ -81,8 +82,8 @@ def read_prepared(cfg: CsvData, task: str) -> PreparedTable:
     notes: list[str] = []
     if table.blank_lines:
         notes.append(f"{blank_rows_left_out(table)}.")
-    if table.decimal_comma:
-        notes.append(decimal_comma_note(table))
+    if table.written_numbers:
+        notes.append(written_numbers_note(table.written_numbers))
     for j, name in enumerate(table.index_columns):
         shown = f"headed {name!r}" if name else "with no name"
         notes.append(

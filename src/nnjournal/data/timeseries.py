@@ -35,14 +35,14 @@ class SeriesFile:
     value_column: str
     columns: list[str]
     gaps: str | None = None  # what `missing_steps` says of the dates, if anything
-    decimal_comma: bool = False  # the values were written 1736,82 (csv_table reads them)
+    written_as: str | None = None  # how the values were written, e.g. "decimal comma" (csv_table reads them)
 
     def note(self) -> str:
         """Which columns were read, for the report (a file with more columns than two needs it),
         how, and where the dates skip steps."""
         others = [c for c in self.columns if c not in (self.date_column, self.value_column)]
         left = f"; the other column(s) {', '.join(repr(c) for c in others)} are not used (data.value_column chooses)" if others else ""
-        comma = " The values are written with a decimal comma (1,5 = 1.5) and were read as numbers." if self.decimal_comma else ""
+        comma = f" The values are written with {self.written_as} and were read as numbers." if self.written_as else ""
         gaps = f" {self.gaps}" if self.gaps else ""
         return f"Values from column {self.value_column!r}, dates from {self.date_column!r}{left}.{comma}{gaps}"
 
@@ -107,7 +107,7 @@ def read_series_file(
             )
     dates = table.columns[dname]
     _check_dates(path, dates, dname)
-    return SeriesFile(dates, values, dname, vname, header, missing_steps(dates), vname in table.decimal_comma)
+    return SeriesFile(dates, values, dname, vname, header, missing_steps(dates), table.written_numbers.get(vname))
 
 
 def _is_number(text: str) -> bool:
