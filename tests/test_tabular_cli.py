@@ -374,3 +374,34 @@ def test_percent_and_currency_columns_train_as_numbers(tmp_path):
     notes = " ".join(summary["data"]["notes"])
     assert "Read as numbers: 'discount' (%), 'price' ($ and thousands separators)" in notes
     assert "2 feature columns (numeric 2, boolean 0, categorical 0)" in notes
+
+
+def test_a_date_column_trains_as_dates_and_predicts(tmp_path):
+    """A sign-up date that decides the target (summer sign-ups buy) was one-hot encoded as 30
+    categories, most dates '(other)': test accuracy 0.52, where the month says everything."""
+    rng = np.random.default_rng(2)
+    days = rng.integers(0, 3 * 365, 400)
+    dates = np.datetime64("2021-01-01") + days
+    months = dates.astype("datetime64[M]").astype(int) % 12 + 1
+    y = np.where((months >= 5) & (months <= 9), "yes", "no")
+    rows = [{"signup": str(d), "amount": f"{a:.2f}", "y": t} for d, a, t in zip(dates, rng.uniform(0, 100, 400), y, strict=True)]
+    path = tmp_path / "signups.csv"
+    _write_rows(path, rows)
+    out = tmp_path / "runs"
+    sets = ["--set", f"data.path={path}", "--set", "data.target=y", *FAST, "--set", "training.epochs=150"]
+    result = _run(["run", "tabular", "-q", "--out", str(out), *sets])
+    assert result.exit_code == 0, result.output
+    (run_dir,) = _finished_runs(out)
+    summary = json.loads((run_dir / "summary.json").read_text())
+    notes = " ".join(summary["data"]["notes"])
+    assert "(numeric 1, boolean 0, categorical 0, date 1)" in notes
+    assert "signup: dates (2021-01-0" in notes and "the month and the day of the week" in notes
+    assert summary["variants"]["mlp"]["test"]["accuracy"] >= 0.9
+    new = tmp_path / "new.csv"
+    new.write_text("signup,amount\n2022-07-15,5\n2022-01-20,5\n", encoding="utf-8")
+    result = _run(["predict", str(run_dir), str(new), "--out", "-"])
+    assert result.exit_code == 0, result.output
+    assert [line.split(",")[0] for line in result.output.splitlines()[1:3]] == ["yes", "no"]
+    new.write_text("signup,amount\n15/07/2022,5\n", encoding="utf-8")
+    result = runner.invoke(app, ["predict", str(run_dir), str(new), "--out", str(tmp_path / "p.csv")])
+    assert result.exit_code == 2 and "expected a date (YYYY-MM-DD), got '15/07/2022'" in result.output

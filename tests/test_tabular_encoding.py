@@ -212,3 +212,27 @@ def test_test_rows_that_repeat_training_rows_are_counted(tmp_path):
     assert shared > 0 and note.startswith(f"{shared} of {len(bundle.test)} test rows also appear in training")
     clean = _write(tmp_path / "clean.csv", ["x", "region", "y"], rows)
     assert not any("also appear in training" in n for n in _load_csv(clean, target="y").info.notes)
+
+
+def test_iso_dates_become_days_month_and_weekday_features_that_survive_a_round_trip():
+    cols = {"signup": ["2024-12-02", "", "2024-01-07", "2023-06-15 10:30"], "x": ["1", "2", "3", "4"]}
+    kinds = infer_kinds(cols)
+    assert kinds["signup"] == "date"
+    assert infer_kinds(cols, dates=False)["signup"] == "categorical"  # the imputation task's reading
+    assert infer_kinds({"d": ["2024-13-01", "2024-01-02"]})["d"] == "categorical"  # month 13: no date
+    assert infer_kinds({"d": ["today", "2024-01-02"]})["d"] == "categorical"  # numpy would read 'today'
+    prep = TabularPreprocessing.fit(cols, kinds)
+    assert prep.feature_names[:6] == [
+        "signup (days)", "signup (month sin)", "signup (month cos)", "signup (weekday sin)", "signup (weekday cos)",
+        "signup (missing)",
+    ]  # fmt: skip
+    x = prep.transform(cols)
+    # 2024-12-02 is a Monday in December, 2024-01-07 a Sunday in January
+    assert np.allclose(x[0, 1:5], [np.sin(2 * np.pi * 11 / 12), np.cos(2 * np.pi * 11 / 12), 0, 1], atol=1e-6)
+    assert np.allclose(x[2, 1:5], [0, 1, np.sin(2 * np.pi * 6 / 7), np.cos(2 * np.pi * 6 / 7)], atol=1e-6)
+    assert x[1, 5] == 1 and x[0, 5] == 0  # the blank is flagged
+    assert x[0, 0] > x[2, 0] > x[3, 0]  # later dates, more days
+    again = preprocessing_from_dict(json.loads(json.dumps(prep.to_dict())))
+    np.testing.assert_array_equal(again.transform(cols), x)
+    with pytest.raises(NNJError, match=r"column 'signup', data row 2: expected a date \(YYYY-MM-DD\), got 'soon'"):
+        prep.transform({"signup": ["2024-01-01", "soon"], "x": ["1", "2"]})

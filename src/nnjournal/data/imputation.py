@@ -43,7 +43,8 @@ def value_layout(prep: Any) -> tuple[list[ColumnSlot], list[int]]:
     for col in prep.columns:
         width = len(col.feature_names())
         n_values = width - (1 if col.indicator else 0)
-        slots.append(ColumnSlot(col.name, col.kind, tuple(range(len(values), len(values) + n_values))))
+        kind = "numeric" if col.kind == "date" else col.kind  # a date's features are numbers to fill
+        slots.append(ColumnSlot(col.name, kind, tuple(range(len(values), len(values) + n_values))))
         values.extend(range(start, start + n_values))
         start += width
     return slots, values

@@ -113,7 +113,8 @@ def read_prepared(cfg: CsvData, task: str) -> PreparedTable:
     if cfg.drop:
         notes.append(f"Column(s) {cfg.drop} were dropped as asked (data.drop).")
     features = {n: [v[i] for i in rows] for n, v in cols.items() if n not in left_out}
-    kinds = infer_kinds(features, cfg.numeric, cfg.categorical)
+    # The imputation task writes each blank back in the file's own terms: a date stays a category there.
+    kinds = infer_kinds(features, cfg.numeric, cfg.categorical, dates=task != "imputation")
     dropped = []
     id_columns = list(cfg.id_columns)
     for name in list(features):
@@ -153,9 +154,8 @@ def read_prepared(cfg: CsvData, task: str) -> PreparedTable:
                 f"range (about 3.4e38) such as {too_big[0]!r}; rescale the target (e.g. divide it by a power of ten)"
             )
         y, class_names = np.asarray(values, dtype=np.float32), None
-    counts = ", ".join(
-        f"{k} {sum(1 for v in kinds.values() if v == k)}" for k in ("numeric", "boolean", "categorical")
-    )
+    counted = ("numeric", "boolean", "categorical") + (("date",) if "date" in kinds.values() else ())
+    counts = ", ".join(f"{k} {sum(1 for v in kinds.values() if v == k)}" for k in counted)
     notes.insert(0, f"{len(rows):,} rows, {len(features)} feature columns ({counts}); target {cfg.target!r}.")
     return PreparedTable(path.stem, features, kinds, y, cfg.target, class_names, notes, id_columns)
 
@@ -258,11 +258,19 @@ def encoding_notes(
             else:
                 if col.kind == "numeric":
                     how = f"the training median {float(col.fill):.6g}"
+                elif col.kind == "date":
+                    how = f"the training median date {_iso_day(float(col.fill))}"
                 elif col.kind == "boolean":
                     how = f"the most frequent training value {int(col.fill)}"
                 else:  # no gaps among the training rows
                     how = f"the most frequent training category {col.fill!r}"
                 notes.append(f"{col.name}: {n_missing} blank value(s){read} imputed with {how}{extra}.")
+        if col.kind == "date":
+            notes.append(
+                f"{col.name}: dates ({_iso_day(col.low)} to {_iso_day(col.high)} in training), read as the days "
+                "since 1970 (scaled), the month and the day of the week (each as a sine and a cosine); "
+                f"data.categorical = [{col.name!r}] reads them as categories instead."
+            )
         if col.kind == "categorical" and OTHER in col.categories:
             kept = len([c for c in col.categories if c not in (OTHER, MISSING)])
             notes.append(
@@ -278,6 +286,10 @@ def encoding_notes(
                 f"[{col.name!r}] (one-hot encoded, each code its own feature)."
             )
     return notes
+
+
+def _iso_day(days: float | None) -> str:
+    return "?" if days is None else str(np.datetime64(int(np.floor(days)), "D"))
 
 
 # An integer column is suggested as categorical when it looks like codes: few distinct values

@@ -8,6 +8,7 @@ the schema rather than the data's distribution."""
 
 from __future__ import annotations
 
+import re
 from collections import Counter
 from collections.abc import Collection, Mapping, Sequence
 from dataclasses import asdict, dataclass, field
@@ -21,6 +22,10 @@ from nnjournal.errors import NNJError
 MISSING_TOKENS = frozenset({"", "na", "n/a", "nan", "null", "none", "?"})
 TRUE_TOKENS = frozenset({"yes", "true", "y", "t"})
 FALSE_TOKENS = frozenset({"no", "false", "n", "f"})
+# An ISO date, with an optional time: 2023-01-05, 2023-01, 2023-01-05T10:30, 2023-01-05 10:30:00
+_ISO_DATE = re.compile(r"\d{4}-\d{2}(-\d{2}([T ]\d{2}:\d{2}(:\d{2}(\.\d+)?)?)?)?")
+SECONDS_PER_DAY = 86_400
+DATE_FEATURES = ("days", "month sin", "month cos", "weekday sin", "weekday cos")
 OTHER = "(other)"
 MISSING = "(missing)"  # a categorical's gaps, kept as a category of their own
 
@@ -56,12 +61,38 @@ def parse_boolean(value: str) -> float | None:
     return x if x in (0.0, 1.0) else None
 
 
+def parse_dates(values: Sequence[str]) -> np.ndarray | None:
+    """ISO dates (and date-times) as float days since 1970-01-01; None unless every value is one."""
+    if not values or not all(_ISO_DATE.fullmatch(v) for v in values):
+        return None
+    try:
+        stamps = np.array(values, dtype="datetime64[s]")
+    except ValueError:  # 2023-13-01
+        return None
+    return stamps.astype(np.int64) / SECONDS_PER_DAY
+
+
+def date_features(days: np.ndarray) -> np.ndarray:
+    """(n, 5): the days themselves, and the month and the day of the week as points on a circle
+    (sine, cosine), so December sits next to January and Sunday next to Monday."""
+    stamps = (days * SECONDS_PER_DAY).astype("datetime64[s]")
+    months = stamps.astype("datetime64[M]").astype(np.int64) % 12
+    weekdays = (np.floor(days).astype(np.int64) + 3) % 7  # 1970-01-01 was a Thursday (Monday = 0)
+    month_angle, day_angle = 2 * np.pi * months / 12, 2 * np.pi * weekdays / 7
+    return np.stack([days, np.sin(month_angle), np.cos(month_angle), np.sin(day_angle), np.cos(day_angle)], axis=1)
+
+
 def infer_kinds(
-    columns: Mapping[str, list[str]], numeric: Sequence[str] = (), categorical: Sequence[str] = ()
+    columns: Mapping[str, list[str]],
+    numeric: Sequence[str] = (),
+    categorical: Sequence[str] = (),
+    dates: bool = True,
 ) -> dict[str, str]:
-    """`{column: "numeric" | "boolean" | "categorical"}`. Declared numeric columns must hold
-    only numbers (or blanks); a column that is almost all numbers with a stray word is an
-    error too, because silently one-hot encoding it would hide a data problem."""
+    """`{column: "numeric" | "boolean" | "date" | "categorical"}`. Declared numeric columns must
+    hold only numbers (or blanks); a column that is almost all numbers with a stray word is an
+    error too, because silently one-hot encoding it would hide a data problem. A column of ISO
+    dates is a "date" (`dates=False`: a category, as for the imputation task, which writes each
+    cell back in the file's own terms)."""
     kinds = {}
     for name, values in columns.items():
         present = [(i, v) for i, v in enumerate(values) if not is_missing(v)]
@@ -81,6 +112,8 @@ def infer_kinds(
             kinds[name] = "boolean"
         elif present and not bad:
             kinds[name] = "numeric"
+        elif dates and len(bad) == len(present) and parse_dates([v for _, v in present]) is not None:
+            kinds[name] = "date"
         elif present and len(bad) <= 0.02 * len(present) and len({v for _, v in bad}) <= 2:
             i, v = bad[0]
             raise NNJError(
@@ -97,8 +130,8 @@ class ColumnEncoding:
     """How one raw column becomes one or more features."""
 
     name: str
-    kind: str  # numeric | boolean | categorical
-    fill: float | str  # imputed for missing values (train median / most frequent)
+    kind: str  # numeric | boolean | date | categorical
+    fill: float | str  # imputed for missing values (train median / most frequent; a date: median days)
     mean: float = 0.0  # numeric: standard scaling
     std: float = 1.0
     categories: list[str] = field(default_factory=list)  # categorical: one-hot order
@@ -126,7 +159,12 @@ class ColumnEncoding:
         return out
 
     def feature_names(self) -> list[str]:
-        names = [f"{self.name}={c}" for c in self.categories] if self.kind == "categorical" else [self.name]
+        if self.kind == "categorical":
+            names = [f"{self.name}={c}" for c in self.categories]
+        elif self.kind == "date":
+            names = [f"{self.name} ({f})" for f in DATE_FEATURES]
+        else:
+            names = [self.name]
         return names + ([f"{self.name} (missing)"] if self.indicator else [])
 
     def unseen(self, values: list[str]) -> list[str]:
@@ -148,6 +186,18 @@ class ColumnEncoding:
                 j = index.get(str(self.fill) if missing[i] else v, other)
                 if j is not None:  # an unseen category with no "(other)" bucket: all zeros
                     out[i, j] = 1.0
+        elif self.kind == "date":
+            days, present = np.full(len(values), float(self.fill)), np.flatnonzero(~missing)
+            parsed = parse_dates([values[i] for i in present]) if len(present) else np.zeros(0)
+            if parsed is None:  # name the first cell that is no date
+                i = next(i for i in present if parse_dates([values[i]]) is None)
+                raise NNJError(
+                    f"column {self.name!r}, data row {i + 1}: expected a date (YYYY-MM-DD), got {values[i]!r}"
+                )
+            days[present] = parsed
+            out = date_features(days)
+            out[:, 0] = (out[:, 0] - self.mean) / self.std  # the sines and cosines are in [-1, 1] already
+            out = out.astype(np.float32)
         else:
             parse = parse_number if self.kind == "numeric" else parse_boolean
             col = np.empty(len(values), dtype=np.float64)
@@ -191,8 +241,16 @@ def fit_column(
         return ColumnEncoding(name, kind, fill, categories=categories, indicator=gaps and missing_indicator is True)
     # A number's gaps: the median plus (by default, "numbers") a 0/1 indicator, so the network
     # can tell an imputed median from a real one; booleans get one when asked (true).
-    wanted = missing_indicator is True or (missing_indicator == "numbers" and kind == "numeric")
+    wanted = missing_indicator is True or (missing_indicator == "numbers" and kind in ("numeric", "date"))
     indicator = gaps and wanted
+    if kind == "date":
+        days = parse_dates(present) if present else np.zeros(0)
+        fill = float(np.median(days)) if len(days) else 0.0
+        std = float(days.std()) if len(days) else 1.0
+        return ColumnEncoding(
+            name, kind, fill, mean=float(days.mean()) if len(days) else 0.0, std=std if std > 1e-12 else 1.0,
+            indicator=indicator, low=float(days.min()) if len(days) else None, high=float(days.max()) if len(days) else None,
+        )  # fmt: skip
     parse = parse_number if kind == "numeric" else parse_boolean
     nums = np.array([parse(v) for v in present], dtype=np.float64)
     if kind == "boolean":
