@@ -378,13 +378,16 @@ def test_percent_and_currency_columns_train_as_numbers(tmp_path):
 
 def test_a_date_column_trains_as_dates_and_predicts(tmp_path):
     """A sign-up date that decides the target (summer sign-ups buy) was one-hot encoded as 30
-    categories, most dates '(other)': test accuracy 0.52, where the month says everything."""
+    categories, most dates '(other)': test accuracy 0.52, where the month says everything. The
+    dates are written DD/MM/YYYY; `nnj predict` takes them so, or as ISO dates."""
     rng = np.random.default_rng(2)
     days = rng.integers(0, 3 * 365, 400)
     dates = np.datetime64("2021-01-01") + days
     months = dates.astype("datetime64[M]").astype(int) % 12 + 1
     y = np.where((months >= 5) & (months <= 9), "yes", "no")
-    rows = [{"signup": str(d), "amount": f"{a:.2f}", "y": t} for d, a, t in zip(dates, rng.uniform(0, 100, 400), y, strict=True)]
+    # written as a spreadsheet in Europe would: 15/07/2022, day first
+    written = [f"{str(d)[8:10]}/{str(d)[5:7]}/{str(d)[:4]}" for d in dates]
+    rows = [{"signup": w, "amount": f"{a:.2f}", "y": t} for w, a, t in zip(written, rng.uniform(0, 100, 400), y, strict=True)]
     path = tmp_path / "signups.csv"
     _write_rows(path, rows)
     out = tmp_path / "runs"
@@ -394,14 +397,35 @@ def test_a_date_column_trains_as_dates_and_predicts(tmp_path):
     (run_dir,) = _finished_runs(out)
     summary = json.loads((run_dir / "summary.json").read_text())
     notes = " ".join(summary["data"]["notes"])
-    assert "(numeric 1, boolean 0, categorical 0, date 1)" in notes
+    assert "(numeric 1, boolean 0, categorical 0, date 1)" in notes and "Read as dates: 'signup' (DD/MM/YYYY)." in notes
     assert "signup: dates (2021-01-0" in notes and "the month and the day of the week" in notes
     assert summary["variants"]["mlp"]["test"]["accuracy"] >= 0.9
     new = tmp_path / "new.csv"
-    new.write_text("signup,amount\n2022-07-15,5\n2022-01-20,5\n", encoding="utf-8")
-    result = _run(["predict", str(run_dir), str(new), "--out", "-"])
-    assert result.exit_code == 0, result.output
-    assert [line.split(",")[0] for line in result.output.splitlines()[1:3]] == ["yes", "no"]
-    new.write_text("signup,amount\n15/07/2022,5\n", encoding="utf-8")
+    for body in ("15/07/2022,5\n20/01/2022,5\n", "2022-07-15,5\n2022-01-20,5\n"):
+        new.write_text("signup,amount\n" + body, encoding="utf-8")
+        result = _run(["predict", str(run_dir), str(new), "--out", "-"])
+        assert result.exit_code == 0, result.output
+        assert [line.split(",")[0] for line in result.output.splitlines()[1:3]] == ["yes", "no"]
+    new.write_text("signup,amount\nsoon,5\n", encoding="utf-8")
     result = runner.invoke(app, ["predict", str(run_dir), str(new), "--out", str(tmp_path / "p.csv")])
-    assert result.exit_code == 2 and "expected a date (YYYY-MM-DD), got '15/07/2022'" in result.output
+    assert result.exit_code == 2 and "expected a date (YYYY-MM-DD), got 'soon'" in result.output
+
+
+def test_dates_are_read_in_the_order_their_column_shows_and_ambiguous_ones_are_named(tmp_path):
+    path = tmp_path / "d.csv"
+    path.write_text(
+        "eu,us,de,ymd,unclear,y\n"
+        "15/07/2022,07/15/2022,15.07.2022 9:05,2022/07/15,03/04/2022,a\n"
+        "01/02/2023,02/01/2023,01.02.2023,2023/2/1,05/06/2022,b\n"
+        ",12/31/2022,,,,a\n" + "14/03/2021,03/14/2021,14.03.2021,2021/3/14,01/01/2021,b\n" * 3,
+        encoding="utf-8",
+    )
+    table = read_table(path)
+    assert table.written_dates == {"eu": "DD/MM/YYYY", "us": "MM/DD/YYYY", "de": "DD.MM.YYYY", "ymd": "YYYY/MM/DD"}
+    assert table.columns["eu"][:3] == ["2022-07-15", "2023-02-01", ""] and table.columns["us"][2] == "2022-12-31"
+    assert table.columns["de"][0] == "2022-07-15 09:05" and table.columns["ymd"][1] == "2023-02-01"
+    assert table.ambiguous_dates == ["unclear"] and table.columns["unclear"][0] == "03/04/2022"
+    prepared = read_prepared(CsvData(name="csv", path=str(path), target="y"), "classification")
+    notes = " ".join(prepared.notes)
+    assert "'unclear' holds dates such as '03/04/2022' whose day and month cannot be told apart" in notes
+    assert prepared.kinds["eu"] == "date" and prepared.kinds["unclear"] == "categorical"

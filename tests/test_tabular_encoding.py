@@ -218,7 +218,6 @@ def test_iso_dates_become_days_month_and_weekday_features_that_survive_a_round_t
     cols = {"signup": ["2024-12-02", "", "2024-01-07", "2023-06-15 10:30"], "x": ["1", "2", "3", "4"]}
     kinds = infer_kinds(cols)
     assert kinds["signup"] == "date"
-    assert infer_kinds(cols, dates=False)["signup"] == "categorical"  # the imputation task's reading
     assert infer_kinds({"d": ["2024-13-01", "2024-01-02"]})["d"] == "categorical"  # month 13: no date
     assert infer_kinds({"d": ["today", "2024-01-02"]})["d"] == "categorical"  # numpy would read 'today'
     prep = TabularPreprocessing.fit(cols, kinds)
@@ -236,3 +235,19 @@ def test_iso_dates_become_days_month_and_weekday_features_that_survive_a_round_t
     np.testing.assert_array_equal(again.transform(cols), x)
     with pytest.raises(NNJError, match=r"column 'signup', data row 2: expected a date \(YYYY-MM-DD\), got 'soon'"):
         prep.transform({"signup": ["2024-01-01", "soon"], "x": ["1", "2"]})
+
+
+def test_a_blank_date_is_filled_as_a_day_within_the_training_range():
+    from nnjournal.data.filled_table import filled_columns
+    from nnjournal.data.imputation import value_layout
+
+    cols = {"d": ["2024-01-01", "2024-01-11", "", ""]}
+    prep = TabularPreprocessing.fit(cols, infer_kinds(cols))
+    layout, _ = value_layout(prep)
+    assert layout[0].kind == "numeric" and len(layout[0].features) == 5  # the days and four angles
+    enc = prep.columns[0]
+    recon = np.zeros((4, 5), dtype=np.float32)
+    recon[2, 0] = (19_727.4 - enc.mean) / enc.std  # 0.4 of a day after the start of 2024-01-05
+    recon[3, 0] = 50.0  # far beyond the training dates: kept at the last one
+    out, n = filled_columns(cols, prep.columns, layout, recon)
+    assert n == 2 and out["d"] == ["2024-01-01", "2024-01-11", "2024-01-05", "2024-01-11"]

@@ -348,3 +348,27 @@ def test_filled_columns_write_each_kind_in_the_columns_own_terms():
     assert out["member"] == ["Yes", "No", "Yes"]  # the counterpart of the only spelling seen
     assert out["flag"] == ["1", "1", "0"]
     assert out["colour"] == ["red", "blue", "blue"]
+
+
+def test_blank_dates_are_filled_in_the_files_own_date_form(tmp_path):
+    """A column of DD/MM/YYYY dates in a table to fill: read as dates, and each blank written
+    back as a date in the same form (before, the dates were categories, and a filled-in one
+    could only be one of the dates seen in training)."""
+    rng = np.random.default_rng(4)
+    days = np.datetime64("2022-01-01") + rng.integers(0, 365, 300)
+    amount = (days - np.datetime64("2022-01-01")).astype(int) / 3.65 + rng.normal(0, 2, 300)
+    rows = [f"{str(d)[8:]}/{str(d)[5:7]}/{str(d)[:4]};{a:.1f};{k}" for d, a, k in zip(days, amount, rng.choice(["x", "y"], 300), strict=True)]
+    path = tmp_path / "orders.csv"
+    path.write_text("when;amount;kind\n" + "\n".join(rows) + "\n", encoding="utf-8")
+    sets = ["data.path=" + str(path), "data.target=kind", "data.id_columns=[]", "data.numeric=[]", "data.positive_label=", "training.epochs=20"]
+    result = nnj_cli("run", "imputation-ae", "-q", "--out", str(tmp_path / "runs"), *(a for s in sets for a in ("--set", s)))
+    assert result.exit_code == 0, result.stderr
+    (run_dir,) = [p.parent for p in (tmp_path / "runs").glob("*/summary.json")]
+    blanks = tmp_path / "blanks.csv"
+    blanks.write_text("when;amount;kind\n;50.0;x\n;300.0;y\n14/03/2022;;x\n", encoding="utf-8")
+    result = nnj_cli("predict", str(run_dir), str(blanks), "--out", str(tmp_path / "filled.csv"))
+    assert result.exit_code == 0, result.stderr
+    filled = [line.split(";") for line in (tmp_path / "filled.csv").read_text().splitlines()[1:]]
+    when = [np.datetime64(f"{w[6:]}-{w[3:5]}-{w[:2]}") for w, _, _ in filled]  # DD/MM/YYYY, or this fails
+    assert when[0] < when[1]  # a larger amount, a later date
+    assert filled[2][0] == "14/03/2022" and float(filled[2][1]) > 0

@@ -24,6 +24,7 @@ from nnjournal.data.csv_table import Table, blank_rows_left_out, read_table
 from nnjournal.data.image_files import IMAGE_SUFFIXES, files_under, is_image_file
 from nnjournal.data.image_folder import decode_image
 from nnjournal.data.tabular_encoding import OTHER, as_columns, is_missing
+from nnjournal.data.written_dates import as_written as as_written_date
 from nnjournal.errors import NNJError
 from nnjournal.files import atomic_write_text
 from nnjournal.saved_model import TrainedModel
@@ -362,7 +363,10 @@ def _as_written(table: Table, name: str, cells: list[str]) -> list[str]:
     written = table.as_written.get(name)
     if written is None:
         return cells
-    comma = "decimal comma" in table.written_numbers[name]
+    if name in table.written_dates:  # a filled-in date in the column's own form
+        how = table.written_dates[name]
+        return [as_written_date(new, how) if is_missing(old) and new else old for old, new in zip(written, cells, strict=True)]
+    comma = "decimal comma" in table.written_numbers.get(name, "")
     return [new.replace(".", ",") if comma and is_missing(old) else new if is_missing(old) else old
             for old, new in zip(written, cells, strict=True)]  # fmt: skip
 

@@ -8,7 +8,8 @@ left out and named in `Table.index_columns`, so the loader can say so in the rep
 Numbers as spreadsheets write them (`24%`, `"$1,234.50"`, and `1.736,82` with a decimal comma
 in a file separated by semicolons) are rewritten as plain numbers here
 (`data/written_numbers.py`; `Table.written_numbers` names the columns for the report), so
-training, `nnj predict` and the series reader all see numbers.
+training, `nnj predict` and the series reader all see numbers; dates written 15/07/2022,
+07/15/2022 or 15.07.2022 become ISO dates the same way (`data/written_dates.py`).
 
 Everything else stays a string here; deciding what a column *is* happens in
 `tabular_encoding.py`, so training and `nnj predict` read files the same way."""
@@ -22,6 +23,7 @@ import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from nnjournal.data.written_dates import read_written_dates
 from nnjournal.data.written_numbers import read_written_numbers
 from nnjournal.errors import NNJError
 
@@ -47,6 +49,10 @@ class Table:
     # Columns of formatted numbers read as plain ones ("1.736,82" -> "1736.82"), and how they
     # were written ("decimal comma", "%", "$ and thousands separators")
     written_numbers: dict[str, str] = field(default_factory=dict)
+    # Columns of dates written DD/MM/YYYY, MM/DD/YYYY, DD.MM.YYYY or YYYY/MM/DD, read as ISO dates,
+    # and how each was written; columns of such dates whose day and month cannot be told apart
+    written_dates: dict[str, str] = field(default_factory=dict)
+    ambiguous_dates: list[str] = field(default_factory=list)
     as_written: dict[str, list[str]] = field(default_factory=dict)  # those columns' cells as in the file
 
     @property
@@ -163,10 +169,11 @@ def read_table(path: Path, delimiter: str | None = None) -> Table:
             raise NNJError(f"{path}: column name {name!r} appears twice in the header")
         seen.add(name)
     columns = {name: [row[j].strip() for row in body] for j, name in enumerate(header)}
-    as_written = dict(columns)  # the lists; read_written_numbers puts new ones in `columns`
-    written = read_written_numbers(columns, delim)
-    as_written = {name: as_written[name] for name in written}
-    return Table(path, columns, delim, index_columns, blank_lines, written, as_written)
+    as_written = dict(columns)  # the lists; the readers below put new ones in `columns`
+    numbers = read_written_numbers(columns, delim)
+    dates, ambiguous = read_written_dates(columns)
+    as_written = {name: as_written[name] for name in (*numbers, *dates)}
+    return Table(path, columns, delim, index_columns, blank_lines, numbers, dates, ambiguous, as_written)
 
 
 def _pandas_index_columns(header: list[str], body: list[list[str]]) -> list[str]:

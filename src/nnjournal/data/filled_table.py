@@ -4,7 +4,7 @@ imputation model ("auto filling").
 Known cells are copied exactly as read. Each blank cell (or, in a numeric column, an
 infinite one: the cells the encoding imputes) gets the network's value decoded to its
 column's kind: a number un-standardized, kept within the training values' range and written
-with as many decimals as the column's known values use, a yes/no in the spelling the column already uses ("Yes"/"No", "true"/
+with as many decimals as the column's known values use, a date as its day (YYYY-MM-DD), a yes/no in the spelling the column already uses ("Yes"/"No", "true"/
 "false", "1"/"0"), a category by its name. The "(other)" and "(missing)" buckets of the
 one-hot encoding are never written: a blank is filled with the most likely real category."""
 
@@ -49,6 +49,9 @@ def filled_columns(
             if enc.low is not None and enc.high is not None:  # within the training range: no negative tenure
                 numbers = np.clip(numbers, enc.low, enc.high)
             fills = [text(float(x)) for x in numbers]
+        elif enc.kind == "date":  # the days feature, un-standardized, as a day within the training range
+            days = np.clip(raw[:, 0].astype(np.float64) * enc.std + enc.mean, enc.low, enc.high)
+            fills = [str(np.datetime64(int(np.floor(d + 0.5)), "D")) for d in days]
         elif enc.kind == "boolean":
             true, false = _boolean_spelling(known)
             fills = [true if z > 0 else false for z in raw[:, 0]]

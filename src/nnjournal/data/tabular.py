@@ -84,6 +84,15 @@ def read_prepared(cfg: CsvData, task: str) -> PreparedTable:
         notes.append(f"{blank_rows_left_out(table)}.")
     if table.written_numbers:
         notes.append(written_numbers_note(table.written_numbers))
+    if table.written_dates:
+        shown = ", ".join(f"{name!r} ({how})" for name, how in table.written_dates.items())
+        notes.append(f"Read as dates: {shown}.")
+    for name in table.ambiguous_dates:
+        example = next(v for v in cols[name] if not is_missing(v))
+        notes.append(
+            f"{name!r} holds dates such as {example!r} whose day and month cannot be told apart (neither is ever "
+            "above 12), so they are read as categories; write them as YYYY-MM-DD to have them read as dates."
+        )
     for j, name in enumerate(table.index_columns):
         shown = f"headed {name!r}" if name else "with no name"
         notes.append(
@@ -113,8 +122,7 @@ def read_prepared(cfg: CsvData, task: str) -> PreparedTable:
     if cfg.drop:
         notes.append(f"Column(s) {cfg.drop} were dropped as asked (data.drop).")
     features = {n: [v[i] for i in rows] for n, v in cols.items() if n not in left_out}
-    # The imputation task writes each blank back in the file's own terms: a date stays a category there.
-    kinds = infer_kinds(features, cfg.numeric, cfg.categorical, dates=task != "imputation")
+    kinds = infer_kinds(features, cfg.numeric, cfg.categorical)
     dropped = []
     id_columns = list(cfg.id_columns)
     for name in list(features):

@@ -86,13 +86,11 @@ def infer_kinds(
     columns: Mapping[str, list[str]],
     numeric: Sequence[str] = (),
     categorical: Sequence[str] = (),
-    dates: bool = True,
 ) -> dict[str, str]:
     """`{column: "numeric" | "boolean" | "date" | "categorical"}`. Declared numeric columns must
     hold only numbers (or blanks); a column that is almost all numbers with a stray word is an
     error too, because silently one-hot encoding it would hide a data problem. A column of ISO
-    dates is a "date" (`dates=False`: a category, as for the imputation task, which writes each
-    cell back in the file's own terms)."""
+    dates is a "date"."""
     kinds = {}
     for name, values in columns.items():
         present = [(i, v) for i, v in enumerate(values) if not is_missing(v)]
@@ -112,7 +110,7 @@ def infer_kinds(
             kinds[name] = "boolean"
         elif present and not bad:
             kinds[name] = "numeric"
-        elif dates and len(bad) == len(present) and parse_dates([v for _, v in present]) is not None:
+        elif len(bad) == len(present) and parse_dates([v for _, v in present]) is not None:
             kinds[name] = "date"
         elif present and len(bad) <= 0.02 * len(present) and len({v for _, v in bad}) <= 2:
             i, v = bad[0]
