@@ -233,6 +233,11 @@ def test_iso_dates_become_days_month_and_weekday_features_that_survive_a_round_t
     assert x[0, 0] > x[2, 0] > x[3, 0]  # later dates, more days
     again = preprocessing_from_dict(json.loads(json.dumps(prep.to_dict())))
     np.testing.assert_array_equal(again.transform(cols), x)
+    # a DataFrame's datetime column, NaT for a missing date, as a saved model's predict receives it
+    import pandas as pd
+
+    frame = pd.DataFrame({"signup": pd.to_datetime(["2024-12-02", None]), "x": [1, 2]})
+    np.testing.assert_array_equal(prep.transform(frame), x[:2])
     with pytest.raises(NNJError, match=r"column 'signup', data row 2: expected a date \(YYYY-MM-DD\), got 'soon'"):
         prep.transform({"signup": ["2024-01-01", "soon"], "x": ["1", "2"]})
 

@@ -19,7 +19,7 @@ import numpy as np
 from nnjournal.errors import NNJError
 
 # Common spellings of "no value" in exported spreadsheets (compared lower-cased, stripped).
-MISSING_TOKENS = frozenset({"", "na", "n/a", "nan", "null", "none", "?"})
+MISSING_TOKENS = frozenset({"", "na", "n/a", "nan", "nat", "null", "none", "?"})  # nat: pandas' missing date
 TRUE_TOKENS = frozenset({"yes", "true", "y", "t"})
 FALSE_TOKENS = frozenset({"no", "false", "n", "f"})
 # An ISO date, with an optional time: 2023-01-05, 2023-01, 2023-01-05T10:30, 2023-01-05 10:30:00
