@@ -57,6 +57,21 @@ def test_override_values_are_read_as_toml(text, expected):
     assert parse_override(text) == expected
 
 
+def test_a_named_section_given_a_word_takes_it_as_its_name():
+    """`--set training.optimizer=sgd` (as Keras writes optimizer="sgd") said "Input should be a
+    valid dictionary or instance of OptimizerConfig"; a recipe file's `optimizer = "adamw"` too."""
+    raw = recipes.load_raw("digits-mlp")
+    cfg = validate_config(apply_overrides(raw, ["training.optimizer=sgd", "training.schedule=cosine"]))
+    assert cfg.training.optimizer.name == "sgd" and cfg.training.schedule.name == "cosine"
+    same = validate_config(apply_overrides(raw, ["training.optimizer.name=sgd", "training.schedule.name=cosine"]))
+    assert cfg.training == same.training
+    from_file = validate_config({"recipe": "x", "training": {"optimizer": "adamw", "schedule": "step"}})
+    assert from_file.training.optimizer.name == "adamw" and from_file.training.optimizer.lr == 1e-3
+    assert from_file.training.schedule.name == "step"
+    with pytest.raises(NNJError, match=r"training.optimizer.name: Input should be 'sgd', .* got 'sgdd'"):
+        validate_config(apply_overrides(raw, ["training.optimizer=sgdd"]))
+
+
 def test_override_without_equals_sign_is_an_error():
     with pytest.raises(NNJError, match="expected KEY=VALUE"):
         parse_override("training.lr")

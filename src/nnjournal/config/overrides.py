@@ -57,6 +57,9 @@ def apply_overrides(raw: dict[str, Any], overrides: list[str]) -> dict[str, Any]
             if not isinstance(child, dict):
                 raise NNJError(f"--set {text!r}: {part!r} is a value, not a table")
             node = child
+        if isinstance(value, str) and isinstance(node.get(path[-1]), dict) and "name" in node[path[-1]]:
+            # `training.optimizer=sgd`, `model=cnn`: a named table given a word is given its name
+            node, path = node[path[-1]], [*path, "name"]
         if path[-1] == "name" and node.get("name") not in (None, value):
             # Switching kind (e.g. model.name=perceptron): keys of the old kind no longer apply.
             node.clear()

@@ -3,7 +3,7 @@ augmentation, the regularization switches, and `[ensemble]`."""
 
 from __future__ import annotations
 
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import Field, field_validator, model_validator
 
@@ -222,3 +222,9 @@ class TrainingConfig(Strict):
     def _precision_as_text(cls, value: object) -> object:
         # `precision = 32` in TOML (or --set training.precision=32) reads as a number
         return "32" if value == 32 and not isinstance(value, bool) else value
+
+    @field_validator("optimizer", "schedule", mode="before")
+    @classmethod
+    def _a_name_alone(cls, value: Any) -> Any:
+        """`optimizer = "adamw"` (as Keras takes it) is that optimizer with its defaults."""
+        return {"name": value} if isinstance(value, str) else value
