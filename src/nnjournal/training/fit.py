@@ -56,6 +56,7 @@ from nnjournal.training.precision import Precision
 from nnjournal.training.progress import EpochProgress
 from nnjournal.training.seeding import select_device
 from nnjournal.training.threads import intra_op_threads, resolve_threads
+from nnjournal.training.user_arrays import as_split, check_fits
 
 EpochCallback = Callable[[int, dict[str, Any]], None]
 Reduce = Callable[[dict[str, float], float], tuple[dict[str, float], float]]
@@ -95,7 +96,10 @@ def fit(
     if isinstance(augment, dict):  # `augment={...}` is the config section, like every other keyword
         overrides["augment"], augment = augment, None
     cfg = _resolve_config(config, overrides)
-    train, val = _as_split(train), (_as_split(val) if val is not None else None)
+    user_arrays = not isinstance(train, Split)  # checked here; a loader's splits are checked by it
+    kind = _task_name(task)
+    train = _as_split(train, "training", kind)
+    val = _as_split(val, "validation", kind) if val is not None else None
     augment = augment if augment is not None else build_augment(cfg.augment)
     if isinstance(task, str):
         task = _task_for(task, train)
@@ -107,6 +111,8 @@ def fit(
     amp = Precision(cfg, model, device)  # autocast, grad scaler, compile, channels-last (checked here)
     train = train.to(device)
     val = val.to(device) if val is not None and len(val) else None
+    if user_arrays:
+        check_fits(model, task, train, val)
     n = len(train)
     if n == 0:
         raise NNJError("the training split is empty: check the data and its split fractions")
@@ -334,11 +340,19 @@ def _resolve_config(config: TrainingConfig | None, overrides: dict[str, Any]) ->
         raise NNJError(f"invalid training options: {format_validation_error(err)}") from None
 
 
-def _as_split(data: Split | tuple[torch.Tensor, torch.Tensor]) -> Split:
-    if isinstance(data, Split):
-        return data
-    x, y = data
-    return Split(torch.as_tensor(x, dtype=torch.float32), torch.as_tensor(y))
+def _as_split(data: Split | tuple[Any, Any], name: str, task: str | None) -> Split:
+    return data if isinstance(data, Split) else as_split(data, name, task)
+
+
+def _task_name(task: Task | str) -> str | None:
+    """The task's name (how plain arrays' y are read: class labels, one number per row)."""
+    from nnjournal.tasks import TASKS
+
+    if isinstance(task, str):
+        if task not in TASKS:
+            raise NNJError(f"unknown task {task!r}; the tasks are: {', '.join(sorted(TASKS))}")
+        return TASKS[task].name
+    return getattr(task, "name", None)
 
 
 def _task_for(name: str, train: Split) -> Task:
