@@ -164,7 +164,8 @@ def read_prepared(cfg: CsvData, task: str) -> PreparedTable:
         y, class_names = np.asarray(values, dtype=np.float32), None
     counted = ("numeric", "boolean", "categorical") + (("date",) if "date" in kinds.values() else ())
     counts = ", ".join(f"{k} {sum(1 for v in kinds.values() if v == k)}" for k in counted)
-    notes.insert(0, f"{len(rows):,} rows, {len(features)} feature columns ({counts}); target {cfg.target!r}.")
+    plural = "s" if len(features) != 1 else ""
+    notes.insert(0, f"{len(rows):,} rows, {len(features)} feature column{plural} ({counts}); target {cfg.target!r}.")
     return PreparedTable(path.stem, features, kinds, y, cfg.target, class_names, notes, id_columns)
 
 
