@@ -47,7 +47,7 @@ class Table:
     # the training report and `nnj predict` can say that the rows read are fewer than the lines
     blank_lines: list[int] = field(default_factory=list)
     # Columns of formatted numbers read as plain ones ("1.736,82" -> "1736.82"), and how they
-    # were written ("decimal comma", "%", "$ and thousands separators")
+    # were written ("a decimal comma", "%", "$ and thousands separators")
     written_numbers: dict[str, str] = field(default_factory=dict)
     # Columns of dates written DD/MM/YYYY, MM/DD/YYYY, DD.MM.YYYY or YYYY/MM/DD, read as ISO dates,
     # and how each was written; columns of such dates whose day and month cannot be told apart
