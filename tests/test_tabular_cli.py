@@ -155,6 +155,10 @@ def _bad_files(tmp: Path) -> dict[str, tuple[Path, list[str], str]]:
     text = good.read_text()
     cases = {}
     cases["missing target"] = (good, ["--set", "data.target=churned"], "target column 'churned' not found")
+    cases["target off by case"] = (good, ["--set", "data.target=Bought"], "'Bought' not found (did you mean 'bought'?)")
+    cases["dropped column misspelt"] = (
+        good, ["--set", "data.drop=['citty']"], "data.drop names column(s) not in the file: ['citty'] (did you mean 'city'?)"
+    )  # fmt: skip
     (tmp / "empty.csv").write_text("")
     cases["empty"] = (tmp / "empty.csv", [], "the file is empty")
     one = tmp / "one_class.csv"
@@ -191,6 +195,8 @@ def _bad_files(tmp: Path) -> dict[str, tuple[Path, list[str], str]]:
     "case",
     [
         "missing target",
+        "target off by case",
+        "dropped column misspelt",
         "empty",
         "single class",
         "non-numeric",

@@ -6,6 +6,7 @@ them apart lets cross-validation refit the whole preprocessing on every fold."""
 
 from __future__ import annotations
 
+import difflib
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
@@ -74,11 +75,14 @@ def read_prepared(cfg: CsvData, task: str) -> PreparedTable:
                 f"{names[0]!r} with delimiter {table.delimiter!r}; if its values are separated by another "
                 "character, set data.delimiter"
             )
-        raise NNJError(f"{path}: target column {cfg.target!r} not found; the columns are {names}")
+        raise NNJError(
+            f"{path}: target column {cfg.target!r} not found{_did_you_mean(cfg.target, names)}; the columns are {names}"
+        )
     for key in ("id_columns", "drop", "numeric", "categorical"):
         unknown = [c for c in getattr(cfg, key) if c not in cols and c not in table.index_columns]
         if unknown:
-            raise NNJError(f"{path}: data.{key} names column(s) not in the file: {unknown}")
+            hint = _did_you_mean(unknown[0], names)
+            raise NNJError(f"{path}: data.{key} names column(s) not in the file: {unknown}{hint}")
     notes: list[str] = []
     if table.blank_lines:
         notes.append(f"{blank_rows_left_out(table)}.")
@@ -295,6 +299,16 @@ def encoding_notes(
                 f"[{col.name!r}] (one-hot encoded, each code its own feature)."
             )
     return notes
+
+
+def _did_you_mean(name: str, names: list[str]) -> str:
+    """' (did you mean 'Churn'?)' for a column name off by case, spaces or a typo; '' if none is close."""
+    folded = {n.casefold().replace(" ", "").replace("_", ""): n for n in names}
+    close = folded.get(name.casefold().replace(" ", "").replace("_", ""))
+    if close is None:
+        found = difflib.get_close_matches(name, names, n=1, cutoff=0.75)
+        close = found[0] if found else None
+    return f" (did you mean {close!r}?)" if close is not None else ""
 
 
 def _iso_day(days: float | None) -> str:
