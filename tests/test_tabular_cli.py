@@ -148,6 +148,11 @@ def test_predict_names_missing_columns(tabular_run, tmp_path):
     result = runner.invoke(app, ["predict", str(run_dir), str(new)])
     assert result.exit_code == 2
     assert "missing required column(s): income, newsletter, city" in result.output
+    # a column renamed in the new file (case, spaces): the message says which rename fixes it
+    new.write_text("age,member,Income,news letter,City\n41,Yes,3,no,Oslo\n")
+    result = runner.invoke(app, ["predict", str(run_dir), str(new)])
+    assert result.exit_code == 2
+    assert "(rename 'Income' to 'income'; rename 'news letter' to 'newsletter'; rename 'City' to 'city')" in result.output
 
 
 def _bad_files(tmp: Path) -> dict[str, tuple[Path, list[str], str]]:

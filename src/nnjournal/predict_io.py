@@ -20,7 +20,7 @@ from typing import Any
 import numpy as np
 from PIL import Image, UnidentifiedImageError
 
-from nnjournal.data.csv_table import Table, blank_rows_left_out, read_table
+from nnjournal.data.csv_table import Table, blank_rows_left_out, closest_column, read_table
 from nnjournal.data.image_files import IMAGE_SUFFIXES, files_under, is_image_file
 from nnjournal.data.image_folder import decode_image
 from nnjournal.data.tabular_encoding import OTHER, as_columns, is_missing
@@ -220,9 +220,13 @@ def read_inputs(
         missing = [c for c in required_columns if c not in found.columns]
         if missing:
             shown = ", ".join(missing[:10]) + (f" ... ({len(missing)} in all)" if len(missing) > 10 else "")
+            others = [c for c in found.columns if c not in required_columns]
+            renames = [(c, closest_column(c, others)) for c in missing]
+            renamed = "; ".join(f"rename {near!r} to {c!r}" for c, near in renames if near is not None)
             raise NNJError(
                 f"{path}: missing required column(s): {shown}; the model was trained on "
                 f"{', '.join(list(required_columns)[:10])}{' ...' if len(required_columns) > 10 else ''}"
+                + (f" ({renamed})" if renamed else "")
             )
         return found
     suffix = path.suffix.lower()

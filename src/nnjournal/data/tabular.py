@@ -6,7 +6,6 @@ them apart lets cross-validation refit the whole preprocessing on every fold."""
 
 from __future__ import annotations
 
-import difflib
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
@@ -14,7 +13,7 @@ import numpy as np
 
 from nnjournal.config import CsvData
 from nnjournal.data.bundle import DataBundle, DataInfo, as_split, missing_class_notes, split_indices
-from nnjournal.data.csv_table import blank_rows_left_out, read_table
+from nnjournal.data.csv_table import blank_rows_left_out, closest_column, read_table
 from nnjournal.data.paths import data_file
 from nnjournal.data.tabular_encoding import (
     MISSING,
@@ -302,12 +301,7 @@ def encoding_notes(
 
 
 def _did_you_mean(name: str, names: list[str]) -> str:
-    """' (did you mean 'Churn'?)' for a column name off by case, spaces or a typo; '' if none is close."""
-    folded = {n.casefold().replace(" ", "").replace("_", ""): n for n in names}
-    close = folded.get(name.casefold().replace(" ", "").replace("_", ""))
-    if close is None:
-        found = difflib.get_close_matches(name, names, n=1, cutoff=0.75)
-        close = found[0] if found else None
+    close = closest_column(name, names)
     return f" (did you mean {close!r}?)" if close is not None else ""
 
 
