@@ -80,6 +80,11 @@ def test_decoded_images_are_cached_and_refreshed_when_files_change(tmp_path: Pat
         (lambda r: (make_folder(r), (r / "green").mkdir()), "class folder.s. green hold no"),
         # One photo per class: nothing left to split a validation set from.
         (lambda r: make_folder(r, per_class=1), "too few to split off a validation fraction"),
+        # A test split whose class folder is spelt otherwise (Windows folders ignore case)
+        (
+            lambda r: (make_folder(r / "train"), make_folder(r / "test"), (r / "test" / "red").rename(r / "test" / "Red")),
+            r"test: class folder 'red' is missing \(the training split has it\); 'Red' is here: rename it 'red'",
+        ),
     ],
 )
 def test_bad_folders_are_clear_errors(tmp_path: Path, setup, message) -> None:

@@ -20,9 +20,10 @@ from typing import Any
 import numpy as np
 from PIL import Image, UnidentifiedImageError
 
-from nnjournal.data.csv_table import Table, blank_rows_left_out, closest_column, read_table
+from nnjournal.data.csv_table import Table, blank_rows_left_out, read_table
 from nnjournal.data.image_files import IMAGE_SUFFIXES, files_under, is_image_file
 from nnjournal.data.image_folder import decode_image
+from nnjournal.data.spelling import closest_name
 from nnjournal.data.tabular_encoding import OTHER, as_columns, is_missing
 from nnjournal.data.written_dates import as_written as as_written_date
 from nnjournal.errors import NNJError
@@ -221,7 +222,7 @@ def read_inputs(
         if missing:
             shown = ", ".join(missing[:10]) + (f" ... ({len(missing)} in all)" if len(missing) > 10 else "")
             others = [c for c in found.columns if c not in required_columns]
-            renames = [(c, closest_column(c, others)) for c in missing]
+            renames = [(c, closest_name(c, others)) for c in missing]
             renamed = "; ".join(f"rename {near!r} to {c!r}" for c, near in renames if near is not None)
             raise NNJError(
                 f"{path}: missing required column(s): {shown}; the model was trained on "

@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import codecs
 import csv
-import difflib
 import io
 import re
 from dataclasses import dataclass, field
@@ -175,19 +174,6 @@ def read_table(path: Path, delimiter: str | None = None) -> Table:
     dates, ambiguous = read_written_dates(columns)
     as_written = {name: as_written[name] for name in (*numbers, *dates)}
     return Table(path, columns, delim, index_columns, blank_lines, numbers, dates, ambiguous, as_written)
-
-
-def closest_column(name: str, names: list[str]) -> str | None:
-    """The column `name` most likely means: the same but for case, spaces and underscores
-    ('churn' -> 'Churn', 'monthly charges' -> 'MonthlyCharges'), else a close spelling; None if none is."""
-    def fold(text: str) -> str:
-        return text.casefold().replace(" ", "").replace("_", "")
-
-    same = [n for n in names if fold(n) == fold(name)]
-    if same:
-        return same[0]
-    found = difflib.get_close_matches(name, names, n=1, cutoff=0.75)
-    return found[0] if found else None
 
 
 def _pandas_index_columns(header: list[str], body: list[list[str]]) -> list[str]:

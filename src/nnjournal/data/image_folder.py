@@ -17,6 +17,7 @@ from nnjournal.config import ImageFolderData
 from nnjournal.data.bundle import DataBundle
 from nnjournal.data.image_files import IMAGE_SUFFIXES, files_under, open_image
 from nnjournal.data.images import cached_arrays, image_bundle, split_test_off
+from nnjournal.data.spelling import closest_name
 from nnjournal.errors import NNJError
 
 log = logging.getLogger(__name__)
@@ -49,7 +50,10 @@ def list_images(
     for k, name in enumerate(class_names):
         folder = root / name
         if not folder.is_dir():
-            raise NNJError(f"{root}: class folder {name!r} is missing (the training split has it)")
+            here = sorted(p.name for p in root.iterdir() if p.is_dir() and p.name not in class_names)
+            near = closest_name(name, here)
+            hint = f"; {near!r} is here: rename it {name!r} (folder names must match the training split's)" if near else ""
+            raise NNJError(f"{root}: class folder {name!r} is missing (the training split has it){hint}")
         found, others = files_under(folder)
         files += found
         labels += [k] * len(found)

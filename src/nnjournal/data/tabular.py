@@ -13,8 +13,9 @@ import numpy as np
 
 from nnjournal.config import CsvData
 from nnjournal.data.bundle import DataBundle, DataInfo, as_split, missing_class_notes, split_indices
-from nnjournal.data.csv_table import blank_rows_left_out, closest_column, read_table
+from nnjournal.data.csv_table import blank_rows_left_out, read_table
 from nnjournal.data.paths import data_file
+from nnjournal.data.spelling import closest_name
 from nnjournal.data.tabular_encoding import (
     MISSING,
     OTHER,
@@ -301,7 +302,7 @@ def encoding_notes(
 
 
 def _did_you_mean(name: str, names: list[str]) -> str:
-    close = closest_column(name, names)
+    close = closest_name(name, names)
     return f" (did you mean {close!r}?)" if close is not None else ""
 
 
