@@ -41,6 +41,7 @@ def test_whole_float_labels_one_hot_rows_lists_and_frames_train_as_integer_label
     assert same(trained(X.tolist(), Y.tolist()), reference)
     assert same(trained(pd.DataFrame(X), pd.Series(Y)), reference)
     assert same(trained(torch.from_numpy(X), torch.from_numpy(Y)), reference)
+    assert same(trained(X, Y.astype(object)), reference)  # a pandas column of Python ints
 
 
 def test_a_column_of_regression_targets_is_one_target_per_row():
