@@ -10,6 +10,7 @@ inputs the model cannot take (tried on one row, with the RNG state put back)."""
 
 from __future__ import annotations
 
+import contextlib
 from typing import Any
 
 import numpy as np
@@ -110,10 +111,8 @@ def _class_labels(y: np.ndarray, name: str) -> np.ndarray:
     if y.ndim == 2 and y.shape[1] > 1 and len(y) and np.isin(y, (0, 1)).all() and (y.sum(axis=1) == 1).all():
         return y.argmax(axis=1)  # one-hot rows, as Keras takes them
     if y.dtype.kind == "O":  # a pandas column of Python ints (or text)
-        try:
+        with contextlib.suppress(TypeError, ValueError):
             y = y.astype(np.float64)
-        except (TypeError, ValueError):
-            pass
     if y.dtype.kind in "OUS":
         shown = ", ".join(repr(v) for v in list(dict.fromkeys(y.ravel().tolist()))[:3])
         raise NNJError(
