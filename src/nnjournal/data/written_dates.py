@@ -49,9 +49,9 @@ def as_written(iso: str, how: str) -> str:
 
 def _rewrite(values: list[str]) -> tuple[list[str], str] | str | None:
     present = [v for v in values if not is_missing(v)]
-    for pattern in (_DMY, _YMD):
-        matches = [pattern.fullmatch(v) for v in present]
-        if present and all(matches):
+    for pattern in (_DMY, _YMD):  # (a numeric column stops at its first value)
+        if present and pattern.fullmatch(present[0]) and all(pattern.fullmatch(v) for v in present):
+            matches = [pattern.fullmatch(v) for v in present]
             break
     else:
         return None
