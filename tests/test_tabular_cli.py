@@ -440,3 +440,19 @@ def test_dates_are_read_in_the_order_their_column_shows_and_ambiguous_ones_are_n
     notes = " ".join(prepared.notes)
     assert "'unclear' holds dates such as '03/04/2022' whose day and month cannot be told apart" in notes
     assert prepared.kinds["eu"] == "date" and prepared.kinds["unclear"] == "categorical"
+
+
+def test_a_free_text_column_is_named_as_text_not_an_identifier(tmp_path):
+    """Reviews were called "an identifier (every value distinct)", or, with a repeat among
+    them, one-hot encoded as 29 reviews and '(other)'."""
+    rng = np.random.default_rng(5)
+    words = ["good", "bad", "great", "product", "service", "slow", "fast", "price", "quality", "buy", "never"]
+    reviews = [" ".join(rng.choice(words, rng.integers(4, 12))) for _ in range(60)]
+    reviews[1] = reviews[0]  # one repeat: not every value distinct
+    rows = [{"review": r, "stars": str(rng.integers(1, 6)), "y": "ab"[i % 2]} for i, r in enumerate(reviews)]
+    path = tmp_path / "reviews.csv"
+    _write_rows(path, rows)
+    prepared = read_prepared(CsvData(name="csv", path=str(path), target="y"), "classification")
+    notes = " ".join(prepared.notes)
+    assert "'review' looks like free text (98% of values distinct, " in notes and "tables' text is not read" in notes
+    assert "review" not in prepared.features and "review" not in prepared.id_columns

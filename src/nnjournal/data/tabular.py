@@ -134,7 +134,7 @@ def read_prepared(cfg: CsvData, task: str) -> PreparedTable:
         if why and name not in cfg.numeric and name not in cfg.categorical:
             notes.append(f"{name!r} {why}; left out (declare it in data.numeric/categorical to keep it).")
             dropped.append(f"{name!r} {why}")
-            if why.startswith("looks like"):  # an identifier or a row number: kept for predictions
+            if why.startswith(("looks like an identifier", "looks like a row number")):  # kept for predictions
                 id_columns.append(name)
             del features[name], kinds[name]
     if not features:
@@ -177,6 +177,11 @@ def _why_not_a_feature(values: list[str], kind: str) -> str | None:
     present = [v for v in values if not is_missing(v)]
     if len(set(present)) <= 1:
         return "holds a single value"
+    words = sum(len(v.split()) for v in present) / len(present) if present else 0.0
+    if kind == "categorical" and len(present) > 20 and words >= 4 and len(set(present)) >= 0.5 * len(present):
+        # Reviews, comments: one-hot encoding 29 of them and '(other)' would read nothing of the text.
+        distinct = len(set(present)) / len(present)
+        return f"looks like free text ({distinct:.0%} of values distinct, {words:.0f} words on average; tables' text is not read)"
     if len(present) > 20 and len(set(present)) == len(present):
         if kind == "categorical":
             return "looks like an identifier (every value distinct)"
