@@ -456,3 +456,16 @@ def test_a_free_text_column_is_named_as_text_not_an_identifier(tmp_path):
     notes = " ".join(prepared.notes)
     assert "'review' looks like free text (98% of values distinct, " in notes and "tables' text is not read" in notes
     assert "review" not in prepared.features and "review" not in prepared.id_columns
+
+
+def test_categories_spelt_alike_but_for_case_are_named(tmp_path):
+    from nnjournal import data
+
+    rng = np.random.default_rng(6)
+    city = rng.choice(["Oslo", "oslo", "Rome", "Paris", "PARIS"], 80)
+    rows = [{"city": c, "x": f"{v:.3f}", "y": "ab"[i % 2]} for i, (c, v) in enumerate(zip(city, rng.random(80), strict=True))]
+    path = tmp_path / "cities.csv"
+    _write_rows(path, rows)
+    bundle = data.load(CsvData(name="csv", path=str(path), target="y"), seed=0)
+    notes = " ".join(bundle.info.notes)
+    assert "city: 'Oslo' and 'oslo'; 'PARIS' and 'Paris' differ only in case or spaces" in notes

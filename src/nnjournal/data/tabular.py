@@ -289,6 +289,14 @@ def encoding_notes(
                 "since 1970 (scaled), the month and the day of the week (each as a sine and a cosine); "
                 f"data.categorical = [{col.name!r}] reads them as categories instead."
             )
+        if col.kind == "categorical":
+            alike = _spelt_alike(col.categories)
+            if alike:
+                shown = "; ".join(" and ".join(repr(v) for v in group) for group in alike[:3])
+                notes.append(
+                    f"{col.name}: {shown} differ only in case or spaces and are read as different categories; "
+                    "write them alike in the file to have them read as one."
+                )
         if col.kind == "categorical" and OTHER in col.categories:
             kept = len([c for c in col.categories if c not in (OTHER, MISSING)])
             notes.append(
@@ -304,6 +312,15 @@ def encoding_notes(
                 f"[{col.name!r}] (one-hot encoded, each code its own feature)."
             )
     return notes
+
+
+def _spelt_alike(categories: list[str]) -> list[list[str]]:
+    """Groups of categories that differ only in case or spaces ('Yes', 'yes', 'YES')."""
+    groups: dict[str, list[str]] = {}
+    for c in categories:
+        if c not in (OTHER, MISSING):
+            groups.setdefault(" ".join(c.casefold().split()), []).append(c)
+    return [g for g in groups.values() if len(g) > 1]
 
 
 def _did_you_mean(name: str, names: list[str]) -> str:
