@@ -370,10 +370,16 @@ def _as_written(table: Table, name: str, cells: list[str]) -> list[str]:
         return cells
     if name in table.written_dates:  # a filled-in date in the column's own form
         how = table.written_dates[name]
-        return [as_written_date(new, how) if is_missing(old) and new else old for old, new in zip(written, cells, strict=True)]
-    comma = "decimal comma" in table.written_numbers.get(name, "")
-    return [new.replace(".", ",") if comma and is_missing(old) else new if is_missing(old) else old
-            for old, new in zip(written, cells, strict=True)]  # fmt: skip
+
+        def fill(new: str) -> str:
+            return new if is_missing(new) else as_written_date(new, how)
+    else:
+        comma = "decimal comma" in table.written_numbers[name]
+
+        def fill(new: str) -> str:
+            return new.replace(".", ",") if comma else new
+
+    return [fill(new) if is_missing(old) else old for old, new in zip(written, cells, strict=True)]
 
 
 def _rows_csv(ids: dict[str, list[Any]], pred: Any) -> str:

@@ -50,7 +50,9 @@ def filled_columns(
                 numbers = np.clip(numbers, enc.low, enc.high)
             fills = [text(float(x)) for x in numbers]
         elif enc.kind == "date":  # the days feature, un-standardized, as a day within the training range
-            days = np.clip(raw[:, 0].astype(np.float64) * enc.std + enc.mean, enc.low, enc.high)
+            days = raw[:, 0].astype(np.float64) * enc.std + enc.mean
+            if enc.low is not None and enc.high is not None:
+                days = np.clip(days, enc.low, enc.high)
             fills = [str(np.datetime64(int(np.floor(d + 0.5)), "D")) for d in days]
         elif enc.kind == "boolean":
             true, false = _boolean_spelling(known)

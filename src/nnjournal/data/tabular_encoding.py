@@ -242,13 +242,14 @@ def fit_column(
     wanted = missing_indicator is True or (missing_indicator == "numbers" and kind in ("numeric", "date"))
     indicator = gaps and wanted
     if kind == "date":
-        days = parse_dates(present) if present else np.zeros(0)
-        fill = float(np.median(days)) if len(days) else 0.0
-        std = float(days.std()) if len(days) else 1.0
+        if not present:  # no training dates: the defaults (day 0, unscaled)
+            return ColumnEncoding(name, kind, 0.0, indicator=indicator)
+        days = parse_dates(present)
+        std = float(days.std())
         return ColumnEncoding(
-            name, kind, fill, mean=float(days.mean()) if len(days) else 0.0, std=std if std > 1e-12 else 1.0,
-            indicator=indicator, low=float(days.min()) if len(days) else None, high=float(days.max()) if len(days) else None,
-        )  # fmt: skip
+            name, kind, float(np.median(days)), mean=float(days.mean()), std=std if std > 1e-12 else 1.0,
+            indicator=indicator, low=float(days.min()), high=float(days.max()),
+        )
     parse = parse_number if kind == "numeric" else parse_boolean
     nums = np.array([parse(v) for v in present], dtype=np.float64)
     if kind == "boolean":

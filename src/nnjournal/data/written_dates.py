@@ -12,9 +12,7 @@ from __future__ import annotations
 
 import re
 
-import numpy as np
-
-from nnjournal.data.tabular_encoding import is_missing
+from nnjournal.data.tabular_encoding import is_missing, parse_dates
 
 _TIME = r"(?:[T ](?P<time>\d{1,2}:\d{2}(?::\d{2})?))?"
 _DMY = re.compile(rf"(?P<a>\d{{1,2}})(?P<sep>[/.-])(?P<b>\d{{1,2}})(?P=sep)(?P<year>\d{{4}}){_TIME}")
@@ -50,9 +48,10 @@ def as_written(iso: str, how: str) -> str:
 def _rewrite(values: list[str]) -> tuple[list[str], str] | str | None:
     present = [v for v in values if not is_missing(v)]
     for pattern in (_DMY, _YMD):  # (a numeric column stops at its first value)
-        if present and pattern.fullmatch(present[0]) and all(pattern.fullmatch(v) for v in present):
+        if present and pattern.fullmatch(present[0]):
             matches = [pattern.fullmatch(v) for v in present]
-            break
+            if all(matches):
+                break
     else:
         return None
     seps = {m["sep"] for m in matches} if pattern is _DMY else {"/"}
@@ -74,10 +73,9 @@ def _rewrite(values: list[str]) -> tuple[list[str], str] | str | None:
     iso = {}
     for v, m in zip(present, matches, strict=True):
         day, month = (m["a"], m["b"]) if day_first else (m["b"], m["a"])
-        time = f" {int(m['time'].split(':')[0]):02d}:{m['time'].split(':', 1)[1]}" if m["time"] else ""
+        hour, _, rest = (m["time"] or "").partition(":")
+        time = f" {int(hour):02d}:{rest}" if m["time"] else ""
         iso[v] = f"{m['year']}-{int(month):02d}-{int(day):02d}{time}"
-    try:
-        np.array([d.replace(" ", "T") for d in iso.values()], dtype="datetime64[s]")  # 31/02/2022: no date
-    except ValueError:
+    if parse_dates(list(iso.values())) is None:  # 31/02/2022: no date
         return None
     return [v if is_missing(v) else iso[v] for v in values], how

@@ -62,7 +62,8 @@ def _rewrite(values: list[str], mark: str) -> tuple[list[str], str] | None:
     present = [v for v in values if not is_missing(v)]
     if all(parse_number(v) is not None for v in present):
         return None  # plain numbers, text without those marks, or nothing: read as they are
-    pattern, symbols, grouped, decimal = _VALUE[mark], set(), False, False
+    pattern, group = _VALUE[mark], "." if mark == "," else ","  # the thousands separator
+    symbols, grouped, decimal = set(), False, False
     parsed = {}
     for v in set(present):
         m = pattern.fullmatch(v)
@@ -70,12 +71,16 @@ def _rewrite(values: list[str], mark: str) -> tuple[list[str], str] | None:
             return None
         symbols |= {s for s in (m["pre"], m["post"]) if s}
         num = m["num"]
-        grouped |= ("." if mark == "," else ",") in num
+        grouped |= group in num
         decimal |= mark == "," and "," in num
-        digits = num.replace("." if mark == "," else ",", "").replace(",", ".")
+        digits = num.replace(group, "").replace(",", ".")
         parsed[v] = f"{m['sign'] or m['sign2']}{digits}"
     if len(symbols) > 1:  # % beside $, or two currencies: not one quantity
         return None
-    how = [*sorted(symbols), *(["thousands separators"] if grouped else []), *(["a decimal comma"] if decimal else [])]
+    how = [
+        *sorted(symbols),
+        *(["thousands separators"] if grouped else []),
+        *(["a decimal comma"] if decimal else []),
+    ]
     said = " and ".join(how) if len(how) < 3 else f"{', '.join(how[:-1])} and {how[-1]}"
     return [v if is_missing(v) else parsed[v] for v in values], said

@@ -31,11 +31,13 @@ def as_split(data: Any, name: str, task: str | None) -> Split:
     if name == "training" and not len(x):
         raise NNJError("the training data has no rows")
     if len(x) != len(y):
-        raise NNJError(f"the {name} data has {len(x)} rows in x but {len(y)} in y; give one target per row of x")
+        raise NNJError(
+            f"the {name} data has {len(x)} rows in x but {len(y)} in y; give one target per row of x"
+        )
     if x.dtype.kind not in "biuf":
         raise NNJError(f"the {name} x holds {x.dtype} values, not numbers; encode them as numbers first")
-    bad = ~np.isfinite(x.astype(np.float64, copy=False)) if len(x) else np.zeros(x.shape, bool)
-    if bad.any():
+    bad = ~np.isfinite(x) if x.dtype.kind == "f" else None  # (integers are finite; no float64 copy)
+    if bad is not None and bad.any():
         at = np.argwhere(bad)[0]
         raise NNJError(
             f"the {name} x holds {int(bad.sum())} NaN or infinite value(s), the first at row {at[0]}"
