@@ -469,3 +469,38 @@ def test_categories_spelt_alike_but_for_case_are_named(tmp_path):
     bundle = data.load(CsvData(name="csv", path=str(path), target="y"), seed=0)
     notes = " ".join(bundle.info.notes)
     assert "city: 'Oslo' and 'oslo'; 'PARIS' and 'Paris' differ only in case or spaces" in notes
+
+
+def test_dates_with_month_names_are_read_as_dates_and_written_back_in_their_form(tmp_path):
+    """15-Jan-2022 (an Oracle or Excel export), Jan 5, 2022 and 5 January 2022 were categories:
+    one-hot dates that a model cannot order, and a new date in `nnj predict` an unseen one."""
+    from nnjournal.data.written_dates import as_written
+
+    path = tmp_path / "m.csv"
+    path.write_text(
+        "dmy,upper,mdy,long,word,y\n"
+        "15-Jan-2022,15 JAN 2022 09:05,\"Jan 5, 2022\",5 January 2022,Room 5 2022,a\n"
+        "03-Feb-2023,03 FEB 2023,\"Sep 30, 2022\",1 March 2021,Hall 3 2021,b\n"
+        ",,,,,a\n" + "28-Feb-2021,28 FEB 2021,\"Dec 1, 2021\",31 December 2021,Room 5 2022,b\n" * 3,
+        encoding="utf-8",
+    )
+    table = read_table(path)
+    assert table.written_dates == {
+        "dmy": "DD-Mon-YYYY", "upper": "DD MON YYYY", "mdy": "Mon D, YYYY", "long": "D Month YYYY"
+    }  # fmt: skip
+    assert table.columns["dmy"][:3] == ["2022-01-15", "2023-02-03", ""]
+    assert table.columns["upper"][0] == "2022-01-15 09:05" and table.columns["mdy"][1] == "2022-09-30"
+    assert table.columns["long"][3] == "2021-12-31" and table.columns["word"][0] == "Room 5 2022"
+    for name, how in table.written_dates.items():  # what predict writes back for a filled-in date
+        assert [as_written(v, how) for v in table.columns[name] if v] == [v for v in table.as_written[name] if v]
+    assert as_written("2024-06-07", "Mon D, YYYY") == "Jun 7, 2024"
+    assert as_written("2024-06-07", "D Month YYYY") == "7 June 2024"
+    prepared = read_prepared(CsvData(name="csv", path=str(path), target="y"), "classification")
+    assert "'dmy' (DD-Mon-YYYY)" in " ".join(prepared.notes) and prepared.kinds["mdy"] == "date"
+
+
+def test_month_names_that_are_not_all_dates_leave_the_column_as_it_is(tmp_path):
+    path = tmp_path / "m.csv"
+    path.write_text("a,b,y\n31-Feb-2022,1 Jan 2022,x\n1-Jan-2022,soon,y\n2-Jan-2022,1 Foo 2022,x\n", encoding="utf-8")
+    table = read_table(path)
+    assert table.written_dates == {} and table.columns["a"][0] == "31-Feb-2022"

@@ -6,7 +6,9 @@ months and weekdays from it and a series can check its order and spacing. Which 
 day is read from the column itself: a first number above 12 says day first (15/07), a second
 above 12 says month first (07/15); points (15.07.2022) are day first, as where they are
 written. A column where neither ever exceeds 12 (03/04/2022: March or April?) is left as it is
-and named in `Table.ambiguous_dates`, so the report can ask for ISO dates instead of guessing."""
+and named in `Table.ambiguous_dates`, so the report can ask for ISO dates instead of guessing.
+Dates with English month names (`15-Jan-2022`, `15 JAN 2022`, `Jan 5, 2022`, `5 January 2022`)
+are never ambiguous and are read the same way."""
 
 from __future__ import annotations
 
@@ -17,7 +19,17 @@ from nnjournal.data.tabular_encoding import is_missing, parse_dates
 _TIME = r"(?:[T ](?P<time>\d{1,2}:\d{2}(?::\d{2})?))?"
 _DMY = re.compile(rf"(?P<a>\d{{1,2}})(?P<sep>[/.-])(?P<b>\d{{1,2}})(?P=sep)(?P<year>\d{{4}}){_TIME}")
 _YMD = re.compile(rf"(?P<year>\d{{4}})/(?P<a>\d{{1,2}})/(?P<b>\d{{1,2}}){_TIME}")
-_MARKED = re.compile(r"\d[/.]\d|\d-\d{1,2}-\d{4}")  # a cheap first test: no column without it is a date
+_DAY_MONTH_NAME = re.compile(
+    rf"(?P<day>\d{{1,2}})(?P<sep>[- ])(?P<month>[A-Za-z]{{3,9}})\.?(?P=sep)(?P<year>\d{{4}}){_TIME}"
+)
+_MONTH_NAME_DAY = re.compile(
+    rf"(?P<month>[A-Za-z]{{3,9}})\.? (?P<day>\d{{1,2}})(?P<comma>,?) (?P<year>\d{{4}}){_TIME}"
+)
+# a cheap first test: no column without it is a date
+_MARKED = re.compile(r"\d[/.]\d|\d-\d{1,2}-\d{4}|\d[- ][A-Za-z]{3}|[A-Za-z]{3}\.? \d")
+_MONTHS = ("january", "february", "march", "april", "may", "june", "july", "august", "september",
+           "october", "november", "december")  # fmt: skip
+_TOKENS = re.compile(r"YYYY|MONTH|Month|MON|Mon|MM|DD|D")  # how a column writes its dates
 
 
 def read_written_dates(columns: dict[str, list[str]]) -> tuple[dict[str, str], list[str]]:
@@ -28,7 +40,7 @@ def read_written_dates(columns: dict[str, list[str]]) -> tuple[dict[str, str], l
     for name, values in columns.items():
         if not _MARKED.search("\n".join(values)):
             continue
-        read = _rewrite(values)
+        read = _rewrite(values) or _rewrite_named(values)
         if read == "ambiguous":
             ambiguous.append(name)
         elif read is not None:
@@ -40,9 +52,10 @@ def as_written(iso: str, how: str) -> str:
     """An ISO date (as `read_written_dates` made it) back in the column's own form, `how`."""
     date, _, time = iso.partition(" ")
     year, month, day = date.split("-")
-    sep = how[2] if how[0] != "Y" else "/"
-    order = {"D": (day, month, year), "M": (month, day, year), "Y": (year, month, day)}[how[0]]
-    return sep.join(order) + (f" {time}" if time else "")
+    name = _MONTHS[int(month) - 1]
+    parts = {"YYYY": year, "MM": month, "DD": day, "D": str(int(day)), "Month": name.title(),
+             "MONTH": name.upper(), "Mon": name[:3].title(), "MON": name[:3].upper()}  # fmt: skip
+    return _TOKENS.sub(lambda m: parts[m[0]], how) + (f" {time}" if time else "")
 
 
 def _rewrite(values: list[str]) -> tuple[list[str], str] | str | None:
@@ -79,3 +92,47 @@ def _rewrite(values: list[str]) -> tuple[list[str], str] | str | None:
     if parse_dates(list(iso.values())) is None:  # 31/02/2022: no date
         return None
     return [v if is_missing(v) else iso[v] for v in values], how
+
+
+def _rewrite_named(values: list[str]) -> tuple[list[str], str] | None:
+    """Dates with month names: day first (15-Jan-2022, 15 January 2022) or month first
+    (Jan 5, 2022), every value of the column one way; `None` when they are not dates."""
+    present = [v for v in values if not is_missing(v)]
+    for pattern in (_DAY_MONTH_NAME, _MONTH_NAME_DAY):
+        if present and pattern.fullmatch(present[0]):
+            matches = [pattern.fullmatch(v) for v in present]
+            if all(matches):
+                break
+    else:
+        return None
+    months = [_month_number(m["month"]) for m in matches]
+    if None in months:
+        return None
+    first = matches[0]
+    full = any(len(m["month"]) > 3 and m["month"].lower() != "sept" for m in matches)  # (May is both)
+    style = ("Month" if full else "Mon").upper() if first["month"].isupper() else ("Month" if full else "Mon")
+    day = "DD" if any(m["day"].startswith("0") for m in matches) else "D"
+    if pattern is _DAY_MONTH_NAME:
+        sep = first["sep"]
+        how = f"{day}{sep}{style}{sep}YYYY"
+        if any(m["sep"] != sep for m in matches):
+            return None
+    else:
+        how = f"{style} {day}{first['comma']} YYYY"
+    iso = {}
+    for v, m, month in zip(present, matches, months, strict=True):
+        hour, _, rest = (m["time"] or "").partition(":")
+        time = f" {int(hour):02d}:{rest}" if m["time"] else ""
+        iso[v] = f"{m['year']}-{month:02d}-{int(m['day']):02d}{time}"
+    if parse_dates(list(iso.values())) is None:  # 31-Feb-2022: no date
+        return None
+    return [v if is_missing(v) else iso[v] for v in values], how
+
+
+def _month_number(name: str) -> int | None:
+    """1-12 for an English month's name or its abbreviation (Jan, Sept), else `None`."""
+    name = name.lower()
+    for number, month in enumerate(_MONTHS, start=1):
+        if name in (month, month[:3]) or (name == "sept" and number == 9):
+            return number
+    return None
