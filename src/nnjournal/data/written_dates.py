@@ -60,12 +60,8 @@ def as_written(iso: str, how: str) -> str:
 
 def _rewrite(values: list[str]) -> tuple[list[str], str] | str | None:
     present = [v for v in values if not is_missing(v)]
-    for pattern in (_DMY, _YMD):  # (a numeric column stops at its first value)
-        if present and pattern.fullmatch(present[0]):
-            matches = [pattern.fullmatch(v) for v in present]
-            if all(matches):
-                break
-    else:
+    pattern, matches = _one_form(present, (_DMY, _YMD))
+    if pattern is None:
         return None
     seps = {m["sep"] for m in matches} if pattern is _DMY else {"/"}
     if len(seps) > 1:
@@ -98,12 +94,8 @@ def _rewrite_named(values: list[str]) -> tuple[list[str], str] | None:
     """Dates with month names: day first (15-Jan-2022, 15 January 2022) or month first
     (Jan 5, 2022), every value of the column one way; `None` when they are not dates."""
     present = [v for v in values if not is_missing(v)]
-    for pattern in (_DAY_MONTH_NAME, _MONTH_NAME_DAY):
-        if present and pattern.fullmatch(present[0]):
-            matches = [pattern.fullmatch(v) for v in present]
-            if all(matches):
-                break
-    else:
+    pattern, matches = _one_form(present, (_DAY_MONTH_NAME, _MONTH_NAME_DAY))
+    if pattern is None:
         return None
     months = [_month_number(m["month"]) for m in matches]
     if None in months:
@@ -127,6 +119,17 @@ def _rewrite_named(values: list[str]) -> tuple[list[str], str] | None:
     if parse_dates(list(iso.values())) is None:  # 31-Feb-2022: no date
         return None
     return [v if is_missing(v) else iso[v] for v in values], how
+
+
+def _one_form(present: list[str], patterns: tuple[re.Pattern, ...]) -> tuple[re.Pattern | None, list]:
+    """The pattern every value matches, tried in order (a column of numbers stops at its
+    first value), and the matches; `(None, [])` when there is none."""
+    for pattern in patterns:
+        if present and pattern.fullmatch(present[0]):
+            matches = [pattern.fullmatch(v) for v in present]
+            if all(matches):
+                return pattern, matches
+    return None, []
 
 
 def _month_number(name: str) -> int | None:
