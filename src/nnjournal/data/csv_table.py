@@ -9,7 +9,8 @@ Numbers as spreadsheets write them (`24%`, `"$1,234.50"`, and `1.736,82` with a 
 in a file separated by semicolons) are rewritten as plain numbers here
 (`data/written_numbers.py`; `Table.written_numbers` names the columns for the report), so
 training, `nnj predict` and the series reader all see numbers; dates written 15/07/2022,
-07/15/2022 or 15.07.2022 become ISO dates the same way (`data/written_dates.py`).
+07/15/2022, 15.07.2022, 15-Jan-2022 or Jan 5, 2022 become ISO dates the same way
+(`data/written_dates.py`).
 
 Everything else stays a string here; deciding what a column *is* happens in
 `tabular_encoding.py`, so training and `nnj predict` read files the same way."""
