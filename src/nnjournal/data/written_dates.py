@@ -40,7 +40,8 @@ def read_written_dates(columns: dict[str, list[str]]) -> tuple[dict[str, str], l
     for name, values in columns.items():
         if not _MARKED.search("\n".join(values)):
             continue
-        read = _rewrite(values) or _rewrite_named(values)
+        present = [v for v in values if not is_missing(v)]
+        read = _rewrite(values, present) or _rewrite_named(values, present)
         if read == "ambiguous":
             ambiguous.append(name)
         elif read is not None:
@@ -58,8 +59,7 @@ def as_written(iso: str, how: str) -> str:
     return _TOKENS.sub(lambda m: parts[m[0]], how) + (f" {time}" if time else "")
 
 
-def _rewrite(values: list[str]) -> tuple[list[str], str] | str | None:
-    present = [v for v in values if not is_missing(v)]
+def _rewrite(values: list[str], present: list[str]) -> tuple[list[str], str] | str | None:
     pattern, matches = _one_form(present, (_DMY, _YMD))
     if pattern is None:
         return None
@@ -79,21 +79,14 @@ def _rewrite(values: list[str]) -> tuple[list[str], str] | str | None:
         return "ambiguous"
     else:
         return None  # both above 12 somewhere: not dates
-    iso = {}
-    for v, m in zip(present, matches, strict=True):
-        day, month = (m["a"], m["b"]) if day_first else (m["b"], m["a"])
-        hour, _, rest = (m["time"] or "").partition(":")
-        time = f" {int(hour):02d}:{rest}" if m["time"] else ""
-        iso[v] = f"{m['year']}-{int(month):02d}-{int(day):02d}{time}"
-    if parse_dates(list(iso.values())) is None:  # 31/02/2022: no date
-        return None
-    return [v if is_missing(v) else iso[v] for v in values], how
+    day_month = [(int(m["a"]), int(m["b"])) if day_first else (int(m["b"]), int(m["a"])) for m in matches]
+    column = _as_iso(values, present, matches, day_month)
+    return None if column is None else (column, how)
 
 
-def _rewrite_named(values: list[str]) -> tuple[list[str], str] | None:
+def _rewrite_named(values: list[str], present: list[str]) -> tuple[list[str], str] | None:
     """Dates with month names: day first (15-Jan-2022, 15 January 2022) or month first
     (Jan 5, 2022), every value of the column one way; `None` when they are not dates."""
-    present = [v for v in values if not is_missing(v)]
     pattern, matches = _one_form(present, (_DAY_MONTH_NAME, _MONTH_NAME_DAY))
     if pattern is None:
         return None
@@ -102,23 +95,35 @@ def _rewrite_named(values: list[str]) -> tuple[list[str], str] | None:
         return None
     first = matches[0]
     full = any(len(m["month"]) > 3 and m["month"].lower() != "sept" for m in matches)  # (May is both)
-    style = ("Month" if full else "Mon").upper() if first["month"].isupper() else ("Month" if full else "Mon")
+    style = "Month" if full else "Mon"
+    if first["month"].isupper():
+        style = style.upper()
     day = "DD" if any(m["day"].startswith("0") for m in matches) else "D"
     if pattern is _DAY_MONTH_NAME:
         sep = first["sep"]
-        how = f"{day}{sep}{style}{sep}YYYY"
         if any(m["sep"] != sep for m in matches):
             return None
+        how = f"{day}{sep}{style}{sep}YYYY"
     else:
         how = f"{style} {day}{first['comma']} YYYY"
+    day_month = [(int(m["day"]), month) for m, month in zip(matches, months, strict=True)]
+    column = _as_iso(values, present, matches, day_month)
+    return None if column is None else (column, how)
+
+
+def _as_iso(
+    values: list[str], present: list[str], matches: list, day_month: list[tuple[int, int]]
+) -> list[str] | None:
+    """The column with each date (its match's year and time, and its day and month) written
+    as ISO, blanks kept; `None` when one is no date (31/02/2022)."""
     iso = {}
-    for v, m, month in zip(present, matches, months, strict=True):
+    for v, m, (day, month) in zip(present, matches, day_month, strict=True):
         hour, _, rest = (m["time"] or "").partition(":")
         time = f" {int(hour):02d}:{rest}" if m["time"] else ""
-        iso[v] = f"{m['year']}-{month:02d}-{int(m['day']):02d}{time}"
-    if parse_dates(list(iso.values())) is None:  # 31-Feb-2022: no date
+        iso[v] = f"{m['year']}-{month:02d}-{day:02d}{time}"
+    if parse_dates(list(iso.values())) is None:
         return None
-    return [v if is_missing(v) else iso[v] for v in values], how
+    return [v if is_missing(v) else iso[v] for v in values]
 
 
 def _one_form(present: list[str], patterns: tuple[re.Pattern, ...]) -> tuple[re.Pattern | None, list]:
