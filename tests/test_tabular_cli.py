@@ -17,6 +17,8 @@ from nnjournal.cli import app
 from nnjournal.config.data import CsvData
 from nnjournal.data.csv_table import read_table
 from nnjournal.data.tabular import read_prepared
+from nnjournal.errors import NNJError
+from tests.conftest import require_data
 
 pytestmark = pytest.mark.usefixtures("one_thread")
 
@@ -504,3 +506,73 @@ def test_month_names_that_are_not_all_dates_leave_the_column_as_it_is(tmp_path):
     path.write_text("a,b,y\n31-Feb-2022,1 Jan 2022,x\n1-Jan-2022,soon,y\n2-Jan-2022,1 Foo 2022,x\n", encoding="utf-8")
     table = read_table(path)
     assert table.written_dates == {} and table.columns["a"][0] == "31-Feb-2022"
+
+
+def test_months_alone_and_two_digit_years_are_read_as_dates_and_written_back(tmp_path):
+    """`Jan-49` (Excel's monthly format), `07/2022`, `January 2022`, `15-JAN-22` (Oracle's) and
+    `15/07/22` were categories: a model could neither order them nor read a month from them."""
+    from nnjournal.data.written_dates import as_written
+
+    path = tmp_path / "m.csv"
+    path.write_text(
+        "excel,slash,long,oracle,short,ym,y\n"
+        "Jan-49,07/2022,January 2022,15-JAN-22,15/07/22,2022/07,a\n"
+        "Dec-60,12/2022,March 2021,03-FEB-99,01/02/23,2022/12,b\n"
+        ",,,,,,a\n" + "Feb-05,1/2023,May 2020,28-FEB-21,31/12/29,2023/1,b\n" * 3,
+        encoding="utf-8",
+    )
+    table = read_table(path)
+    assert table.written_dates == {
+        "excel": "Mon-YY", "slash": "MM/YYYY", "long": "Month YYYY", "oracle": "DD-MON-YY", "short": "DD/MM/YY",
+        "ym": "YYYY/MM",
+    }  # fmt: skip
+    assert table.columns["excel"][:4] == ["1949-01", "1960-12", "", "2005-02"]  # 30-99: 1900s; 00-29: 2000s
+    assert table.columns["slash"][3] == "2023-01" and table.columns["long"][1] == "2021-03"
+    assert table.columns["oracle"][1] == "1999-02-03" and table.columns["short"][3] == "2029-12-31"
+    for name, how in table.written_dates.items():  # what predict writes back for a filled-in date
+        assert [as_written(v, how) for v in table.columns[name][:2]] == table.as_written[name][:2]
+    assert as_written("2024-06", "Mon-YY") == "Jun-24" and as_written("2024-06-07", "Mon-YY") == "Jun-24"
+    prepared = read_prepared(CsvData(name="csv", path=str(path), target="y"), "classification")
+    assert "'excel' (Mon-YY; two-digit years as 1930-2029)" in " ".join(prepared.notes)
+    assert "'slash' (MM/YYYY)," in " ".join(prepared.notes)
+    assert all(prepared.kinds[name] == "date" for name in table.written_dates)
+
+
+def test_forms_that_numbers_and_prose_also_take_stay_as_they_are(tmp_path):
+    """`1.2020` is a number, `Mar 10` a day without its year, `13/2022` no month, and a column
+    mixing `Jan 2022` with `Jan-2022` or 2022 with 22 is not one way of writing dates."""
+    path = tmp_path / "m.csv"
+    path.write_text(
+        "rate,day,bad,mixed,years,y\n1.2020,Mar 10,13/2022,Jan 2022,15/07/2022,a\n"
+        "1.1999,Apr 12,1/2022,Jan-2022,15/07/22,b\n1.2101,May 31,2/2022,Feb 2022,16/07/2022,a\n",
+        encoding="utf-8",
+    )
+    table = read_table(path)
+    assert table.written_dates == {} and table.ambiguous_dates == []
+    assert table.columns["rate"][0] == "1.2020" and table.columns["day"][0] == "Mar 10"
+
+
+def test_a_monthly_series_written_mon_yy_reads_as_the_iso_one(tmp_path):
+    """The airline passengers as a spreadsheet exports them (Jan-49 ... Dec-60) are the same
+    144 months as the ISO file; they were labels, whose order and spacing went unchecked."""
+    from nnjournal.data.timeseries import read_series_file
+
+    original = require_data("timeseries/airline-passengers.csv")
+    lines = original.read_text(encoding="utf-8").splitlines()
+    months = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"]
+    rewritten = ["Month,Passengers"]
+    for line in lines[1:]:
+        date, count = line.replace('"', "").split(",")
+        rewritten.append(f"{months[int(date[5:7]) - 1]}-{date[2:4]},{count}")
+    path = tmp_path / "airline.csv"
+    path.write_text("\n".join(rewritten) + "\n", encoding="utf-8")
+    ours, theirs = read_series_file(path), read_series_file(original)
+    assert ours.dates == theirs.dates and ours.dates[0] == "1949-01" and ours.dates[-1] == "1960-12"
+    assert np.array_equal(ours.values, theirs.values) and ours.gaps is None
+    rewritten[5], rewritten[6] = rewritten[6], rewritten[5]  # were labels: the order went unchecked
+    path.write_text("\n".join(rewritten) + "\n", encoding="utf-8")
+    with pytest.raises(NNJError, match=r"the dates go back in time at line 7 \('May-49' after 'Jun-49'\)"):
+        read_series_file(path)
+    del rewritten[5]
+    path.write_text("\n".join(rewritten) + "\n", encoding="utf-8")
+    assert "skip 1 step(s) of one month" in read_series_file(path).gaps

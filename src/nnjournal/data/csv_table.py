@@ -9,8 +9,8 @@ Numbers as spreadsheets write them (`24%`, `"$1,234.50"`, and `1.736,82` with a 
 in a file separated by semicolons) are rewritten as plain numbers here
 (`data/written_numbers.py`; `Table.written_numbers` names the columns for the report), so
 training, `nnj predict` and the series reader all see numbers; dates written 15/07/2022,
-07/15/2022, 15.07.2022, 15-Jan-2022 or Jan 5, 2022 become ISO dates the same way
-(`data/written_dates.py`).
+07/15/2022, 15.07.2022, 15-Jan-2022, Jan 5, 2022 or months alone (07/2022, Jan-49) become ISO
+dates the same way (`data/written_dates.py`).
 
 Everything else stays a string here; deciding what a column *is* happens in
 `tabular_encoding.py`, so training and `nnj predict` read files the same way."""
@@ -50,7 +50,7 @@ class Table:
     # Columns of formatted numbers read as plain ones ("1.736,82" -> "1736.82"), and how they
     # were written ("a decimal comma", "%", "$ and thousands separators")
     written_numbers: dict[str, str] = field(default_factory=dict)
-    # Columns of dates written DD/MM/YYYY, MM/DD/YYYY, DD.MM.YYYY or YYYY/MM/DD, read as ISO dates,
+    # Columns of dates written DD/MM/YYYY, MM/DD/YYYY, DD-Mon-YY, MM/YYYY, Mon-YY..., read as ISO dates,
     # and how each was written; columns of such dates whose day and month cannot be told apart
     written_dates: dict[str, str] = field(default_factory=dict)
     ambiguous_dates: list[str] = field(default_factory=list)

@@ -26,6 +26,7 @@ from nnjournal.data.tabular_encoding import (
     parse_boolean,
     parse_number,
 )
+from nnjournal.data.written_dates import two_digit_years
 from nnjournal.data.written_numbers import written_numbers_note
 from nnjournal.errors import NNJError
 
@@ -89,7 +90,10 @@ def read_prepared(cfg: CsvData, task: str) -> PreparedTable:
     if table.written_numbers:
         notes.append(written_numbers_note(table.written_numbers))
     if table.written_dates:
-        shown = ", ".join(f"{name!r} ({how})" for name, how in table.written_dates.items())
+        shown = ", ".join(
+            f"{name!r} ({how}{'; two-digit years as 1930-2029' if two_digit_years(how) else ''})"
+            for name, how in table.written_dates.items()
+        )
         notes.append(f"Read as dates: {shown}.")
     for name in table.ambiguous_dates:
         example = next(v for v in cols[name] if not is_missing(v))

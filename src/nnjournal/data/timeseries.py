@@ -106,7 +106,7 @@ def read_series_file(
                 f"{MAX_VALUE:.0e} overflow); rescale the column, e.g. to thousands or millions"
             )
     dates = table.columns[dname]
-    _check_dates(path, dates, dname)
+    _check_dates(path, dates, dname, table.as_written.get(dname, dates))
     return SeriesFile(dates, values, dname, vname, header, missing_steps(dates), table.written_numbers.get(vname))
 
 
@@ -118,15 +118,16 @@ def _is_number(text: str) -> bool:
     return True
 
 
-def _check_dates(path: Path, dates: list[str], name: str) -> None:
+def _check_dates(path: Path, dates: list[str], name: str, written: list[str]) -> None:
     """Refuse a repeated date, and dates that go back in time where they parse as dates (ISO
-    forms: 1949, 1949-01, 1949-01-31, with a time): windows cut from an unsorted file mix
-    the future into the past."""
+    forms: 1949, 1949-01, 1949-01-31, with a time; `csv_table` rewrote Jan-49 so): windows cut
+    from an unsorted file mix the future into the past. The messages quote the cells as
+    `written` in the file."""
     seen: dict[str, int] = {}
     for i, d in enumerate(dates):
         if d in seen:
             raise NNJError(
-                f"{path}: date {d!r} (column {name!r}) appears twice, on lines {seen[d] + 2} and {i + 2}; a "
+                f"{path}: date {written[i]!r} (column {name!r}) appears twice, on lines {seen[d] + 2} and {i + 2}; a "
                 "series has one value per date: remove or merge the duplicate"
             )
         seen[d] = i
@@ -138,7 +139,7 @@ def _check_dates(path: Path, dates: list[str], name: str) -> None:
     if len(back):
         i = int(back[0]) + 1
         raise NNJError(
-            f"{path}: the dates go back in time at line {i + 2} ({dates[i]!r} after {dates[i - 1]!r}); a series "
+            f"{path}: the dates go back in time at line {i + 2} ({written[i]!r} after {written[i - 1]!r}); a series "
             "must be sorted oldest first: sort the file by its date column"
         )
 

@@ -1,14 +1,19 @@
-"""Dates as spreadsheets write them: `15/07/2022`, `07/15/2022`, `15.07.2022`, `2022/07/15`.
+"""Dates as spreadsheets write them: `15/07/2022`, `07/15/2022`, `15.07.2022`, `2022/07/15`,
+`15-Jan-22`, and months alone: `07/2022`, `Jan-49`, `January 2022`.
 
 A CSV column whose every value is a date written one such way is rewritten as ISO dates
-(`2022-07-15`, a time kept as `2022-07-15 10:30`), so that the tabular encoding reads days,
-months and weekdays from it and a series can check its order and spacing. Which number is the
-day is read from the column itself: a first number above 12 says day first (15/07), a second
-above 12 says month first (07/15); points (15.07.2022) are day first, as where they are
-written. A column where neither ever exceeds 12 (03/04/2022: March or April?) is left as it is
-and named in `Table.ambiguous_dates`, so the report can ask for ISO dates instead of guessing.
-Dates with English month names (`15-Jan-2022`, `15 JAN 2022`, `Jan 5, 2022`, `5 January 2022`)
-are never ambiguous and are read the same way."""
+(`2022-07-15`, a time kept as `2022-07-15 10:30`, a month alone as `2022-07`), so that the
+tabular encoding reads days, months and weekdays from it and a series can check its order and
+spacing. Which number is the day is read from the column itself: a first number above 12 says
+day first (15/07), a second above 12 says month first (07/15); points (15.07.2022) are day
+first, as where they are written. A column where neither ever exceeds 12 (03/04/2022: March or
+April?) is left as it is and named in `Table.ambiguous_dates`, so the report can ask for ISO
+dates instead of guessing. Dates with English month names (`15-Jan-2022`, `15 JAN 2022`,
+`Jan 5, 2022`, `5 January 2022`, `Jan-2022`) are never ambiguous and are read the same way.
+Two-digit years (`15/07/22`, `15-Jan-22`, Excel's monthly `Jan-49`) are read as 1930-2029, the
+window spreadsheets use. Forms that numbers or prose also take are left alone: a month and
+year with a point (`1.2020` is a number), or a month name and two digits after a space
+(`Mar 10` is a day)."""
 
 from __future__ import annotations
 
@@ -17,31 +22,35 @@ import re
 from nnjournal.data.tabular_encoding import is_missing, parse_dates
 
 _TIME = r"(?:[T ](?P<time>\d{1,2}:\d{2}(?::\d{2})?))?"
-_DMY = re.compile(rf"(?P<a>\d{{1,2}})(?P<sep>[/.-])(?P<b>\d{{1,2}})(?P=sep)(?P<year>\d{{4}}){_TIME}")
+_YEAR = r"(?P<year>\d{4}|\d{2})"  # two digits: see _full_year
+_MONTH_YEAR = r"(?P<year>(?:1[89]|2\d)\d\d)"  # a month and a four-digit year alone: 1800-2999
+_DMY = re.compile(rf"(?P<a>\d{{1,2}})(?P<sep>[/.-])(?P<b>\d{{1,2}})(?P=sep){_YEAR}{_TIME}")
 _YMD = re.compile(rf"(?P<year>\d{{4}})/(?P<a>\d{{1,2}})/(?P<b>\d{{1,2}}){_TIME}")
-_DAY_MONTH_NAME = re.compile(
-    rf"(?P<day>\d{{1,2}})(?P<sep>[- ])(?P<month>[A-Za-z]{{3,9}})\.?(?P=sep)(?P<year>\d{{4}}){_TIME}"
-)
+_MY = re.compile(rf"(?P<month>\d{{1,2}})(?P<sep>[/-]){_MONTH_YEAR}")
+_YM = re.compile(rf"{_MONTH_YEAR}/(?P<month>\d{{1,2}})")
+_DAY_MONTH_NAME = re.compile(rf"(?P<day>\d{{1,2}})(?P<sep>[- ])(?P<month>[A-Za-z]{{3,9}})\.?(?P=sep){_YEAR}{_TIME}")
 _MONTH_NAME_DAY = re.compile(
     rf"(?P<month>[A-Za-z]{{3,9}})\.? (?P<day>\d{{1,2}})(?P<comma>,?) (?P<year>\d{{4}}){_TIME}"
 )
+_MONTH_NAME_YEAR = re.compile(r"(?P<month>[A-Za-z]{3,9})\.?(?:(?P<sep>-)(?P<year>\d{4}|\d{2})|(?P<space> )(?P<year4>\d{4}))")
 # a cheap first test: no column without it is a date
-_MARKED = re.compile(r"\d[/.]\d|\d-\d{1,2}-\d{4}|\d[- ][A-Za-z]{3}|[A-Za-z]{3}\.? \d")
+_MARKED = re.compile(r"\d[/.]\d|\d-\d{1,2}-\d{2}|\d-\d{4}|\d[- ][A-Za-z]{3}|[A-Za-z]{3}\.?[- ]\d")
 _MONTHS = ("january", "february", "march", "april", "may", "june", "july", "august", "september",
            "october", "november", "december")  # fmt: skip
-_TOKENS = re.compile(r"YYYY|MONTH|Month|MON|Mon|MM|DD|D")  # how a column writes its dates
+_TOKENS = re.compile(r"YYYY|YY|MONTH|Month|MON|Mon|MM|DD|D")  # how a column writes its dates
+_CENTURY_PIVOT = 30  # two-digit years 30-99 are 1930-1999, 00-29 are 2000-2029 (as Excel reads them)
 
 
 def read_written_dates(columns: dict[str, list[str]]) -> tuple[dict[str, str], list[str]]:
-    """Rewrite in place the columns of dates written day/month/year, month/day/year or
-    year/month/day as ISO dates. Returns ({column: how it was written, e.g. "DD/MM/YYYY"},
-    [columns of dates whose day and month cannot be told apart])."""
+    """Rewrite in place the columns of dates written day/month/year, month/day/year,
+    year/month/day or month/year as ISO dates. Returns ({column: how it was written, e.g.
+    "DD/MM/YYYY"}, [columns of dates whose day and month cannot be told apart])."""
     found, ambiguous = {}, []
     for name, values in columns.items():
         if not _MARKED.search("\n".join(values)):
             continue
         present = [v for v in values if not is_missing(v)]
-        read = _rewrite(values, present) or _rewrite_named(values, present)
+        read = _rewrite(values, present) or _rewrite_named(values, present) or _rewrite_month(values, present)
         if read == "ambiguous":
             ambiguous.append(name)
         elif read is not None:
@@ -52,11 +61,17 @@ def read_written_dates(columns: dict[str, list[str]]) -> tuple[dict[str, str], l
 def as_written(iso: str, how: str) -> str:
     """An ISO date (as `read_written_dates` made it) back in the column's own form, `how`."""
     date, _, time = iso.partition(" ")
-    year, month, day = date.split("-")
+    year, month, *day = date.split("-")
+    day = day[0] if day else "01"
     name = _MONTHS[int(month) - 1]
-    parts = {"YYYY": year, "MM": month, "DD": day, "D": str(int(day)), "Month": name.title(),
+    parts = {"YYYY": year, "YY": year[2:], "MM": month, "DD": day, "D": str(int(day)), "Month": name.title(),
              "MONTH": name.upper(), "Mon": name[:3].title(), "MON": name[:3].upper()}  # fmt: skip
     return _TOKENS.sub(lambda m: parts[m[0]], how) + (f" {time}" if time else "")
+
+
+def two_digit_years(how: str) -> bool:
+    """Whether a column written `how` gives its years in two digits (read as 1930-2029)."""
+    return "YY" in how and "YYYY" not in how
 
 
 def _rewrite(values: list[str], present: list[str]) -> tuple[list[str], str] | str | None:
@@ -64,17 +79,17 @@ def _rewrite(values: list[str], present: list[str]) -> tuple[list[str], str] | s
     if pattern is None:
         return None
     seps = {m["sep"] for m in matches} if pattern is _DMY else {"/"}
-    if len(seps) > 1:
+    if len(seps) > 1 or len({len(m["year"]) for m in matches}) > 1:
         return None
-    sep = seps.pop()
+    sep, year = seps.pop(), "YYYY" if len(matches[0]["year"]) == 4 else "YY"
     a_big = any(int(m["a"]) > 12 for m in matches)
     b_big = any(int(m["b"]) > 12 for m in matches)
     if pattern is _YMD:
         day_first, how = False, "YYYY/MM/DD"
     elif sep == "." or (a_big and not b_big):
-        day_first, how = True, f"DD{sep}MM{sep}YYYY"
+        day_first, how = True, f"DD{sep}MM{sep}{year}"
     elif b_big and not a_big:
-        day_first, how = False, f"MM{sep}DD{sep}YYYY"
+        day_first, how = False, f"MM{sep}DD{sep}{year}"
     elif not a_big and not b_big:
         return "ambiguous"
     else:
@@ -88,22 +103,19 @@ def _rewrite_named(values: list[str], present: list[str]) -> tuple[list[str], st
     """Dates with month names: day first (15-Jan-2022, 15 January 2022) or month first
     (Jan 5, 2022), every value of the column one way; `None` when they are not dates."""
     pattern, matches = _one_form(present, (_DAY_MONTH_NAME, _MONTH_NAME_DAY))
-    if pattern is None:
+    if pattern is None or len({len(m["year"]) for m in matches}) > 1:
         return None
     months = [_month_number(m["month"]) for m in matches]
     if None in months:
         return None
-    first = matches[0]
-    full = any(len(m["month"]) > 3 and m["month"].lower() != "sept" for m in matches)  # (May is both)
-    style = "Month" if full else "Mon"
-    if first["month"].isupper():
-        style = style.upper()
+    first, style = matches[0], _month_style(matches)
     day = "DD" if any(m["day"].startswith("0") for m in matches) else "D"
+    year = "YYYY" if len(first["year"]) == 4 else "YY"
     if pattern is _DAY_MONTH_NAME:
         sep = first["sep"]
         if any(m["sep"] != sep for m in matches):
             return None
-        how = f"{day}{sep}{style}{sep}YYYY"
+        how = f"{day}{sep}{style}{sep}{year}"
     else:
         how = f"{style} {day}{first['comma']} YYYY"
     day_month = [(int(m["day"]), month) for m, month in zip(matches, months, strict=True)]
@@ -111,19 +123,59 @@ def _rewrite_named(values: list[str], present: list[str]) -> tuple[list[str], st
     return None if column is None else (column, how)
 
 
+def _rewrite_month(values: list[str], present: list[str]) -> tuple[list[str], str] | None:
+    """Months alone: 07/2022, 7-2022, 2022/07, Jan-2022, Jan-49, January 2022; every value of
+    the column one way (one separator, one length of year); `None` when they are not months."""
+    pattern, matches = _one_form(present, (_MY, _YM, _MONTH_NAME_YEAR))
+    if pattern is None:
+        return None
+    if pattern is _MONTH_NAME_YEAR:
+        months = [_month_number(m["month"]) for m in matches]
+        forms = {(m["sep"] or " ", len(m["year"] or m["year4"])) for m in matches}
+        if None in months or len(forms) > 1:
+            return None
+        sep, digits = forms.pop()
+        how = f"{_month_style(matches)}{sep}{'YYYY' if digits == 4 else 'YY'}"
+    else:
+        months = [int(m["month"]) for m in matches]
+        seps = {m["sep"] for m in matches} if pattern is _MY else {"/"}
+        if len(seps) > 1:
+            return None
+        how = f"MM{seps.pop()}YYYY" if pattern is _MY else "YYYY/MM"
+    column = _as_iso(values, present, matches, [(None, month) for month in months])
+    return None if column is None else (column, how)
+
+
 def _as_iso(
-    values: list[str], present: list[str], matches: list, day_month: list[tuple[int, int]]
+    values: list[str], present: list[str], matches: list, day_month: list[tuple[int | None, int]]
 ) -> list[str] | None:
     """The column with each date (its match's year and time, and its day and month) written
-    as ISO, blanks kept; `None` when one is no date (31/02/2022)."""
+    as ISO (a month alone, day `None`, as YYYY-MM), blanks kept; `None` when one is no date
+    (31/02/2022, month 13)."""
     iso = {}
     for v, m, (day, month) in zip(present, matches, day_month, strict=True):
-        hour, _, rest = (m["time"] or "").partition(":")
-        time = f" {int(hour):02d}:{rest}" if m["time"] else ""
-        iso[v] = f"{m['year']}-{month:02d}-{day:02d}{time}"
+        time = m.groupdict().get("time")
+        hour, _, rest = (time or "").partition(":")
+        time = f" {int(hour):02d}:{rest}" if time else ""
+        date = f"{_full_year(m)}-{month:02d}" + ("" if day is None else f"-{day:02d}")
+        iso[v] = date + time
     if parse_dates(list(iso.values())) is None:
         return None
     return [v if is_missing(v) else iso[v] for v in values]
+
+
+def _full_year(match: re.Match) -> str:
+    year = match.groupdict().get("year") or match["year4"]
+    if len(year) == 4:
+        return year
+    return f"{20 if int(year) < _CENTURY_PIVOT else 19}{year}"
+
+
+def _month_style(matches: list) -> str:
+    """How a column names its months: Jan or January, JAN or JANUARY (from its first value)."""
+    full = any(len(m["month"]) > 3 and m["month"].lower() != "sept" for m in matches)  # (May is both)
+    style = "Month" if full else "Mon"
+    return style.upper() if matches[0]["month"].isupper() else style
 
 
 def _one_form(present: list[str], patterns: tuple[re.Pattern, ...]) -> tuple[re.Pattern | None, list]:
