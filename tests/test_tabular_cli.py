@@ -370,6 +370,70 @@ def test_formatted_numbers_are_read_as_numbers_only_where_every_value_is_one(tmp
     assert table.columns["c"] == ["2,5", "1,234"]  # "2,5" has no reading in a comma-separated file
 
 
+def test_spaced_swiss_accounting_and_minus_sign_numbers_are_read_as_numbers(tmp_path):
+    """`12 345` (France, Scandinavia; also with no-break spaces), `12'345.50` (Switzerland),
+    `(1,234)` (accounting's negatives) and `−0.5` (a typographic minus) were text: incomes left
+    out as identifiers, a feature the model never saw."""
+    path = tmp_path / "n.csv"
+    path.write_text(
+        "spaced,nbsp,swiss,accounting,minus,feet,mixed,y\n"
+        "12 345,12\u00a0345,12'345.50,\"(1,234)\",\u22120.5,5'11,1.5,a\n"
+        "1 234 567,7\u00a0000,1'000,\"$2,000\",1.25,6'2,2 000,b\n"
+        "980,12,3.5,(7),\u22122,5'9,\"3,000\",a\n",
+        encoding="utf-8",
+    )
+    table = read_table(path)
+    assert table.written_numbers == {
+        "spaced": "thousands separators", "nbsp": "thousands separators", "swiss": "thousands separators",
+        "accounting": "$, thousands separators and negatives in parentheses", "minus": "the minus sign \u2212",
+    }  # fmt: skip
+    assert table.columns["spaced"] == ["12345", "1234567", "980"] and table.columns["nbsp"] == ["12345", "7000", "12"]
+    assert table.columns["swiss"] == ["12345.50", "1000", "3.5"]
+    assert table.columns["accounting"] == ["-1234", "2000", "-7"] and table.columns["minus"] == ["-0.5", "1.25", "-2"]
+    assert table.columns["feet"][0] == "5'11" and table.columns["mixed"][1] == "2 000"  # 2 000 beside 3,000: no one way
+    semi = tmp_path / "semi.csv"
+    semi.write_text("a;b;y\n1 234,5;1.234,5;x\n\u22122,5;1 234,5;y\n", encoding="utf-8")
+    table = read_table(semi)
+    assert table.written_numbers == {"a": "thousands separators, a decimal comma and the minus sign \u2212"}
+    assert table.columns["a"] == ["1234.5", "-2.5"] and table.columns["b"] == ["1.234,5", "1 234,5"]
+
+
+def test_excel_errors_and_declared_missing_words_are_blanks(tmp_path):
+    """`#N/A` and `#DIV/0!` (a failed formula) turned a numeric column into 60 one-hot
+    categories; `-` for "no value" did too, now with a note naming the words and the fix,
+    `data.missing_values`, which `nnj predict` applies to its files as well."""
+    rng = np.random.default_rng(3)
+    x = rng.normal(size=120)
+    rows = []
+    for i, v in enumerate(x):
+        excel = "#DIV/0!" if i % 9 == 0 else "#N/A" if i % 13 == 0 else f"{v:.3f}"
+        rows.append({"excel": excel, "dash": "-" if i % 7 == 0 else f"{v:.3f}", "sentinel": "-999.0" if i % 11 == 0 else f"{v:.2f}",
+                     "y": "yes" if v > 0 else "no"})  # fmt: skip
+    path = tmp_path / "gaps.csv"
+    _write_rows(path, rows)
+    prepared = read_prepared(CsvData(name="csv", path=str(path), target="y"), "classification")
+    notes = " ".join(prepared.notes)
+    assert prepared.kinds["excel"] == "numeric" and prepared.kinds["dash"] == "categorical"
+    assert "'dash' holds numbers in 85% of its cells but also 18 other value(s) such as '-', so it is read as categories" in notes
+    assert "list such words in data.missing_values" in notes
+    out = tmp_path / "runs"
+    sets = ["--set", f"data.path={path}", "--set", "data.target=y", *FAST, "--set", "training.epochs=60",
+            "--set", 'data.missing_values=["-", -999]']  # fmt: skip
+    result = _run(["run", "tabular", "-q", "--out", str(out), *sets])
+    assert result.exit_code == 0, result.output
+    (run_dir,) = _finished_runs(out)
+    summary = json.loads((run_dir / "summary.json").read_text())
+    notes = " ".join(summary["data"]["notes"])
+    assert "Read as blanks (data.missing_values = '-', '-999'): 18 in 'dash', 11 in 'sentinel' cell(s)." in notes
+    assert "(numeric 3, boolean 0, categorical 0)" in notes and "read as missing: '#DIV/0!', '#N/A'" in notes
+    assert summary["variants"]["mlp"]["test"]["accuracy"] >= 0.85
+    new = tmp_path / "new.csv"
+    new.write_text("excel,dash,sentinel\n#N/A,-,-999\n1.5,-,1.5\n-1.5,-1.5,-999\n", encoding="utf-8")
+    result = _run(["predict", str(run_dir), str(new), "--out", "-"])
+    assert result.exit_code == 0, result.output  # '-' was an unseen category; now a blank, imputed
+    assert [line.split(",")[0] for line in result.output.splitlines()[2:4]] == ["yes", "no"]
+
+
 def test_percent_and_currency_columns_train_as_numbers(tmp_path):
     """`24%` was one-hot encoded as 30 categories and `"$2,276.28"` left out as an identifier."""
     rng = np.random.default_rng(1)

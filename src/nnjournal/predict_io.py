@@ -140,7 +140,13 @@ def inputs_for(path: Path, trained: TrainedModel, *, id_columns: Sequence[str] =
             "folder of images"
         )
     required = trained.preprocessing.required_columns if tabular else ()
-    x = read_inputs(path, trained.info.feature_names, table=tabular, required_columns=required)
+    x = read_inputs(
+        path,
+        trained.info.feature_names,
+        table=tabular,
+        required_columns=required,
+        missing_values=getattr(trained.preprocessing, "missing_values", ()),
+    )
     if not tabular:
         return Inputs(x)
     if id_columns:
@@ -206,9 +212,11 @@ def read_inputs(
     table: bool = False,
     delimiter: str | None = None,
     required_columns: Sequence[str] = (),
+    missing_values: Sequence[str] = (),
 ) -> Any:
     """An array of numeric inputs, or with `table=True` the CSV's named raw columns (a
-    `Table`) for a tabular model; `required_columns` are checked against its header."""
+    `Table`, its `missing_values` blanked as in training) for a tabular model;
+    `required_columns` are checked against its header."""
     if not path.exists():
         raise NNJError(f"input file not found: {path}")
     if path.is_dir():
@@ -217,7 +225,7 @@ def read_inputs(
     if table:
         if path.suffix.lower() in (".npy", ".npz"):
             raise NNJError(f"{path}: this model takes a CSV file with named columns, not a numpy array")
-        found = read_table(path, delimiter)
+        found = read_table(path, delimiter, missing_values)
         missing = [c for c in required_columns if c not in found.columns]
         if missing:
             shown = ", ".join(missing[:10]) + (f" ... ({len(missing)} in all)" if len(missing) > 10 else "")

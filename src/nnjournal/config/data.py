@@ -65,6 +65,11 @@ class CsvData(SplitConfig):
     numeric: list[str] = Field(default_factory=list, description="columns that must hold numbers")
     categorical: list[str] = Field(default_factory=list, description="columns to one-hot encode")
     delimiter: str | None = Field(None, description="field separator; None = guess from the file")
+    missing_values: list[str] = Field(
+        default_factory=list,
+        description="more words that mean a blank cell (e.g. '-', 'unknown'), besides '', NA, N/A, null, "
+        "None, ?, #N/A and Excel's error values; matched whole, ignoring case",
+    )
     max_categories: int = Field(30, ge=2, description="rarer categories are merged into '(other)'")
     missing_indicators: bool | Literal["numbers"] = Field(
         "numbers",
@@ -95,6 +100,24 @@ class CsvData(SplitConfig):
     @classmethod
     def _names_trimmed(cls, names: list[str]) -> list[str]:
         return [n.strip() for n in names]
+
+    @field_validator("missing_values", mode="before")
+    @classmethod
+    def _words_as_text(cls, value: Any) -> Any:
+        # `--set data.missing_values=-` is one word; `[-999, "n.a."]` holds a number (a sentinel).
+        if isinstance(value, (str, int, float)) and not isinstance(value, bool):
+            value = [value]
+        if isinstance(value, list):
+            value = [str(v) if isinstance(v, (int, float)) and not isinstance(v, bool) else v for v in value]
+        return value
+
+    @field_validator("missing_values")
+    @classmethod
+    def _words_given(cls, words: list[str]) -> list[str]:
+        words = [w.strip() for w in words]
+        if "" in words:
+            raise ValueError("an empty word: blank cells are missing already; list the words that mean a blank")
+        return words
 
 
 class IdxImagesData(SplitConfig):

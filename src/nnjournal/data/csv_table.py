@@ -21,9 +21,11 @@ import codecs
 import csv
 import io
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from nnjournal.data.tabular_encoding import parse_number
 from nnjournal.data.written_dates import read_written_dates
 from nnjournal.data.written_numbers import read_written_numbers
 from nnjournal.errors import NNJError
@@ -55,6 +57,9 @@ class Table:
     written_dates: dict[str, str] = field(default_factory=dict)
     ambiguous_dates: list[str] = field(default_factory=list)
     as_written: dict[str, list[str]] = field(default_factory=dict)  # those columns' cells as in the file
+    # Cells blanked because they hold one of the caller's missing words (data.missing_values):
+    # {column: how many}
+    blanked: dict[str, int] = field(default_factory=dict)
 
     @property
     def rows(self) -> int:
@@ -108,9 +113,11 @@ def _is_number(text: str) -> bool:
     return True
 
 
-def read_table(path: Path, delimiter: str | None = None) -> Table:
+def read_table(path: Path, delimiter: str | None = None, missing_values: Sequence[str] = ()) -> Table:
     """Read `path` (header row first). `delimiter=None` guesses it from the file. Empty lines
-    and rows blank in every field are skipped (the latter listed in `blank_lines`)."""
+    and rows blank in every field are skipped (the latter listed in `blank_lines`). Cells that
+    hold one of `missing_values` (whole, ignoring case; a number also written otherwise, -999.0
+    for -999) are blanked before anything reads them, and counted in `blanked`."""
     if not path.exists():
         raise NNJError(f"CSV file not found: {path}")
     if path.is_dir():
@@ -170,11 +177,27 @@ def read_table(path: Path, delimiter: str | None = None) -> Table:
             raise NNJError(f"{path}: column name {name!r} appears twice in the header")
         seen.add(name)
     columns = {name: [row[j].strip() for row in body] for j, name in enumerate(header)}
+    blanked = _blank_missing_words(columns, missing_values)
     as_written = dict(columns)  # the lists; the readers below put new ones in `columns`
     numbers = read_written_numbers(columns, delim)
     dates, ambiguous = read_written_dates(columns)
     as_written = {name: as_written[name] for name in (*numbers, *dates)}
-    return Table(path, columns, delim, index_columns, blank_lines, numbers, dates, ambiguous, as_written)
+    return Table(path, columns, delim, index_columns, blank_lines, numbers, dates, ambiguous, as_written, blanked)
+
+
+def _blank_missing_words(columns: dict[str, list[str]], words: Sequence[str]) -> dict[str, int]:
+    """Blank in place the cells holding one of `words`; {column: cells blanked} where any were."""
+    if not words:
+        return {}
+    texts = {w.lower() for w in words}
+    numbers = {x for x in map(parse_number, words) if x is not None}
+    found = {}
+    for name, values in columns.items():
+        hits = [v.lower() in texts or (bool(numbers) and parse_number(v) in numbers) for v in values]
+        if any(hits):
+            columns[name] = ["" if hit else v for v, hit in zip(values, hits, strict=True)]
+            found[name] = sum(hits)
+    return found
 
 
 def _pandas_index_columns(header: list[str], body: list[list[str]]) -> list[str]:

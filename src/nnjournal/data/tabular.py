@@ -62,7 +62,7 @@ def csv_path(cfg: CsvData):
 
 def read_prepared(cfg: CsvData, task: str) -> PreparedTable:
     path = csv_path(cfg)
-    table = read_table(path, cfg.delimiter)
+    table = read_table(path, cfg.delimiter, cfg.missing_values)
     cols = table.columns
     names = list(cols)
     if cfg.target is None:
@@ -87,6 +87,10 @@ def read_prepared(cfg: CsvData, task: str) -> PreparedTable:
     notes: list[str] = []
     if table.blank_lines:
         notes.append(f"{blank_rows_left_out(table)}.")
+    if table.blanked:
+        shown = ", ".join(f"{n} in {name!r}" for name, n in table.blanked.items())
+        words = ", ".join(repr(w) for w in cfg.missing_values)
+        notes.append(f"Read as blanks (data.missing_values = {words}): {shown} cell(s).")
     if table.written_numbers:
         notes.append(written_numbers_note(table.written_numbers))
     if table.written_dates:
@@ -131,6 +135,10 @@ def read_prepared(cfg: CsvData, task: str) -> PreparedTable:
         notes.append(f"Column(s) {cfg.drop} were dropped as asked (data.drop).")
     features = {n: [v[i] for i in rows] for n, v in cols.items() if n not in left_out}
     kinds = infer_kinds(features, cfg.numeric, cfg.categorical)
+    for name, values in features.items():
+        said = _numbers_with_words(name, values) if kinds[name] == "categorical" else None
+        if said and name not in cfg.categorical:
+            notes.append(said)
     dropped = []
     id_columns = list(cfg.id_columns)
     for name in list(features):
@@ -175,6 +183,21 @@ def read_prepared(cfg: CsvData, task: str) -> PreparedTable:
     plural = "s" if len(features) != 1 else ""
     notes.insert(0, f"{len(rows):,} rows, {len(features)} feature column{plural} ({counts}); target {cfg.target!r}.")
     return PreparedTable(path.stem, features, kinds, y, cfg.target, class_names, notes, id_columns)
+
+
+def _numbers_with_words(name: str, values: list[str]) -> str | None:
+    """What the report says of a column read as categories although most of its cells are
+    numbers (`-` or `n.a.` among them): each number became a category of its own."""
+    present = [v for v in values if not is_missing(v)]
+    words = [v for v in present if parse_number(v) is None and not is_infinite(v)]
+    if not present or len(words) > 0.5 * len(present):
+        return None
+    shown = ", ".join(repr(w) for w in sorted(set(words), key=words.count, reverse=True)[:3])
+    return (
+        f"{name!r} holds numbers in {1 - len(words) / len(present):.0%} of its cells but also {len(words)} other "
+        f"value(s) such as {shown}, so it is read as categories, each number one of its own: list such words in "
+        "data.missing_values to read them as blanks, or the column in data.categorical to keep it so."
+    )
 
 
 def _why_not_a_feature(values: list[str], kind: str) -> str | None:
@@ -246,6 +269,7 @@ def fit_encoding(
         id_columns=prepared.id_columns,
         impute_categories=cfg.imputer != "median",
     )
+    prep.missing_values = list(cfg.missing_values)  # `nnj predict` blanks them in its files too
     if cfg.imputer != "median":  # fitted even on complete rows: it fills the blanks `nnj predict` meets
         from nnjournal.data.imputation import fit_table_imputer
 

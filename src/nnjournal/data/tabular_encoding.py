@@ -19,7 +19,13 @@ import numpy as np
 from nnjournal.errors import NNJError
 
 # Common spellings of "no value" in exported spreadsheets (compared lower-cased, stripped).
-MISSING_TOKENS = frozenset({"", "na", "n/a", "nan", "nat", "null", "none", "?"})  # nat: pandas' missing date
+# Words that mean a blank cell: pandas' defaults (its `na_values`; nat: its missing date), "?"
+# (the UCI files), and the error values Excel writes into a cell whose formula failed.
+MISSING_TOKENS = frozenset(
+    {"", "na", "n/a", "nan", "-nan", "nat", "null", "none", "<na>", "#n/a", "#n/a n/a", "#na", "?",
+     "1.#ind", "-1.#ind", "1.#qnan", "-1.#qnan",
+     "#div/0!", "#value!", "#ref!", "#name?", "#num!", "#null!", "#spill!", "#calc!", "#getting_data"}
+)  # fmt: skip
 TRUE_TOKENS = frozenset({"yes", "true", "y", "t"})
 FALSE_TOKENS = frozenset({"no", "false", "n", "f"})
 # An ISO date, with an optional time: 2023-01-05, 2023-01, 2023-01-05T10:30, 2023-01-05 10:30:00
@@ -310,6 +316,8 @@ class TabularPreprocessing:
     # data.imputer = "iterative" / "autoencoder": a fitted `data.imputation.TableImputer` that
     # replaces the encoding's fill of every blank cell (None: the median / most frequent stays).
     imputer: Any = None
+    # data.missing_values: more words read as blanks (`csv_table.read_table` blanks them)
+    missing_values: list[str] = field(default_factory=list)
 
     @classmethod
     def fit(
@@ -387,6 +395,8 @@ class TabularPreprocessing:
         d = {"kind": self.kind, "columns": [asdict(c) for c in self.columns], "id_columns": self.id_columns}
         if self.imputer is not None:
             d["imputer"] = self.imputer.to_dict()
+        if self.missing_values:
+            d["missing_values"] = self.missing_values
         return d
 
     @classmethod
@@ -401,4 +411,5 @@ class TabularPreprocessing:
             [ColumnEncoding(**c) for c in d["columns"]],
             id_columns=list(d.get("id_columns", [])),
             imputer=imputer,
+            missing_values=list(d.get("missing_values", [])),
         )
