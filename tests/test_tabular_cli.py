@@ -640,3 +640,54 @@ def test_a_monthly_series_written_mon_yy_reads_as_the_iso_one(tmp_path):
     del rewritten[5]
     path.write_text("\n".join(rewritten) + "\n", encoding="utf-8")
     assert "skip 1 step(s) of one month" in read_series_file(path).gaps
+
+
+def test_date_times_with_a_time_zone_or_on_the_12_hour_clock_are_read_as_dates(tmp_path):
+    """`2022-01-05T10:00:00Z` (an API's), `2022-01-05 10:00+05:30` (a database's) and
+    `1/15/2022 9:05 PM` (Excel's US export) were categories."""
+    from nnjournal.data.written_dates import as_written
+
+    path = tmp_path / "t.csv"
+    path.write_text(
+        "api,db,excel,y\n2022-01-05T10:00:00Z,2022-01-05 10:00+0530,1/15/2022 10:00 AM,a\n"
+        "2022-01-05T23:30:00+02:00,2022-03-01 00:15-08,1/16/2022 12:05 AM,b\n"
+        ",,2/1/2022 12:30 PM,a\n2022-01-06T01:00:00-01:00,2022-03-02 00:00Z,3/1/2022 9:05:30 p.m.,b\n",
+        encoding="utf-8",
+    )
+    table = read_table(path)
+    zoned = "YYYY-MM-DDThh:mm+zone, read as UTC"
+    assert table.written_dates == {"api": zoned, "db": zoned, "excel": "MM/DD/YYYY AM/PM"}
+    assert table.columns["api"] == ["2022-01-05 10:00:00", "2022-01-05 21:30:00", "", "2022-01-06 02:00:00"]
+    assert table.columns["db"][:2] == ["2022-01-05 04:30", "2022-03-01 08:15"]
+    assert table.columns["excel"] == ["2022-01-15 10:00", "2022-01-16 00:05", "2022-02-01 12:30", "2022-03-01 21:05:30"]
+    assert as_written("2022-03-01 21:05:30", "MM/DD/YYYY AM/PM") == "03/01/2022 9:05:30 PM"
+    assert as_written("2022-03-01 00:05", "MM/DD/YYYY AM/PM") == "03/01/2022 12:05 AM"
+    assert as_written("2022-01-05 21:30:00", zoned) == "2022-01-05T21:30:00Z"
+    path.write_text("a,b,y\n2022-02-29T10:00Z,1/15/2022 13:05 PM,x\n2022-03-01T10:00Z,1/16/2022 1:05 PM,y\n")
+    assert read_table(path).written_dates == {}  # no 29 February in 2022, no 13 PM
+
+
+def test_excel_sep_lines_trailing_separators_and_cp1252_files_read_as_meant(tmp_path):
+    """A first line `sep=;` (Excel's), a separator ending every line, and a Windows export's
+    `€` (byte 0x80 in cp1252) were errors or garbled: "line 2 has 3 fields but the header has
+    1", "header column 4 has no name", and prices that were no numbers."""
+    hinted = tmp_path / "hinted.csv"
+    hinted.write_text("sep=;\na;b;y\n1,5;x;a\n2,5;z;b\n", encoding="utf-8")
+    table = read_table(hinted)
+    assert table.delimiter == ";" and list(table.columns) == ["a", "b", "y"] and table.columns["a"] == ["1.5", "2.5"]
+    hinted.write_text("sep=;\na;b;y\n1,5;x;a\n2,5;z\n", encoding="utf-8")
+    with pytest.raises(NNJError, match=r"line 4 has 2 fields but the header has 3; the delimiter ';' \(from the file's sep= line\)"):
+        read_table(hinted)  # the file's own line number
+    for text in ("a,b,y,\n1,2,x,\n3,4,z,\n", "a,b,y\n1,2,x,\n3,4,z,\n", "a,b,y,,\n1,2,x,,\n3,4,z,,\n"):
+        trailing = tmp_path / "trailing.csv"
+        trailing.write_text(text, encoding="utf-8")
+        table = read_table(trailing)
+        assert list(table.columns) == ["a", "b", "y"] and table.columns["y"] == ["x", "z"], text
+    trailing.write_text("a,b,y,\n1,2,x,5\n3,4,z,\n", encoding="utf-8")  # not blank: a column without a name
+    with pytest.raises(NNJError, match="header column 4 has no name"):
+        read_table(trailing)
+    windows = tmp_path / "windows.csv"
+    windows.write_bytes("price;name;y\n1.234,50 €;Müller;a\n7,00 €;“Zoë”;b\n".encode("cp1252"))
+    table = read_table(windows)
+    assert table.columns["price"] == ["1234.50", "7.00"] and table.columns["name"] == ["Müller", "“Zoë”"]
+    assert table.written_numbers == {"price": "€, thousands separators and a decimal comma"}

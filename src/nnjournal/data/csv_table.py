@@ -35,6 +35,7 @@ _SAMPLE_CHARS = 64_000
 # The header pandas gives a column without a name when it reads a CSV ("Unnamed: 0", and
 # "Unnamed: 0.1" for a second one); an empty header is the name `to_csv` writes for its index.
 _PANDAS_UNNAMED = re.compile(r"Unnamed: \d+(\.\d+)?")
+_EXCEL_SEP = re.compile(r"sep=(.)")  # Excel writes (and reads) a first line `sep=;` naming the separator
 
 
 @dataclass
@@ -85,7 +86,10 @@ def _decode(path: Path) -> str:
     try:
         return raw.decode("utf-8-sig")
     except UnicodeDecodeError:
-        # Spreadsheet exports on Windows are often cp1252/latin-1; every byte decodes there.
+        pass
+    try:  # Spreadsheet exports on Windows are often cp1252 (latin-1 with € and curly quotes)
+        return raw.decode("cp1252")
+    except UnicodeDecodeError:  # one of the five bytes cp1252 leaves undefined: latin-1 reads every byte
         return raw.decode("latin-1")
 
 
@@ -125,15 +129,23 @@ def read_table(path: Path, delimiter: str | None = None, missing_values: Sequenc
     text = _decode(path)
     if not text.strip():
         raise NNJError(f"{path}: the file is empty")
+    first, newline, rest = text.partition("\n")
+    excel_hint = _EXCEL_SEP.fullmatch(first.strip())
+    if excel_hint:  # Excel's `sep=;` line names the separator; blanked, so line numbers stay the file's
+        text = newline + rest
     guessed = delimiter is None
-    delim = _guess_delimiter(text) if guessed else delimiter
-    how = "guessed" if guessed else "set by data.delimiter"
-    rows, blank_lines = [], []
+    if guessed and excel_hint:
+        delim, how = excel_hint[1], "from the file's sep= line"
+    else:
+        delim = _guess_delimiter(text) if guessed else delimiter
+        how = "guessed" if guessed else "set by data.delimiter"
+    rows, lines, blank_lines = [], [], []
     try:
         reader = csv.reader(io.StringIO(text), delimiter=delim)
         for r in reader:
             if any(v.strip() for v in r):
                 rows.append(r)
+                lines.append(reader.line_num)
             elif len(r) > 1 and rows:  # a row of empty fields after the header (an empty line is no row)
                 blank_lines.append(reader.line_num)
     except csv.Error as err:
@@ -156,10 +168,11 @@ def read_table(path: Path, delimiter: str | None = None, missing_values: Sequenc
             )
     if not body:
         raise NNJError(f"{path}: has a header row but no data rows")
+    header, body = _without_trailing_separators(header, body)
     for i, row in enumerate(body):
         if len(row) != len(header):
             raise NNJError(
-                f"{path}: line {i + 2} has {len(row)} fields but the header has {len(header)}; the delimiter "
+                f"{path}: line {lines[i + 1]} has {len(row)} fields but the header has {len(header)}; the delimiter "
                 f"{_spell(delim)} ({how}) may be wrong (set data.delimiter) or a value needs quoting"
             )
     index_columns = _pandas_index_columns(header, body)
@@ -198,6 +211,17 @@ def _blank_missing_words(columns: dict[str, list[str]], words: Sequence[str]) ->
             columns[name] = ["" if hit else v for v, hit in zip(values, hits, strict=True)]
             found[name] = sum(hits)
     return found
+
+
+def _without_trailing_separators(header: list[str], body: list[list[str]]) -> tuple[list[str], list[list[str]]]:
+    """The header and rows without the empty last field that a separator ending every line
+    makes (`a,b,y,`: some exporters write it; pandas reads an `Unnamed` column of blanks):
+    where the header ends so too, or only the rows do, and that field is blank in every row."""
+    while len(header) > 1 and not header[-1] and all(len(r) == len(header) and not r[-1].strip() for r in body):
+        header, body = header[:-1], [r[:-1] for r in body]
+    if all(len(r) == len(header) + 1 and not r[-1].strip() for r in body):
+        body = [r[:-1] for r in body]
+    return header, body
 
 
 def _pandas_index_columns(header: list[str], body: list[list[str]]) -> list[str]:

@@ -17,11 +17,12 @@ year with a point (`1.2020` is a number), or a month name and two digits after a
 
 from __future__ import annotations
 
+import datetime as dt
 import re
 
 from nnjournal.data.tabular_encoding import is_missing, parse_dates
 
-_TIME = r"(?:[T ](?P<time>\d{1,2}:\d{2}(?::\d{2})?))?"
+_TIME = r"(?:[T ](?P<time>\d{1,2}:\d{2}(?::\d{2})?)(?: ?(?P<ampm>[AaPp]\.?[Mm]\.?))?)?"  # 10:05, 9:05:30 PM
 _YEAR = r"(?P<year>\d{4}|\d{2})"  # two digits: see _full_year
 _MONTH_YEAR = r"(?P<year>(?:1[89]|2\d)\d\d)"  # a month and a four-digit year alone: 1800-2999
 _DMY = re.compile(rf"(?P<a>\d{{1,2}})(?P<sep>[/.-])(?P<b>\d{{1,2}})(?P=sep){_YEAR}{_TIME}")
@@ -33,6 +34,11 @@ _MONTH_NAME_DAY = re.compile(
     rf"(?P<month>[A-Za-z]{{3,9}})\.? (?P<day>\d{{1,2}})(?P<comma>,?) (?P<year>\d{{4}}){_TIME}"
 )
 _MONTH_NAME_YEAR = re.compile(r"(?P<month>[A-Za-z]{3,9})\.?(?:(?P<sep>-)(?P<year>\d{4}|\d{2})|(?P<space> )(?P<year4>\d{4}))")
+# ISO date-times with a time zone (APIs, databases): 2022-07-15T10:30:00Z, 2022-07-15 10:30+02:00
+_ZONED = re.compile(
+    r"(?P<date>\d{4}-\d{2}-\d{2})[T ](?P<clock>\d{2}:\d{2}(?::\d{2}(?:\.\d+)?)?) ?(?P<zone>Z|UTC|[+-]\d{2}(?::?\d{2})?)"
+)
+ZONED = "YYYY-MM-DDThh:mm+zone, read as UTC"
 # a cheap first test: no column without it is a date
 _MARKED = re.compile(r"\d[/.]\d|\d-\d{1,2}-\d{2}|\d-\d{4}|\d[- ][A-Za-z]{3}|[A-Za-z]{3}\.?[- ]\d")
 _MONTHS = ("january", "february", "march", "april", "may", "june", "july", "august", "september",
@@ -50,7 +56,12 @@ def read_written_dates(columns: dict[str, list[str]]) -> tuple[dict[str, str], l
         if not _MARKED.search("\n".join(values)):
             continue
         present = [v for v in values if not is_missing(v)]
-        read = _rewrite(values, present) or _rewrite_named(values, present) or _rewrite_month(values, present)
+        read = (
+            _rewrite(values, present)
+            or _rewrite_named(values, present)
+            or _rewrite_month(values, present)
+            or _rewrite_zoned(values, present)
+        )
         if read == "ambiguous":
             ambiguous.append(name)
         elif read is not None:
@@ -60,7 +71,14 @@ def read_written_dates(columns: dict[str, list[str]]) -> tuple[dict[str, str], l
 
 def as_written(iso: str, how: str) -> str:
     """An ISO date (as `read_written_dates` made it) back in the column's own form, `how`."""
+    if how == ZONED:
+        return iso.replace(" ", "T") + ("" if " " in iso else "T00:00") + "Z"
     date, _, time = iso.partition(" ")
+    if how.endswith(" AM/PM"):
+        how = how.removesuffix(" AM/PM")
+        if time:
+            hour, _, rest = time.partition(":")
+            time = f"{(int(hour) - 1) % 12 + 1}:{rest} {'AM' if int(hour) < 12 else 'PM'}"
     year, month, *day = date.split("-")
     day = day[0] if day else "01"
     name = _MONTHS[int(month) - 1]
@@ -96,7 +114,7 @@ def _rewrite(values: list[str], present: list[str]) -> tuple[list[str], str] | s
         return None  # both above 12 somewhere: not dates
     day_month = [(int(m["a"]), int(m["b"])) if day_first else (int(m["b"]), int(m["a"])) for m in matches]
     column = _as_iso(values, present, matches, day_month)
-    return None if column is None else (column, how)
+    return None if column is None else (column, how + _clock(matches))
 
 
 def _rewrite_named(values: list[str], present: list[str]) -> tuple[list[str], str] | None:
@@ -120,7 +138,7 @@ def _rewrite_named(values: list[str], present: list[str]) -> tuple[list[str], st
         how = f"{style} {day}{first['comma']} YYYY"
     day_month = [(int(m["day"]), month) for m, month in zip(matches, months, strict=True)]
     column = _as_iso(values, present, matches, day_month)
-    return None if column is None else (column, how)
+    return None if column is None else (column, how + _clock(matches))
 
 
 def _rewrite_month(values: list[str], present: list[str]) -> tuple[list[str], str] | None:
@@ -146,6 +164,29 @@ def _rewrite_month(values: list[str], present: list[str]) -> tuple[list[str], st
     return None if column is None else (column, how)
 
 
+def _rewrite_zoned(values: list[str], present: list[str]) -> tuple[list[str], str] | None:
+    """ISO date-times with a time zone, as the UTC date-times they are; `None` otherwise."""
+    pattern, matches = _one_form(present, (_ZONED,))
+    if pattern is None:
+        return None
+    iso = {}
+    for v, m in zip(present, matches, strict=True):
+        zone = m["zone"]
+        zone = "+00:00" if zone in ("Z", "UTC") else f"{zone[:3]}:{zone[-2:] if len(zone) > 3 else '00'}"
+        try:
+            stamp = dt.datetime.fromisoformat(f"{m['date']}T{m['clock']}{zone}")
+        except ValueError:  # 2022-02-31, 25:00, +25:00
+            return None
+        utc = stamp.astimezone(dt.timezone.utc).replace(tzinfo=None)
+        iso[v] = utc.isoformat(sep=" ", timespec="seconds" if m["clock"].count(":") == 2 else "minutes")
+    return [v if is_missing(v) else iso[v] for v in values], ZONED
+
+
+def _clock(matches: list) -> str:
+    """" AM/PM" for a column whose times are written on the 12-hour clock (9:05 PM)."""
+    return " AM/PM" if any(m["ampm"] for m in matches) else ""
+
+
 def _as_iso(
     values: list[str], present: list[str], matches: list, day_month: list[tuple[int | None, int]]
 ) -> list[str] | None:
@@ -154,8 +195,12 @@ def _as_iso(
     (31/02/2022, month 13)."""
     iso = {}
     for v, m, (day, month) in zip(present, matches, day_month, strict=True):
-        time = m.groupdict().get("time")
+        time, ampm = m.groupdict().get("time"), (m.groupdict().get("ampm") or "").upper()
         hour, _, rest = (time or "").partition(":")
+        if ampm:  # 12:05 AM is 00:05, 12:05 PM is 12:05
+            if not 1 <= int(hour) <= 12:
+                return None
+            hour = str(int(hour) % 12 + (12 if ampm.startswith("P") else 0))
         time = f" {int(hour):02d}:{rest}" if time else ""
         date = f"{_full_year(m)}-{month:02d}" + ("" if day is None else f"-{day:02d}")
         iso[v] = date + time
