@@ -691,3 +691,14 @@ def test_excel_sep_lines_trailing_separators_and_cp1252_files_read_as_meant(tmp_
     table = read_table(windows)
     assert table.columns["price"] == ["1234.50", "7.00"] and table.columns["name"] == ["Müller", "“Zoë”"]
     assert table.written_numbers == {"price": "€, thousands separators and a decimal comma"}
+
+
+def test_target_classes_spelt_alike_but_for_case_are_named(tmp_path):
+    """`Yes`, `yes`, `No`, `NO` made a binary target four classes without a word."""
+    rng = np.random.default_rng(8)
+    rows = [{"x": f"{v:.3f}", "y": ["Yes", "yes", "No", "NO"][i % 4]} for i, v in enumerate(rng.random(80))]
+    path = tmp_path / "labels.csv"
+    _write_rows(path, rows)
+    prepared = read_prepared(CsvData(name="csv", path=str(path), target="y"), "classification")
+    assert prepared.class_names == ["NO", "No", "Yes", "yes"]
+    assert "Target 'y': the classes 'NO' and 'No'; 'Yes' and 'yes' differ only in case" in " ".join(prepared.notes)

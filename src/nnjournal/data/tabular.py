@@ -163,6 +163,13 @@ def read_prepared(cfg: CsvData, task: str) -> PreparedTable:
 
     if task == "classification":
         y, class_names = _encode_classes(path, cfg, target)
+        alike = _spelt_alike(class_names)
+        if alike:
+            shown = "; ".join(" and ".join(repr(v) for v in group) for group in alike[:3])
+            notes.append(
+                f"Target {cfg.target!r}: the classes {shown} differ only in case or spaces and are learnt as "
+                "different classes; write them alike in the file if they are one."
+            )
     else:
         values = [parse_number(v) for v in target]
         bad = [v for v in values if v is None]
