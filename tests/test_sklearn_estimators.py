@@ -68,3 +68,18 @@ def test_invalid_parameters_are_reported_in_fit():
         NeuralClassifier(activation="swish").fit(x, y)
     with pytest.raises(ValueError, match=r"^NeuralRegressor: lr=0 is invalid: Input should be greater than 0\.$"):
         NeuralRegressor(lr=0).fit(x, y.astype(float))
+
+
+def test_read_only_arrays_train_and_predict_without_a_warning():
+    """A pandas DataFrame under copy-on-write, or a memory map, hands over read-only arrays:
+    torch warned "The given NumPy array is not writable" on the first prediction."""
+    import warnings
+
+    x, y = make_regression(n_samples=60, n_features=3, noise=0.1, random_state=0)
+    x.flags.writeable = False
+    y.flags.writeable = False
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        model = NeuralRegressor(hidden=(8,), epochs=2, random_state=0).fit(x, y)
+        pred = model.predict(x)
+    assert pred.shape == (60,) and not x.flags.writeable

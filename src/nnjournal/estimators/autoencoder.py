@@ -25,7 +25,7 @@ from sklearn.utils.validation import check_array, check_is_fitted, validate_data
 
 from nnjournal.config import AugmentConfig, AutoencoderModel, TrainingConfig, VAEModel
 from nnjournal.data.bundle import DataInfo, Split
-from nnjournal.estimators.base import array_bundle, checked_parameters, run_config
+from nnjournal.estimators.base import array_bundle, as_tensor, checked_parameters, run_config
 from nnjournal.evaluation.reconstruction import per_example_error
 from nnjournal.tasks.reconstruction import Reconstruction
 from nnjournal.tasks.vae import VAETask
@@ -158,7 +158,7 @@ class Autoencoder(TransformerMixin, BaseEstimator):
         info = DataInfo("array", self.input_shape_)
         task = VAETask(info, beta=self.beta) if self.variational else Reconstruction(info, self.loss)
         seed = _seed(self.random_state)
-        x = torch.as_tensor(x_np)
+        x = as_tensor(x_np)
         order = np.random.default_rng(seed).permutation(len(x))
         n_val = int(len(x) * self.validation_fraction) if len(x) >= 20 else 0
         val_idx, tr_idx = order[:n_val], order[n_val:]
@@ -199,7 +199,7 @@ class Autoencoder(TransformerMixin, BaseEstimator):
 
     def _outputs(self, X: Any) -> Any:
         check_is_fitted(self, "model_")
-        return predict_outputs(self.model_, torch.as_tensor(self._validate_X(X, reset=False)))
+        return predict_outputs(self.model_, as_tensor(self._validate_X(X, reset=False)))
 
     def transform(self, X: Any) -> np.ndarray:
         """The code of each example (a VAE's posterior mean: deterministic)."""
@@ -209,7 +209,7 @@ class Autoencoder(TransformerMixin, BaseEstimator):
     def inverse_transform(self, Z: Any) -> np.ndarray:
         """Decode codes back to inputs' space."""
         check_is_fitted(self, "model_")
-        z = torch.as_tensor(check_array(Z, allow_nd=True, dtype=np.float32))
+        z = as_tensor(check_array(Z, allow_nd=True, dtype=np.float32))
         return self.model_.decode(z.to(next(self.model_.parameters()).device)).float().cpu().numpy()
 
     def reconstruct(self, X: Any) -> np.ndarray:
@@ -218,7 +218,7 @@ class Autoencoder(TransformerMixin, BaseEstimator):
     def reconstruction_error(self, X: Any) -> np.ndarray:
         """Mean squared error of each example's reconstruction."""
         check_is_fitted(self, "model_")
-        x = torch.as_tensor(self._validate_X(X, reset=False))
+        x = as_tensor(self._validate_X(X, reset=False))
         return per_example_error(predict_outputs(self.model_, x).recon.cpu(), x).numpy()
 
     def score_samples(self, X: Any) -> np.ndarray:

@@ -8,12 +8,21 @@ from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from typing import Any
 
+import numpy as np
+import torch
 from pydantic import ValidationError
 from sklearn.base import BaseEstimator
 
 from nnjournal.config import RunConfig, TrainingConfig
 from nnjournal.data.bundle import DataBundle, DataInfo, Split
 from nnjournal.data.preprocessing import Preprocessing
+
+
+def as_tensor(x: np.ndarray, dtype: torch.dtype | None = None) -> torch.Tensor:
+    """A user's array as a tensor, sharing its memory where it can. A read-only array (a pandas
+    DataFrame's under copy-on-write, a memory map) is copied first: torch cannot share it and
+    warns about it on every first use."""
+    return torch.as_tensor(x if x.flags.writeable else x.copy(), dtype=dtype)
 
 
 def run_config(model: Any, training: TrainingConfig, seed: int) -> RunConfig:

@@ -24,7 +24,7 @@ from sklearn.utils.validation import check_is_fitted, validate_data
 
 from nnjournal.config import MLPModel, TrainingConfig
 from nnjournal.data.bundle import DataInfo, Split
-from nnjournal.estimators.base import array_bundle, checked_parameters, run_config
+from nnjournal.estimators.base import array_bundle, as_tensor, checked_parameters, run_config
 from nnjournal.tasks.classification import Classification
 from nnjournal.tasks.regression import Regression
 from nnjournal.training.predict import predict_outputs
@@ -80,8 +80,8 @@ class _NeuralBase(BaseEstimator):
         rng = check_random_state(self.random_state)
         # Drawn before the split, as always: the same random_state gives the same network.
         seed = int(rng.randint(np.iinfo(np.int32).max))
-        x_t = torch.as_tensor(x, dtype=torch.float32)
-        y_t = torch.as_tensor(y)
+        x_t = as_tensor(x, dtype=torch.float32)
+        y_t = as_tensor(y)
         train, val = Split(x_t, y_t), None
         if self.validation_fraction > 0 and len(x) >= 10:
             order = rng.permutation(len(x))
@@ -113,7 +113,7 @@ class _NeuralBase(BaseEstimator):
     def _outputs(self, X: Any) -> torch.Tensor:
         check_is_fitted(self, "model_")
         x = validate_data(self, X, reset=False, dtype=np.float64)
-        return predict_outputs(self.model_, torch.as_tensor(x))
+        return predict_outputs(self.model_, as_tensor(x))
 
 
 class NeuralClassifier(ClassifierMixin, _NeuralBase):
