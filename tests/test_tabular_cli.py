@@ -157,6 +157,34 @@ def test_predict_names_missing_columns(tabular_run, tmp_path):
     assert "(rename 'Income' to 'income'; rename 'news letter' to 'newsletter'; rename 'City' to 'city')" in result.output
 
 
+def test_predict_never_writes_over_its_input_and_writes_csv_only(tabular_run, tmp_path):
+    """`--out` naming the input file replaced the user's table with predictions; `--out x.json`
+    wrote CSV under a JSON name; `--out FOLDER` suggested `FOLDER/out.png` for a CSV."""
+    run_dir, data = tabular_run
+    new = tmp_path / "new.csv"
+    new.write_text(data.read_text().splitlines()[0] + "\n" + "\n".join(data.read_text().splitlines()[1:4]) + "\n")
+    before = new.read_bytes()
+    for out, said in (
+        (new, "is the input file; writing there would replace it"),
+        (tmp_path / "p.json", "nnj predict writes CSV; name the file .csv"),
+        (tmp_path, f"is a folder; give a file name to write (e.g. {tmp_path / 'predictions.csv'})"),
+    ):
+        result = runner.invoke(app, ["predict", str(run_dir), str(new), "--out", str(out)])
+        assert result.exit_code == 2 and said in result.output, result.output
+    assert new.read_bytes() == before and not (tmp_path / "p.json").exists()
+    result = runner.invoke(app, ["predict", str(run_dir), str(new), "--out", str(tmp_path / "p.csv")])
+    assert result.exit_code == 0 and len((tmp_path / "p.csv").read_text().splitlines()) == 4
+
+
+def test_a_cell_that_is_no_number_says_how_to_fix_it(tabular_run, tmp_path):
+    run_dir, _ = tabular_run
+    new = tmp_path / "new.csv"
+    new.write_text("age,member,income,newsletter,city\nold,Yes,3,no,Oslo\n")
+    result = runner.invoke(app, ["predict", str(run_dir), str(new), "--out", "-"])
+    assert result.exit_code == 2
+    assert "column 'age', data row 1: expected a number, got 'old'; fix the cell, or blank it" in result.output
+
+
 def _bad_files(tmp: Path) -> dict[str, tuple[Path, list[str], str]]:
     good = write_mixed_csv(tmp / "good.csv", n=60)
     text = good.read_text()

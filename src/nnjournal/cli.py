@@ -268,7 +268,9 @@ def predict(
     what, suffix = ("rows with their blanks filled", "_filled") if fills else ("predictions", "_predictions")
     target = None if output is not None and str(output) == "-" else output or predict_io.default_output(input_file, suffix)
     if target is not None:
-        check_output_file(target)
+        check_output_file(target, f"{suffix.strip('_')}.csv", source=input_file)
+        if target.suffix.lower() not in ("", ".csv", ".txt"):
+            raise NNJError(f"--out {target}: nnj predict writes CSV; name the file .csv (or - for standard output)")
     inputs = predict_io.inputs_for(input_file, trained, id_columns=id_column)
     for note in (
         predict_io.skipped_rows_note(inputs), predict_io.unseen_categories_note(trained, inputs), *inputs.notes

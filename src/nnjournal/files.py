@@ -12,11 +12,14 @@ from typing import Any
 from nnjournal.errors import NNJError
 
 
-def check_output_file(path: Path | str) -> None:
-    """Refuse, before any work, an output file path that is a folder or lies under a file."""
+def check_output_file(path: Path | str, example: str = "out.png", source: Path | None = None) -> None:
+    """Refuse, before any work, an output file path that is a folder, lies under a file, or is
+    the `source` file the output is made from (writing it would destroy the input)."""
     path = Path(path)
     if path.is_dir():
-        raise NNJError(f"--out {path} is a folder; give a file name to write (e.g. {path / 'out.png'})")
+        raise NNJError(f"--out {path} is a folder; give a file name to write (e.g. {path / example})")
+    if source is not None and path.exists() and source.exists() and path.samefile(source):
+        raise NNJError(f"--out {path} is the input file; writing there would replace it: give another file name")
     for parent in path.parents:
         if parent.exists() and not parent.is_dir():
             raise NNJError(f"--out {path}: {parent} is a file, not a folder")

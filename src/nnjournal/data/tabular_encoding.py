@@ -31,6 +31,7 @@ FALSE_TOKENS = frozenset({"no", "false", "n", "f"})
 # An ISO date, with an optional time: 2023-01-05, 2023-01, 2023-01-05T10:30, 2023-01-05 10:30:00
 _ISO_DATE = re.compile(r"\d{4}-\d{2}(-\d{2}([T ]\d{2}:\d{2}(:\d{2}(\.\d+)?)?)?)?")
 SECONDS_PER_DAY = 86_400
+_FIX_CELL = "fix the cell, or blank it to have it filled in as the training blanks were"
 DATE_FEATURES = ("days", "month sin", "month cos", "weekday sin", "weekday cos")
 OTHER = "(other)"
 MISSING = "(missing)"  # a categorical's gaps, kept as a category of their own
@@ -196,7 +197,8 @@ class ColumnEncoding:
             if parsed is None:  # name the first cell that is no date
                 i = next(i for i in present if parse_dates([values[i]]) is None)
                 raise NNJError(
-                    f"column {self.name!r}, data row {i + 1}: expected a date (YYYY-MM-DD), got {values[i]!r}"
+                    f"column {self.name!r}, data row {i + 1}: expected a date (YYYY-MM-DD), got {values[i]!r}; "
+                    f"{_FIX_CELL}"
                 )
             days[present] = parsed
             out = date_features(days)
@@ -209,7 +211,9 @@ class ColumnEncoding:
                 x = float(self.fill) if missing[i] else parse(v)
                 if x is None:
                     expected = "a number" if self.kind == "numeric" else "yes/no, true/false or 0/1"
-                    raise NNJError(f"column {self.name!r}, data row {i + 1}: expected {expected}, got {v!r}")
+                    raise NNJError(
+                        f"column {self.name!r}, data row {i + 1}: expected {expected}, got {v!r}; {_FIX_CELL}"
+                    )
                 col[i] = x
             out = self._scale(col)[:, None]
         if self.indicator:
