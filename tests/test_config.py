@@ -122,3 +122,14 @@ def test_a_recipe_saved_with_a_byte_order_mark_reads_as_without(tmp_path: Path):
     marked.write_bytes(b"\xef\xbb\xbf" + text.replace("\n", "\r\n").encode("utf-8"))
     assert recipes.load(marked) == recipes.load(plain)
     assert recipes.load(marked).training.epochs == 3
+
+
+@pytest.mark.parametrize(
+    ("override", "said"),
+    [("model.hidden=64", "model.hidden = [64]"), ("data.drop=Surname", 'data.drop = ["Surname"]')],
+)
+def test_a_single_value_for_a_list_setting_shows_the_list_to_write(override: str, said: str):
+    raw = apply_overrides(recipes.load_raw("tabular"), [override])
+    with pytest.raises(NNJError, match="Input should be a valid list") as err:
+        validate_config(raw)
+    assert f"write it as a list, {said}" in str(err.value)

@@ -3,6 +3,7 @@ optional study and variants), and its validation with errors named by dotted pat
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 from pydantic import Field, SerializeAsAny, ValidationError, field_validator, model_validator
@@ -102,6 +103,9 @@ def format_validation_error(err: ValidationError, where: str = "") -> str:
             if msg.startswith(f"{local}.") or msg.startswith(f"{local}:"):
                 lines.append(where + msg)  # a nested section's error, already named by its own path
                 continue
+        elif e["type"] == "list_type" and isinstance(e.get("input"), (int, float, str)):
+            shown = json.dumps(e["input"])  # TOML writes a list as JSON does: [64], ["a"]
+            msg = f"{msg}, got {e['input']!r}: write it as a list, {path} = [{shown}]"
         elif "input" in e and e["type"] not in ("missing",) and not isinstance(e["input"], dict):
             msg = f"{msg}, got {e['input']!r}"
         lines.append(f"{path}: {msg}" if path else msg)
