@@ -133,3 +133,23 @@ def test_a_single_value_for_a_list_setting_shows_the_list_to_write(override: str
     with pytest.raises(NNJError, match="Input should be a valid list") as err:
         validate_config(raw)
     assert f"write it as a list, {said}" in str(err.value)
+
+
+def test_a_recipe_extends_a_built_in_or_another_file(tmp_path: Path):
+    """`nnj show telco-churn > my.toml` copied every key to change one; `extends` keeps the
+    user's recipe to what it changes, merged over the base as `--set` overrides are."""
+    (tmp_path / "sub").mkdir()
+    (tmp_path / "mine.toml").write_text('extends = "telco-churn"\n[training]\nepochs = 3\n', encoding="utf-8")
+    (tmp_path / "sub" / "smaller.toml").write_text('extends = "../mine.toml"\n[model]\nhidden = [8]\n', encoding="utf-8")
+    cfg = recipes.load(tmp_path / "sub" / "smaller.toml")
+    telco = recipes.load("telco-churn")
+    assert cfg.recipe == "smaller" and cfg.training.epochs == 3 and cfg.model.hidden == [8]
+    assert cfg.data == telco.data and cfg.training.optimizer == telco.training.optimizer
+    (tmp_path / "a.toml").write_text('extends = "b.toml"\n', encoding="utf-8")
+    (tmp_path / "b.toml").write_text('extends = "a.toml"\n', encoding="utf-8")
+    with pytest.raises(NNJError, match=r"a\.toml extends 'b\.toml': .*b\.toml extends 'a\.toml': a cycle"):
+        recipes.load(tmp_path / "a.toml")
+    for base, said in (("nope", "unknown recipe 'nope'"), ("gone.toml", "recipe file not found"), (5, "must name a recipe")):
+        (tmp_path / "bad.toml").write_text(f"extends = {base!r}\n".replace("'", '"'), encoding="utf-8")
+        with pytest.raises(NNJError, match=said):
+            recipes.load(tmp_path / "bad.toml")

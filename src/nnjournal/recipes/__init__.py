@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import Any
 
 from nnjournal.config import RunConfig, apply_overrides, read_toml, validate_config
+from nnjournal.config.overrides import deep_merge
 from nnjournal.errors import NNJError
 
 
@@ -46,11 +47,36 @@ def _check_text_file(path: Path) -> None:
         raise NNJError(f"{path}: cannot read the recipe ({err.strerror})") from None
 
 
-def load_raw(name_or_path: str | Path) -> dict[str, Any]:
+def load_raw(name_or_path: str | Path, _extended_by: tuple[Path, ...] = ()) -> dict[str, Any]:
+    """A recipe's table as written. A user's recipe may start from another with `extends =
+    "telco-churn"` (a built-in's name, or a .toml path relative to the file): its tables are
+    merged over that recipe's, as `--set` overrides are."""
     path = recipe_path(name_or_path)
     _check_text_file(path)
     raw = read_toml(path)
+    base = raw.pop("extends", None)
+    if base is not None:
+        raw = deep_merge(_base_recipe(path, base, _extended_by), raw)
     raw.setdefault("recipe", Path(str(name_or_path)).stem)
+    return raw
+
+
+def _base_recipe(path: Path, base: Any, extended_by: tuple[Path, ...]) -> dict[str, Any]:
+    """The recipe `path` extends, without its name (the run is named after `path`)."""
+    if not isinstance(base, str) or not base.strip():
+        raise NNJError(f"{path}: extends must name a recipe (e.g. extends = \"telco-churn\") or a .toml file, got {base!r}")
+    written = base.strip()
+    base = written
+    if base.endswith(".toml") or "/" in base or "\\" in base:
+        base = str(path.parent / Path(base).expanduser())
+    chain = (*extended_by, path.resolve())
+    try:
+        if recipe_path(base).resolve() in chain:
+            raise NNJError("a cycle (it extends this file again); remove one of the extends")
+        raw = load_raw(base, chain)
+    except NNJError as err:
+        raise NNJError(f"{path} extends {written!r}: {err}") from None
+    raw.pop("recipe", None)
     return raw
 
 
