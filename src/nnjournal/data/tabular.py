@@ -6,6 +6,7 @@ them apart lets cross-validation refit the whole preprocessing on every fold."""
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
@@ -195,13 +196,15 @@ def read_prepared(cfg: CsvData, task: str) -> PreparedTable:
 def _numbers_with_words(name: str, values: list[str]) -> str | None:
     """What the report says of a column read as categories although most of its cells are
     numbers (`-` or `n.a.` among them): each number became a category of its own."""
-    present = [v for v in values if not is_missing(v)]
-    words = [v for v in present if parse_number(v) is None and not is_infinite(v)]
-    if not present or len(words) > 0.5 * len(present):
+    counts = Counter(v for v in values if not is_missing(v))  # each distinct value judged once
+    present = sum(counts.values())
+    words = {v: n for v, n in counts.items() if parse_number(v) is None and not is_infinite(v)}
+    n_words = sum(words.values())
+    if not present or n_words > 0.5 * present:
         return None
-    shown = ", ".join(repr(w) for w in sorted(set(words), key=words.count, reverse=True)[:3])
+    shown = ", ".join(repr(w) for w in sorted(words, key=words.__getitem__, reverse=True)[:3])
     return (
-        f"{name!r} holds numbers in {1 - len(words) / len(present):.0%} of its cells but also {len(words)} other "
+        f"{name!r} holds numbers in {1 - n_words / present:.0%} of its cells but also {n_words} other "
         f"value(s) such as {shown}, so it is read as categories, each number one of its own: list such words in "
         "data.missing_values to read them as blanks, or the column in data.categorical to keep it so."
     )

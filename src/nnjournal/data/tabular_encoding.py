@@ -100,11 +100,15 @@ def infer_kinds(
     dates is a "date"."""
     kinds = {}
     for name, values in columns.items():
-        present = [(i, v) for i, v in enumerate(values) if not is_missing(v)]
+        # each distinct value is judged once: a categorical column of 200,000 rows has a few
+        distinct = set(values)
+        gap = {v for v in distinct if is_missing(v)}
+        present = [(i, v) for i, v in enumerate(values) if v not in gap]
         if name in categorical:
             kinds[name] = "categorical"
             continue
-        bad = [(i, v) for i, v in present if parse_number(v) is None and not is_infinite(v)]
+        words = {v for v in distinct - gap if parse_number(v) is None and not is_infinite(v)}
+        bad = [(i, v) for i, v in present if v in words]
         if name in numeric:
             if bad:
                 i, v = bad[0]
@@ -113,11 +117,11 @@ def infer_kinds(
                     f"({len(bad)} non-numeric value(s)); fix or blank them, or remove it from data.numeric"
                 )
             kinds[name] = "numeric"
-        elif present and all(parse_boolean(v) is not None for _, v in present):  # no inf: not boolean
+        elif present and all(parse_boolean(v) is not None for v in distinct - gap):  # no inf: not boolean
             kinds[name] = "boolean"
         elif present and not bad:
             kinds[name] = "numeric"
-        elif len(bad) == len(present) and parse_dates([v for _, v in present]) is not None:
+        elif len(bad) == len(present) and parse_dates(sorted(distinct - gap)) is not None:
             kinds[name] = "date"
         elif present and len(bad) <= 0.02 * len(present) and len({v for _, v in bad}) <= 2:
             i, v = bad[0]
