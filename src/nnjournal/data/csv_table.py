@@ -205,11 +205,11 @@ def _blank_missing_words(columns: dict[str, list[str]], words: Sequence[str]) ->
     texts = {w.lower() for w in words}
     numbers = {x for x in map(parse_number, words) if x is not None}
     found = {}
-    for name, values in columns.items():
-        hits = [v.lower() in texts or (bool(numbers) and parse_number(v) in numbers) for v in values]
-        if any(hits):
-            columns[name] = ["" if hit else v for v, hit in zip(values, hits, strict=True)]
-            found[name] = sum(hits)
+    for name, values in columns.items():  # each distinct value is judged once
+        blank = {v for v in set(values) if v.lower() in texts or (numbers and parse_number(v) in numbers)}
+        if blank:
+            columns[name] = ["" if v in blank else v for v in values]
+            found[name] = sum(v in blank for v in values)
     return found
 
 

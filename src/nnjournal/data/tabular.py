@@ -166,9 +166,8 @@ def read_prepared(cfg: CsvData, task: str) -> PreparedTable:
         y, class_names = _encode_classes(path, cfg, target)
         alike = _spelt_alike(class_names)
         if alike:
-            shown = "; ".join(" and ".join(repr(v) for v in group) for group in alike[:3])
             notes.append(
-                f"Target {cfg.target!r}: the classes {shown} differ only in case or spaces and are learnt as "
+                f"Target {cfg.target!r}: the classes {_shown_alike(alike)} differ only in case or spaces and are learnt as "
                 "different classes; write them alike in the file if they are one."
             )
     else:
@@ -330,9 +329,8 @@ def encoding_notes(
         if col.kind == "categorical":
             alike = _spelt_alike(col.categories)
             if alike:
-                shown = "; ".join(" and ".join(repr(v) for v in group) for group in alike[:3])
                 notes.append(
-                    f"{col.name}: {shown} differ only in case or spaces and are read as different categories; "
+                    f"{col.name}: {_shown_alike(alike)} differ only in case or spaces and are read as different categories; "
                     "write them alike in the file to have them read as one."
                 )
         if col.kind == "categorical" and OTHER in col.categories:
@@ -359,6 +357,11 @@ def _spelt_alike(categories: list[str]) -> list[list[str]]:
         if c not in (OTHER, MISSING):
             groups.setdefault(" ".join(c.casefold().split()), []).append(c)
     return [g for g in groups.values() if len(g) > 1]
+
+
+def _shown_alike(groups: list[list[str]]) -> str:
+    """`'Oslo' and 'oslo'; 'PARIS' and 'Paris'`: the first three groups, for a report line."""
+    return "; ".join(" and ".join(repr(v) for v in group) for group in groups[:3])
 
 
 def _did_you_mean(name: str, names: list[str]) -> str:

@@ -33,7 +33,7 @@ _DAY_MONTH_NAME = re.compile(rf"(?P<day>\d{{1,2}})(?P<sep>[- ])(?P<month>[A-Za-z
 _MONTH_NAME_DAY = re.compile(
     rf"(?P<month>[A-Za-z]{{3,9}})\.? (?P<day>\d{{1,2}})(?P<comma>,?) (?P<year>\d{{4}}){_TIME}"
 )
-_MONTH_NAME_YEAR = re.compile(r"(?P<month>[A-Za-z]{3,9})\.?(?:(?P<sep>-)(?P<year>\d{4}|\d{2})|(?P<space> )(?P<year4>\d{4}))")
+_MONTH_NAME_YEAR = re.compile(rf"(?P<month>[A-Za-z]{{3,9}})\.?(?P<sep>[- ]){_YEAR}")  # not `Mar 10`: _rewrite_month
 # ISO date-times with a time zone (APIs, databases): 2022-07-15T10:30:00Z, 2022-07-15 10:30+02:00
 _ZONED = re.compile(
     r"(?P<date>\d{4}-\d{2}-\d{2})[T ](?P<clock>\d{2}:\d{2}(?::\d{2}(?:\.\d+)?)?) ?(?P<zone>Z|UTC|[+-]\d{2}(?::?\d{2})?)"
@@ -97,9 +97,10 @@ def _rewrite(values: list[str], present: list[str]) -> tuple[list[str], str] | s
     if pattern is None:
         return None
     seps = {m["sep"] for m in matches} if pattern is _DMY else {"/"}
-    if len(seps) > 1 or len({len(m["year"]) for m in matches}) > 1:
+    year = _year_token(matches)
+    if len(seps) > 1 or year is None:
         return None
-    sep, year = seps.pop(), "YYYY" if len(matches[0]["year"]) == 4 else "YY"
+    sep = seps.pop()
     a_big = any(int(m["a"]) > 12 for m in matches)
     b_big = any(int(m["b"]) > 12 for m in matches)
     if pattern is _YMD:
@@ -121,14 +122,14 @@ def _rewrite_named(values: list[str], present: list[str]) -> tuple[list[str], st
     """Dates with month names: day first (15-Jan-2022, 15 January 2022) or month first
     (Jan 5, 2022), every value of the column one way; `None` when they are not dates."""
     pattern, matches = _one_form(present, (_DAY_MONTH_NAME, _MONTH_NAME_DAY))
-    if pattern is None or len({len(m["year"]) for m in matches}) > 1:
+    year = _year_token(matches)
+    if pattern is None or year is None:
         return None
     months = [_month_number(m["month"]) for m in matches]
     if None in months:
         return None
     first, style = matches[0], _month_style(matches)
     day = "DD" if any(m["day"].startswith("0") for m in matches) else "D"
-    year = "YYYY" if len(first["year"]) == 4 else "YY"
     if pattern is _DAY_MONTH_NAME:
         sep = first["sep"]
         if any(m["sep"] != sep for m in matches):
@@ -149,11 +150,10 @@ def _rewrite_month(values: list[str], present: list[str]) -> tuple[list[str], st
         return None
     if pattern is _MONTH_NAME_YEAR:
         months = [_month_number(m["month"]) for m in matches]
-        forms = {(m["sep"] or " ", len(m["year"] or m["year4"])) for m in matches}
-        if None in months or len(forms) > 1:
-            return None
-        sep, digits = forms.pop()
-        how = f"{_month_style(matches)}{sep}{'YYYY' if digits == 4 else 'YY'}"
+        seps, year = {m["sep"] for m in matches}, _year_token(matches)
+        if None in months or len(seps) > 1 or year is None or (year == "YY" and seps == {" "}):
+            return None  # `Mar 10` is a day whose year is not given, not March 2010
+        how = f"{_month_style(matches)}{seps.pop()}{year}"
     else:
         months = [int(m["month"]) for m in matches]
         seps = {m["sep"] for m in matches} if pattern is _MY else {"/"}
@@ -209,8 +209,14 @@ def _as_iso(
     return [v if is_missing(v) else iso[v] for v in values]
 
 
+def _year_token(matches: list) -> str | None:
+    """"YYYY" or "YY": how every match of a column writes its year; `None` when they differ."""
+    lengths = {len(m["year"]) for m in matches}
+    return None if len(lengths) > 1 else "YYYY" if lengths == {4} else "YY"
+
+
 def _full_year(match: re.Match) -> str:
-    year = match.groupdict().get("year") or match["year4"]
+    year = match["year"]
     if len(year) == 4:
         return year
     return f"{20 if int(year) < _CENTURY_PIVOT else 19}{year}"

@@ -82,7 +82,7 @@ def _rewrite(values: list[str], mark: str) -> tuple[list[str], str] | None:
         decimal |= mark == "," and "," in num
         accounting |= bool(m["open"])
         sign = "-" if m["open"] else (m["sign"] or m["sign2"]).replace(MINUS, "-")
-        minus |= MINUS in sign + m["sign"] + m["sign2"]
+        minus |= MINUS in m["sign"] + m["sign2"]
         digits = (num.replace(group, "") if group else num).replace(",", ".")
         parsed[v] = f"{sign}{digits}"
     if len(symbols) > 1 or len(groups) > 1:  # % beside $, two currencies, 1.234 beside 1 234: not one way
